@@ -1,0 +1,20 @@
+// jest runs TypeScript as ESM (Middy 6 is ESM-only). See DESIGN.md "Toolchain facts".
+/** @type {import('jest').Config} */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
+  },
+  moduleNameMapper: {
+    '^#shared/(.*)\\.js$': '<rootDir>/shared/$1',
+    '^#domain/(.*)\\.js$': '<rootDir>/shared/domain/$1',
+    '^#store/(.*)\\.js$': '<rootDir>/shared/store/$1',
+    '^#aws/(.*)\\.js$': '<rootDir>/shared/aws/$1',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  testTimeout: 30000,
+};
