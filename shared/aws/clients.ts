@@ -1,0 +1,22 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SNSClient } from '@aws-sdk/client-sns';
+
+/**
+ * One client per AWS service per cold start, with the default configuration, so that AWS_REGION
+ * and AWS_ENDPOINT_URL_<SERVICE> point them at local services without a code path of their own.
+ * Created lazily: a function that never calls S3 never builds an S3 client.
+ */
+let dynamo: DynamoDBDocumentClient | undefined;
+let sagemaker: SageMakerClient | undefined;
+let sns: SNSClient | undefined;
+let s3: S3Client | undefined;
+
+export const clients = {
+  dynamo: () => (dynamo ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } })),
+  sagemaker: () => (sagemaker ??= new SageMakerClient({})),
+  sns: () => (sns ??= new SNSClient({})),
+  s3: () => (s3 ??= new S3Client({})),
+};

@@ -1,0 +1,93 @@
+import type { TrainingJobDetail } from '../schemas/events.js';
+
+/** A training job as modelgate records it: a lineage node with its inputs and output. */
+export interface TrainingJob {
+  name: string;
+  arn: string;
+  status: string;
+  lastModified: number;
+  createdAt?: number;
+  endedAt?: number;
+  image?: string;
+  roleArn?: string;
+  hyperparameters: Record<string, string>;
+  datasets: DatasetInput[];
+  /** The model artifact; only a Completed job has one. */
+  artifactUri?: string;
+  failureReason?: string;
+  metrics: Record<string, number>;
+  tags: Record<string, string>;
+}
+
+export interface DatasetInput {
+  channel: string;
+  uri: string;
+}
+
+/** What the artifact node keeps of the job that produced it, so a version's gate reads one item. */
+export interface ProducerSummary {
+  name: string;
+  arn: string;
+  image?: string;
+  metrics: Record<string, number>;
+  datasets: DatasetInput[];
+}
+
+/** The model artifact (`s3://…/model.tar.gz`): the join between a job and its versions. */
+export interface ArtifactNode {
+  uri: string;
+  producer?: ProducerSummary;
+  /** ARNs of versions registered before their job's event arrived. */
+  waiting: string[];
+  /** ARNs of versions linked to this artifact. */
+  consumers: string[];
+}
+
+export function trainingJobFromDetail(d: TrainingJobDetail, metrics: Record<string, number>): TrainingJob {
+  const completed = d.TrainingJobStatus === 'Completed';
+  return {
+    name: d.TrainingJobName,
+    arn: d.TrainingJobArn,
+    status: d.TrainingJobStatus,
+    lastModified: d.LastModifiedTime,
+    ...(d.CreationTime === undefined ? {} : { createdAt: d.CreationTime }),
+    ...(d.TrainingEndTime === undefined ? {} : { endedAt: d.TrainingEndTime }),
+    ...(d.AlgorithmSpecification?.TrainingImage ? { image: d.AlgorithmSpecification.TrainingImage } : {}),
+    ...(d.RoleArn ? { roleArn: d.RoleArn } : {}),
+    hyperparameters: d.HyperParameters ?? {},
+    datasets: (d.InputDataConfig ?? []).flatMap((c) =>
+      c.DataSource.S3DataSource ? [{ channel: c.ChannelName, uri: c.DataSource.S3DataSource.S3Uri }] : [],
+    ),
+    // A Failed or Stopped job is recorded with its reason and no artifact, even if a partial one exists.
+    ...(completed && d.ModelArtifacts ? { artifactUri: d.ModelArtifacts.S3ModelArtifacts } : {}),
+    ...(d.FailureReason ? { failureReason: d.FailureReason } : {}),
+    metrics: completed ? metrics : {},
+    tags: d.Tags ?? {},
+  };
+}
+
+export function producerSummary(job: TrainingJob): ProducerSummary {
+  return {
+    name: job.name,
+    arn: job.arn,
+    ...(job.image ? { image: job.image } : {}),
+    metrics: job.metrics,
+    datasets: job.datasets,
+  };
+}
+
+/**
+ * SageMaker writes a job's artifact to `<S3OutputPath>/<TrainingJobName>/output/model.tar.gz`, so
+ * an artifact URI of that shape names the job that probably produced it (to be confirmed by
+ * DescribeTrainingJob).
+ */
+export function jobNameFromArtifactUri(uri: string): string | undefined {
+  const m = /^s3:\/\/[^/]+\/(?:.*\/)?([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})\/output\/model\.tar\.gz$/.exec(uri);
+  return m?.[1];
+}
+
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!m?.[1]) throw new Error(`not an s3:// URI: ${uri}`);
+  return { bucket: m[1], key: m[2] ?? '' };
+}

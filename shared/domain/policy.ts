@@ -1,0 +1,194 @@
+import { z } from 'zod';
+import { ValidationError, describeIssues } from './errors.js';
+
+/** Where a metric's value comes from when a version is gated. */
+export const MetricSources = ['trainingJob', 'evaluationReport', 'customerMetadata'] as const;
+export type MetricSource = (typeof MetricSources)[number];
+
+export const Comparisons = ['>=', '>', '<=', '<', '=='] as const;
+export type Comparison = (typeof Comparisons)[number];
+
+// SageMaker's group-name rule: 1-63 characters, alphanumerics and hyphens, no leading hyphen.
+export const GroupNameSchema = z
+  .string()
+  .regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'must be a SageMaker model package group name');
+
+export const MetricRuleSchema = z.strictObject({
+  /** `validation:auc` for a training job metric; a dotted path for a report (`binary_classification_metrics.auc`). */
+  metric: z.string().min(1).max(255),
+  source: z.enum(MetricSources),
+  comparison: z.enum(Comparisons),
+  threshold: z.number().finite(),
+});
+export type MetricRule = z.infer<typeof MetricRuleSchema>;
+
+/** What an operator sends to `putPolicy`. */
+export const PolicyInputSchema = z
+  .strictObject({
+    modelPackageGroupName: GroupNameSchema,
+    rules: z.array(MetricRuleSchema).min(1, 'a policy needs at least one metric rule'),
+    reviewers: z.array(z.email()).min(1, 'a policy needs at least one reviewer'),
+    requiredApprovals: z.number().int().min(1),
+    allowSelfApproval: z.boolean().default(false),
+    reviewLifetimeHours: z.number().int().min(1).max(24 * 30).default(72),
+    reminderAfterHours: z.number().int().min(1).max(24 * 30).default(24),
+    changedBy: z.string().min(1).max(256),
+    reason: z.string().max(1024).optional(),
+  })
+  .superRefine((p, ctx) => {
+    const distinct = new Set(p.reviewers.map((r) => r.toLowerCase()));
+    if (distinct.size !== p.reviewers.length) {
+      ctx.addIssue({ code: 'custom', path: ['reviewers'], message: 'reviewers must be distinct' });
+    }
+    if (p.requiredApprovals > distinct.size) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['requiredApprovals'],
+        message: `needs ${p.requiredApprovals} approvals but only ${distinct.size} reviewers are named`,
+      });
+    }
+    if (p.reminderAfterHours >= p.reviewLifetimeHours) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reminderAfterHours'],
+        message: 'must be shorter than reviewLifetimeHours',
+      });
+    }
+    const seen = new Set<string>();
+    p.rules.forEach((r, i) => {
+      const key = `${r.source}:${r.metric}:${r.comparison}`;
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['rules', i], message: 'duplicate rule' });
+      seen.add(key);
+    });
+  });
+export type PolicyInput = z.infer<typeof PolicyInputSchema>;
+
+export interface PolicyVersion extends Omit<PolicyInput, 'changedBy' | 'reason'> {
+  version: number;
+  createdAt: string;
+  changedBy: string;
+  reason?: string;
+}
+
+export function parsePolicyInput(payload: unknown): PolicyInput {
+  const parsed = PolicyInputSchema.safeParse(payload);
+  if (!parsed.success) throw new ValidationError('policy', describeIssues(parsed.error.issues));
+  return { ...parsed.data, reviewers: parsed.data.reviewers.map((r) => r.toLowerCase()) };
+}
+
+/** The next version of a group's policy, or `unchanged` when the content equals the current one. */
+export function nextPolicyVersion(
+  input: PolicyInput,
+  current: PolicyVersion | undefined,
+  now: number,
+): PolicyVersion | 'unchanged' {
+  const { changedBy, reason, ...content } = input;
+  if (current && sameContent(content, current)) return 'unchanged';
+  return {
+    ...content,
+    version: (current?.version ?? 0) + 1,
+    createdAt: new Date(now).toISOString(),
+    changedBy,
+    ...(reason === undefined ? {} : { reason }),
+  };
+}
+
+function sameContent(content: Omit<PolicyInput, 'changedBy' | 'reason'>, current: PolicyVersion): boolean {
+  const pick = (p: Omit<PolicyInput, 'changedBy' | 'reason'>) =>
+    JSON.stringify([
+      p.modelPackageGroupName,
+      p.rules,
+      [...p.reviewers].sort(),
+      p.requiredApprovals,
+      p.allowSelfApproval,
+      p.reviewLifetimeHours,
+      p.reminderAfterHours,
+    ]);
+  return pick(content) === pick(current);
+}
+
+/** The values gathered for a version, by source. A source that could not be read carries why. */
+export interface GatheredMetrics {
+  trainingJob: Record<string, number>;
+  evaluationReport: { values: unknown } | { unreadable: string } | undefined;
+  customerMetadata: Record<string, string>;
+}
+
+export interface RuleResult {
+  rule: MetricRule;
+  actual: number | undefined;
+  passed: boolean;
+  /** Why a rule failed when there is no value to compare (missing metric, unreadable report). */
+  problem?: string;
+}
+
+export interface GateResult {
+  passed: boolean;
+  policyVersion: number;
+  results: RuleResult[];
+}
+
+const compare: Record<Comparison, (a: number, t: number) => boolean> = {
+  '>=': (a, t) => a >= t,
+  '>': (a, t) => a > t,
+  '<=': (a, t) => a <= t,
+  '<': (a, t) => a < t,
+  '==': (a, t) => a === t,
+};
+
+/** Fail closed: a missing, non-numeric or unreadable metric fails its rule. */
+export function evaluatePolicy(policy: PolicyVersion, metrics: GatheredMetrics): GateResult {
+  const results = policy.rules.map((rule): RuleResult => {
+    const found = lookup(rule, metrics);
+    if ('problem' in found) return { rule, actual: undefined, passed: false, problem: found.problem };
+    return { rule, actual: found.value, passed: compare[rule.comparison](found.value, rule.threshold) };
+  });
+  return { passed: results.every((r) => r.passed), policyVersion: policy.version, results };
+}
+
+function lookup(rule: MetricRule, metrics: GatheredMetrics): { value: number } | { problem: string } {
+  switch (rule.source) {
+    case 'trainingJob': {
+      const v = metrics.trainingJob[rule.metric];
+      return v === undefined ? { problem: 'metric missing from the training job' } : { value: v };
+    }
+    case 'customerMetadata': {
+      const raw = metrics.customerMetadata[rule.metric];
+      if (raw === undefined) return { problem: 'metric missing from customer metadata' };
+      const v = Number(raw);
+      return raw.trim() === '' || !Number.isFinite(v) ? { problem: `not a number: ${raw}` } : { value: v };
+    }
+    case 'evaluationReport': {
+      const report = metrics.evaluationReport;
+      if (report === undefined) return { problem: 'the version has no evaluation report' };
+      if ('unreadable' in report) return { problem: `evaluation report unreadable: ${report.unreadable}` };
+      const v = readPath(report.values, rule.metric);
+      return v === undefined ? { problem: 'metric missing from the evaluation report' } : { value: v };
+    }
+  }
+}
+
+/** `a.b.c` in a SageMaker evaluation report; an object with a numeric `value` reads as that value. */
+export function readPath(doc: unknown, path: string): number | undefined {
+  let node: unknown = doc;
+  for (const part of path.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  if (node !== null && typeof node === 'object' && 'value' in node) node = (node as { value: unknown }).value;
+  return typeof node === 'number' && Number.isFinite(node) ? node : undefined;
+}
+
+/** One line per failed rule with its actual value and threshold, for ApprovalDescription. */
+export function describeFailures(gate: GateResult): string[] {
+  return gate.results
+    .filter((r) => !r.passed)
+    .map((r) => {
+      const what = `${r.rule.source}:${r.rule.metric} ${r.rule.comparison} ${r.rule.threshold}`;
+      return r.actual === undefined ? `${what}: ${r.problem ?? 'missing'}` : `${what}: actual ${r.actual}`;
+    });
+}
+
+export function needsSource(policy: PolicyVersion, source: MetricSource): boolean {
+  return policy.rules.some((r) => r.source === source);
+}

@@ -1,0 +1,116 @@
+import type { AuditEntry, AuditHead } from './domain/audit.js';
+import type { ArtifactNode, TrainingJob } from './domain/lineage.js';
+import type { PolicyVersion } from './domain/policy.js';
+import type { ReviewLink, ReviewRequest } from './domain/review.js';
+import type { ModelVersion } from './domain/version.js';
+import type { ApprovalStatus, TrainingJobDetail } from './schemas/events.js';
+
+/**
+ * The ports the use cases hold. Adapters implement them: `shared/store` for DynamoDB, `shared/aws`
+ * for SageMaker, SNS and S3. Unit tests swap them.
+ */
+
+/** A batch of audit entries and the head they extend; committed with the change they describe. */
+export interface AuditAppend {
+  expectedHead: AuditHead;
+  entries: AuditEntry[];
+}
+
+/** Everything the gate needs about one version, read in one round trip. */
+export interface VersionContext {
+  version?: ModelVersion & { rev: number };
+  policy?: PolicyVersion;
+  auditHead: AuditHead;
+  artifact?: ArtifactNode & { rev: number };
+}
+
+export interface VersionChange {
+  version: ModelVersion;
+  /** The `rev` read; 0 when the version was not recorded yet. */
+  expectedRev: number;
+  audit: AuditAppend;
+  review?: { review: ReviewRequest; links: ReviewLink[] };
+  /** Waiting for its training job: added to the artifact node, which must still have no producer. */
+  awaitArtifact?: { uri: string; expectedRev: number };
+  /** Linked to its training job through this artifact. */
+  linkArtifact?: { uri: string };
+}
+
+export interface JobContext {
+  job?: TrainingJob & { rev: number };
+  artifact?: ArtifactNode & { rev: number };
+  auditHead: AuditHead;
+}
+
+export interface JobChange {
+  job: TrainingJob;
+  expectedRev: number;
+  /** Sets the artifact node's producer; conditional on the node's `rev`, so no waiting version is missed. */
+  artifact?: { uri: string; expectedRev: number };
+  audit: AuditAppend;
+}
+
+export type CommitResult = 'committed' | 'conflict';
+
+export interface GovernanceStore {
+  loadVersionContext(key: { group: string; version: number; artifactUri?: string }): Promise<VersionContext>;
+  commitVersionChange(change: VersionChange): Promise<CommitResult>;
+  loadJobContext(key: { jobName: string; artifactUri?: string }): Promise<JobContext>;
+  commitJobChange(change: JobChange): Promise<CommitResult>;
+  /** Claims effects whose lease has run out; returns false when another invocation holds one. */
+  claimEffects(key: { group: string; version: number }, ids: string[], now: number, until: number): Promise<boolean>;
+  settleEffects(
+    key: { group: string; version: number },
+    done: string[],
+    failed: Array<{ id: string; error: string }>,
+  ): Promise<void>;
+  getPolicy(group: string): Promise<PolicyVersion | undefined>;
+  listPolicyVersions(group: string): Promise<PolicyVersion[]>;
+  commitPolicy(change: { policy: PolicyVersion; audit: AuditAppend }): Promise<CommitResult>;
+  getAuditHead(chain: string): Promise<AuditHead>;
+  /** The whole chain in order (auditors; paginated internally). */
+  readAuditChain(chain: string): Promise<AuditEntry[]>;
+  getTrainingJob(name: string): Promise<(TrainingJob & { rev: number }) | undefined>;
+  getVersion(key: { group: string; version: number }): Promise<(ModelVersion & { rev: number }) | undefined>;
+  getArtifact(uri: string): Promise<(ArtifactNode & { rev: number }) | undefined>;
+  getReview(key: { group: string; version: number; reviewId: string }): Promise<ReviewRequest | undefined>;
+  getReviewLink(id: string): Promise<ReviewLink | undefined>;
+}
+
+/** SageMaker, as the gate needs it. */
+export interface Registry {
+  /** undefined when SageMaker does not know the job. */
+  describeTrainingJob(name: string): Promise<{ detail: TrainingJobDetail; metrics: Record<string, number> } | undefined>;
+  /** Who created and who last changed the version (IAM identity or Studio user). */
+  describeModelPackage(arn: string): Promise<{ createdBy?: string; lastModifiedBy?: string }>;
+  /** `refused` when SageMaker rejects the status with a ValidationException. */
+  setApprovalStatus(args: {
+    modelPackageArn: string;
+    status: ApprovalStatus;
+    description: string;
+    clientToken: string;
+  }): Promise<'updated' | 'refused'>;
+}
+
+export interface Notifier {
+  publish(args: { topic: 'reviewers' | 'governance'; subject: string; message: string; attributes: Record<string, string> }): Promise<void>;
+}
+
+/** Evaluation reports in S3. `unreadable` for a report that does not exist or cannot be read. */
+export interface ReportReader {
+  read(uri: string): Promise<{ body: Uint8Array } | { unreadable: string }>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export interface Deps {
+  store: GovernanceStore;
+  registry: Registry;
+  notifier: Notifier;
+  reports: ReportReader;
+  clock: Clock;
+  newId: () => string;
+  reviewBaseUrl: string;
+}

@@ -1,0 +1,401 @@
+import {
+  BatchGetCommand,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TRAINING_CHAIN, emptyHead, groupChain, type AuditEntry, type AuditHead } from '../domain/audit.js';
+import { parseS3Uri, type ArtifactNode, type TrainingJob } from '../domain/lineage.js';
+import type { PolicyVersion } from '../domain/policy.js';
+import type { ReviewLink, ReviewRequest } from '../domain/review.js';
+import type { ModelVersion } from '../domain/version.js';
+import type {
+  AuditAppend,
+  CommitResult,
+  GovernanceStore,
+  JobChange,
+  JobContext,
+  VersionChange,
+  VersionContext,
+} from '../ports.js';
+import { fromItem, gsi, keys } from './keys.js';
+
+type Item = Record<string, unknown>;
+type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+/** Links and closed reviews stay readable for "already used" answers, then DynamoDB TTL removes them. */
+const LINK_RETENTION_S = 90 * 24 * 3600;
+
+/** The DynamoDB adapter of `GovernanceStore`. Keep this stateless: one instance per cold start. */
+export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient; table: string }): GovernanceStore {
+  const get = async <T>(key: Item): Promise<T | undefined> => {
+    const out = await client.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+    return out.Item ? fromItem<T>(out.Item) : undefined;
+  };
+
+  /** One BatchGetItem; retries unprocessed keys (throttling) until all are read. */
+  const batchGet = async (wanted: Item[]): Promise<Item[]> => {
+    const found: Item[] = [];
+    let pending: Item[] = wanted;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+      const out = await client.send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      found.push(...(out.Responses?.[table] ?? []));
+      pending = (out.UnprocessedKeys?.[table]?.Keys as Item[] | undefined) ?? [];
+    }
+    return found;
+  };
+
+  const pick = (items: Item[], key: Item): Item | undefined =>
+    items.find((i) => i.PK === key.PK && i.SK === key.SK);
+
+  const queryAll = async (input: Omit<QueryCommandInput, 'TableName'>): Promise<Item[]> => {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await client.send(new QueryCommand({ ...input, TableName: table, ExclusiveStartKey: start }));
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  };
+
+  const transact = async (items: TransactItem[]): Promise<CommitResult> => {
+    try {
+      await client.send(new TransactWriteCommand({ TransactItems: items }));
+      return 'committed';
+    } catch (e) {
+      // A failed condition is an expected outcome: someone else changed the state we read.
+      if (e instanceof TransactionCanceledException && e.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
+        return 'conflict';
+      }
+      throw e;
+    }
+  };
+
+  /** Optimistic concurrency on `rev`: 0 means the item must not exist yet. */
+  const expectRev = (rev: number) =>
+    rev === 0
+      ? { ConditionExpression: 'attribute_not_exists(PK)' }
+      : { ConditionExpression: 'rev = :rev', ExpressionAttributeValues: { ':rev': rev } };
+
+  const auditItems = (audit: AuditAppend): TransactItem[] => {
+    const last = audit.entries.at(-1);
+    if (!last) return [];
+    const { chain } = audit.expectedHead;
+    const head: TransactItem = {
+      Put: {
+        TableName: table,
+        Item: { ...keys.auditHead(chain), type: 'AuditHead', chain, seq: last.seq, hash: last.hash },
+        ...(audit.expectedHead.seq === 0
+          ? { ConditionExpression: 'attribute_not_exists(PK)' }
+          : { ConditionExpression: 'seq = :seq', ExpressionAttributeValues: { ':seq': audit.expectedHead.seq } }),
+      },
+    };
+    const entries = audit.entries.map(
+      (e): TransactItem => ({
+        Put: {
+          TableName: table,
+          Item: { ...keys.auditEntry(chain, e.seq), ...gsi.auditOf(e.subject, chain, e.seq), type: 'AuditEntry', ...e },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      }),
+    );
+    return [head, ...entries];
+  };
+
+  const readHead = (items: Item[], chain: string): AuditHead => {
+    const h = pick(items, keys.auditHead(chain));
+    return h ? { chain, seq: h.seq as number, hash: h.hash as string } : emptyHead(chain);
+  };
+
+  return {
+    async loadVersionContext({ group, version, artifactUri }) {
+      const chain = groupChain(group);
+      const wanted = [
+        keys.version(group, version),
+        keys.policyCurrent(group),
+        keys.auditHead(chain),
+        ...(artifactUri ? [keys.artifact(artifactUri)] : []),
+      ];
+      const items = await batchGet(wanted);
+      const v = pick(items, keys.version(group, version));
+      const p = pick(items, keys.policyCurrent(group));
+      const a = artifactUri ? pick(items, keys.artifact(artifactUri)) : undefined;
+      const ctx: VersionContext = { auditHead: readHead(items, chain) };
+      if (v) ctx.version = fromItem(v);
+      if (p) ctx.policy = fromItem(p);
+      if (a) ctx.artifact = artifactFrom(a);
+      return ctx;
+    },
+
+    async commitVersionChange(change: VersionChange) {
+      const { version: v } = change;
+      const items: TransactItem[] = [
+        {
+          Put: {
+            TableName: table,
+            Item: { ...keys.version(v.group, v.version), type: 'ModelVersion', ...v, rev: change.expectedRev + 1 },
+            ...expectRev(change.expectedRev),
+          },
+        },
+        ...auditItems(change.audit),
+      ];
+      if (change.review) {
+        const { review, links } = change.review;
+        items.push({
+          Put: {
+            TableName: table,
+            Item: {
+              ...keys.review(review.group, review.version, review.id),
+              ...gsi.openReview(review.openedAt, review.id),
+              type: 'ReviewRequest',
+              ...review,
+            },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        });
+        for (const link of links) {
+          items.push({
+            Put: {
+              TableName: table,
+              Item: {
+                ...keys.link(link.id),
+                type: 'ReviewLink',
+                ...link,
+                ttl: Math.floor(Date.parse(link.expiresAt) / 1000) + LINK_RETENTION_S,
+              },
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          });
+        }
+      }
+      if (change.awaitArtifact) {
+        const { uri, expectedRev } = change.awaitArtifact;
+        items.push({
+          Update: {
+            TableName: table,
+            Key: keys.artifact(uri),
+            // The job's recorder reads `waiting` and sets `producer` under the same rev check.
+            UpdateExpression: 'SET #type = :type, uri = :uri, rev = if_not_exists(rev, :zero) + :one ADD waiting :arn',
+            ConditionExpression:
+              expectedRev === 0 ? 'attribute_not_exists(PK)' : 'rev = :rev AND attribute_not_exists(producer)',
+            ExpressionAttributeNames: { '#type': 'type' },
+            ExpressionAttributeValues: {
+              ':type': 'Artifact',
+              ':uri': uri,
+              ':zero': 0,
+              ':one': 1,
+              ':arn': new Set([v.arn]),
+              ...(expectedRev === 0 ? {} : { ':rev': expectedRev }),
+            },
+          },
+        });
+      }
+      if (change.linkArtifact) {
+        items.push({
+          Update: {
+            TableName: table,
+            Key: keys.artifact(change.linkArtifact.uri),
+            UpdateExpression: 'ADD consumers :arn DELETE waiting :arn',
+            ConditionExpression: 'attribute_exists(producer)',
+            ExpressionAttributeValues: { ':arn': new Set([v.arn]) },
+          },
+        });
+      }
+      return transact(items);
+    },
+
+    async loadJobContext({ jobName, artifactUri }) {
+      const wanted = [keys.job(jobName), keys.auditHead(TRAINING_CHAIN), ...(artifactUri ? [keys.artifact(artifactUri)] : [])];
+      const items = await batchGet(wanted);
+      const j = pick(items, keys.job(jobName));
+      const a = artifactUri ? pick(items, keys.artifact(artifactUri)) : undefined;
+      const ctx: JobContext = { auditHead: readHead(items, TRAINING_CHAIN) };
+      if (j) ctx.job = fromItem(j);
+      if (a) ctx.artifact = artifactFrom(a);
+      return ctx;
+    },
+
+    async commitJobChange(change: JobChange) {
+      const { job } = change;
+      const items: TransactItem[] = [
+        {
+          Put: {
+            TableName: table,
+            Item: { ...keys.job(job.name), type: 'TrainingJob', ...job, rev: change.expectedRev + 1 },
+            ...expectRev(change.expectedRev),
+          },
+        },
+        ...job.datasets.map((d): TransactItem => {
+          const { bucket, key } = parseS3Uri(d.uri);
+          return {
+            Put: {
+              TableName: table,
+              Item: { ...keys.jobInput(job.name, d.channel), ...gsi.dataset(bucket, key, job.name), type: 'DatasetInput', job: job.name, jobArn: job.arn, ...d },
+            },
+          };
+        }),
+        ...auditItems(change.audit),
+      ];
+      if (change.artifact) {
+        const { uri, expectedRev } = change.artifact;
+        items.push({
+          Update: {
+            TableName: table,
+            Key: keys.artifact(uri),
+            UpdateExpression: 'SET #type = :type, uri = :uri, producer = :producer, rev = if_not_exists(rev, :zero) + :one',
+            ConditionExpression: expectedRev === 0 ? 'attribute_not_exists(PK)' : 'rev = :rev',
+            ExpressionAttributeNames: { '#type': 'type' },
+            ExpressionAttributeValues: {
+              ':type': 'Artifact',
+              ':uri': uri,
+              ':producer': {
+                name: job.name,
+                arn: job.arn,
+                ...(job.image ? { image: job.image } : {}),
+                metrics: job.metrics,
+                datasets: job.datasets,
+              },
+              ':zero': 0,
+              ':one': 1,
+              ...(expectedRev === 0 ? {} : { ':rev': expectedRev }),
+            },
+          },
+        });
+      }
+      return transact(items);
+    },
+
+    async claimEffects({ group, version }, ids, now, until) {
+      if (ids.length === 0) return true;
+      const names: Record<string, string> = {};
+      const conditions: string[] = [];
+      const sets: string[] = ['rev = rev + :one'];
+      ids.forEach((id, i) => {
+        names[`#e${i}`] = id;
+        conditions.push(`pendingEffects.#e${i}.claimedUntil < :now`);
+        sets.push(`pendingEffects.#e${i}.claimedUntil = :until`);
+      });
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: keys.version(group, version),
+            UpdateExpression: `SET ${sets.join(', ')}`,
+            ConditionExpression: conditions.join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ':now': now, ':until': until, ':one': 1 },
+          }),
+        );
+        return true;
+      } catch (e) {
+        if (e instanceof Error && e.name === 'ConditionalCheckFailedException') return false;
+        throw e;
+      }
+    },
+
+    async settleEffects({ group, version }, done, failed) {
+      if (done.length === 0 && failed.length === 0) return;
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = { ':one': 1, ':zero': 0 };
+      const removes: string[] = [];
+      const sets: string[] = ['rev = rev + :one'];
+      done.forEach((id, i) => {
+        names[`#d${i}`] = id;
+        removes.push(`pendingEffects.#d${i}`);
+      });
+      failed.forEach(({ id, error }, i) => {
+        names[`#f${i}`] = id;
+        values[`:err${i}`] = error.slice(0, 500);
+        sets.push(
+          `pendingEffects.#f${i}.claimedUntil = :zero`,
+          `pendingEffects.#f${i}.attempts = pendingEffects.#f${i}.attempts + :one`,
+          `pendingEffects.#f${i}.lastError = :err${i}`,
+        );
+      });
+      await client.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: keys.version(group, version),
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    },
+
+    getPolicy: (group) => get<PolicyVersion>(keys.policyCurrent(group)),
+
+    async listPolicyVersions(group) {
+      const items = await queryAll({
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.policyCurrent(group).PK, ':prefix': keys.policyVersionPrefix },
+        ScanIndexForward: false,
+      });
+      return items.map((i) => fromItem<PolicyVersion>(i));
+    },
+
+    async commitPolicy({ policy, audit }) {
+      const group = policy.modelPackageGroupName;
+      const current: TransactItem = {
+        Put: {
+          TableName: table,
+          Item: { ...keys.policyCurrent(group), type: 'PolicyCurrent', ...policy },
+          ...(policy.version === 1
+            ? { ConditionExpression: 'attribute_not_exists(PK)' }
+            : { ConditionExpression: 'version = :prev', ExpressionAttributeValues: { ':prev': policy.version - 1 } }),
+        },
+      };
+      const versioned: TransactItem = {
+        Put: {
+          TableName: table,
+          Item: { ...keys.policyVersion(group, policy.version), type: 'PolicyVersion', ...policy },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      };
+      return transact([current, versioned, ...auditItems(audit)]);
+    },
+
+    async getAuditHead(chain) {
+      const h = await get<{ seq: number; hash: string }>(keys.auditHead(chain));
+      return h ? { chain, seq: h.seq, hash: h.hash } : emptyHead(chain);
+    },
+
+    async readAuditChain(chain) {
+      const items = await queryAll({
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.auditHead(chain).PK, ':prefix': keys.auditEntryPrefix },
+        ConsistentRead: true,
+      });
+      return items.map((i) => fromItem<AuditEntry>(i));
+    },
+
+    getTrainingJob: (name) => get<TrainingJob & { rev: number }>(keys.job(name)),
+    getVersion: ({ group, version }) => get<ModelVersion & { rev: number }>(keys.version(group, version)),
+    async getArtifact(uri) {
+      const out = await client.send(new GetCommand({ TableName: table, Key: keys.artifact(uri), ConsistentRead: true }));
+      return out.Item ? artifactFrom(out.Item) : undefined;
+    },
+    getReview: ({ group, version, reviewId }) => get<ReviewRequest>(keys.review(group, version, reviewId)),
+    getReviewLink: (id) => get<ReviewLink>(keys.link(id)),
+  };
+}
+
+function artifactFrom(item: Item): ArtifactNode & { rev: number } {
+  const a = fromItem<{ uri: string; producer?: ArtifactNode['producer']; waiting?: string[]; consumers?: string[]; rev: number }>(item);
+  return {
+    uri: a.uri,
+    ...(a.producer ? { producer: a.producer } : {}),
+    waiting: a.waiting ?? [],
+    consumers: a.consumers ?? [],
+    rev: a.rev,
+  };
+}

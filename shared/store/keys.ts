@@ -1,0 +1,50 @@
+/**
+ * The key design of the one table (README "Key design"). Every access pattern in DESIGN.md is one
+ * GetItem, BatchGetItem, Query or transaction on these keys; nothing here needs a Scan.
+ *
+ *   PK                         SK                          GSI1PK / GSI1SK                    GSI2PK / GSI2SK
+ *   GROUP#<group>              VERSION#<v 10 digits>       -                                   -
+ *   GROUP#<group>              POLICY#CURRENT | POLICY#V#<n 10 digits>
+ *   GROUP#<group>              REVIEW#<v 10>#<reviewId>    -                                   REVIEWS#OPEN / <openedAt>#<reviewId> (while open)
+ *   LINK#<linkId>              LINK
+ *   JOB#<jobName>              JOB
+ *   JOB#<jobName>              INPUT#<channel>             DATASET#<bucket> / <key>#JOB#<job>
+ *   ARTIFACT#<s3 uri>          ARTIFACT
+ *   AUDIT#<chain>              HEAD | ENTRY#<seq 12 digits> AUDITOF#<subject> / <chain>#<seq 12>
+ */
+const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+
+export const keys = {
+  version: (group: string, version: number) => ({ PK: `GROUP#${group}`, SK: `VERSION#${pad(version, 10)}` }),
+  policyCurrent: (group: string) => ({ PK: `GROUP#${group}`, SK: 'POLICY#CURRENT' }),
+  policyVersion: (group: string, version: number) => ({ PK: `GROUP#${group}`, SK: `POLICY#V#${pad(version, 10)}` }),
+  policyVersionPrefix: 'POLICY#V#',
+  review: (group: string, version: number, reviewId: string) => ({
+    PK: `GROUP#${group}`,
+    SK: `REVIEW#${pad(version, 10)}#${reviewId}`,
+  }),
+  link: (id: string) => ({ PK: `LINK#${id}`, SK: 'LINK' }),
+  job: (name: string) => ({ PK: `JOB#${name}`, SK: 'JOB' }),
+  jobInput: (name: string, channel: string) => ({ PK: `JOB#${name}`, SK: `INPUT#${channel}` }),
+  artifact: (uri: string) => ({ PK: `ARTIFACT#${uri}`, SK: 'ARTIFACT' }),
+  auditHead: (chain: string) => ({ PK: `AUDIT#${chain}`, SK: 'HEAD' }),
+  auditEntry: (chain: string, seq: number) => ({ PK: `AUDIT#${chain}`, SK: `ENTRY#${pad(seq, 12)}` }),
+  auditEntryPrefix: 'ENTRY#',
+} as const;
+
+export const gsi = {
+  dataset: (bucket: string, key: string, job: string) => ({ GSI1PK: `DATASET#${bucket}`, GSI1SK: `${key}#JOB#${job}` }),
+  auditOf: (subject: string, chain: string, seq: number) => ({ GSI1PK: `AUDITOF#${subject}`, GSI1SK: `${chain}#${pad(seq, 12)}` }),
+  openReview: (openedAt: string, reviewId: string) => ({ GSI2PK: 'REVIEWS#OPEN', GSI2SK: `${openedAt}#${reviewId}` }),
+} as const;
+
+export const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'type', 'ttl'] as const;
+
+/** Strips the storage attributes from an item, leaving the domain object. */
+export function fromItem<T>(item: Record<string, unknown>): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) {
+    if (!(KEY_ATTRIBUTES as readonly string[]).includes(k)) out[k] = v instanceof Set ? [...v] : v;
+  }
+  return out as T;
+}

@@ -1,0 +1,74 @@
+import { EFFECT_LEASE_MS, clientToken, type SideEffect } from '../domain/effects.js';
+import { SideEffectFailed, assertIsError } from '../domain/errors.js';
+import type { ModelVersion } from '../domain/version.js';
+import type { Deps } from '../ports.js';
+import { logger } from '../logger.js';
+
+type Key = { group: string; version: number };
+
+/**
+ * Carries out effects that were committed with a state change (and so are claimed by this
+ * invocation), then records which are done. A failed effect stays pending, its lease released,
+ * and the invocation fails so that Lambda retries it: the retry sees a duplicate and resumes it.
+ */
+export async function carryOut(deps: Deps, key: Key, effects: SideEffect[]): Promise<void> {
+  const done: string[] = [];
+  const failed: Array<{ id: string; error: string }> = [];
+  for (const effect of effects) {
+    try {
+      await perform(deps, effect);
+      done.push(effect.id);
+    } catch (e) {
+      assertIsError(e);
+      logger.error('side effect failed', { effectId: effect.id, kind: effect.kind, error: e.name, message: e.message });
+      failed.push({ id: effect.id, error: `${e.name}: ${e.message}` });
+    }
+  }
+  await deps.store.settleEffects(key, done, failed);
+  if (failed.length > 0) {
+    throw new SideEffectFailed(`${failed.length} side effect(s) failed and stay pending: ${failed.map((f) => f.id).join(', ')}`);
+  }
+}
+
+/** Resumes effects left pending by an earlier invocation whose lease has run out. */
+export async function resumePending(deps: Deps, version: ModelVersion): Promise<number> {
+  const now = deps.clock.now();
+  const due = Object.entries(version.pendingEffects ?? {}).filter(([, p]) => p.claimedUntil < now);
+  if (due.length === 0) return 0;
+  const key = { group: version.group, version: version.version };
+  const claimed = await deps.store.claimEffects(key, due.map(([id]) => id), now, now + EFFECT_LEASE_MS);
+  if (!claimed) return 0; // another invocation holds them
+  await carryOut(deps, key, due.map(([, p]) => p.effect));
+  return due.length;
+}
+
+async function perform(deps: Deps, effect: SideEffect): Promise<void> {
+  switch (effect.kind) {
+    case 'notify':
+      await deps.notifier.publish(effect);
+      return;
+    case 'setApprovalStatus': {
+      const outcome = await deps.registry.setApprovalStatus({
+        modelPackageArn: effect.modelPackageArn,
+        status: effect.status,
+        description: effect.description,
+        clientToken: effect.clientToken,
+      });
+      if (outcome === 'updated') return;
+      if (!effect.fallbackStatus) throw new Error(`SageMaker refused ModelApprovalStatus ${effect.status}`);
+      logger.warn('approval status refused, using fallback', {
+        modelPackageArn: effect.modelPackageArn,
+        refused: effect.status,
+        fallback: effect.fallbackStatus,
+      });
+      const fallback = await deps.registry.setApprovalStatus({
+        modelPackageArn: effect.modelPackageArn,
+        status: effect.fallbackStatus,
+        description: effect.description,
+        clientToken: clientToken(effect.clientToken, effect.fallbackStatus),
+      });
+      if (fallback === 'refused') throw new Error(`SageMaker refused ModelApprovalStatus ${effect.status} and ${effect.fallbackStatus}`);
+      return;
+    }
+  }
+}

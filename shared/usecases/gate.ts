@@ -1,0 +1,311 @@
+import { appendToChain, groupChain, type AuditEvent } from '../domain/audit.js';
+import { EFFECT_LEASE_MS, clientToken, fitDescription, type PendingEffect, type SideEffect } from '../domain/effects.js';
+import { jobNameFromArtifactUri, trainingJobFromDetail, type ProducerSummary } from '../domain/lineage.js';
+import { describeFailures, evaluatePolicy, needsSource, type GateResult, type GatheredMetrics } from '../domain/policy.js';
+import { readReport } from '../domain/report.js';
+import { openReview } from '../domain/review.js';
+import { actionFor, freshness, observeVersion, type ModelVersion, type VersionObservation } from '../domain/version.js';
+import type { Deps, VersionChange, VersionContext } from '../ports.js';
+import type { ModelPackageDetail } from '../schemas/events.js';
+import { logger } from '../logger.js';
+import { carryOut, resumePending } from './effects.js';
+import { untilCommitted } from './retry.js';
+import { commitJob } from './training.js';
+
+export type GateOutcome =
+  | 'stale'
+  | 'duplicate'
+  | 'recorded'
+  | 'awaiting-job'
+  | 'rejected'
+  | 'review-opened'
+  | 'approval-reverted';
+
+/** A change planned from what was read: the write, its outcome and the effects it commits. */
+interface Plan {
+  outcome: GateOutcome;
+  change: Omit<VersionChange, 'audit' | 'expectedRev'>;
+  audit: AuditEvent[];
+  effects: SideEffect[];
+}
+
+/** The model-version gate: one model package state change event. */
+export async function handleModelPackageChange(deps: Deps, detail: ModelPackageDetail): Promise<{ outcome: GateOutcome; modelPackageArn: string }> {
+  const observed = observeVersion(detail);
+  const outcome = await decideAndCommit(deps, observed, async (ctx) => {
+    const fresh = freshness(ctx.version, observed);
+    if (fresh === 'stale' || fresh === 'duplicate') return fresh;
+    const base = mergeObservation(ctx.version, observed);
+    const action = actionFor(ctx.version, observed);
+    switch (action.kind) {
+      case 'record':
+        return recordPlan(base, ctx.version?.status);
+      case 'gate':
+        return gatePlan(deps, ctx, base);
+      case 'revert-approval':
+        return revertPlan(deps, base, action.target, action.fallback);
+    }
+  });
+  logger.info('model package processed', { modelPackageArn: observed.arn, status: observed.status, outcome });
+  return { outcome, modelPackageArn: observed.arn };
+}
+
+/** Gates a version that was waiting for its training job, once the job has been recorded. */
+export async function gateWaitingVersion(deps: Deps, modelPackageArn: string): Promise<GateOutcome> {
+  const m = /:model-package\/([^/]+)\/(\d+)$/.exec(modelPackageArn);
+  if (!m?.[1] || !m[2]) throw new Error(`not a versioned model package ARN: ${modelPackageArn}`);
+  const key = { group: m[1], version: Number(m[2]) };
+  const current = await deps.store.getVersion(key);
+  if (!current || current.gateState !== 'awaiting-job') return 'duplicate';
+  return decideAndCommit(deps, current, async (ctx) => {
+    if (!ctx.version || ctx.version.gateState !== 'awaiting-job') return 'duplicate';
+    return gatePlan(deps, ctx, stripRev(ctx.version));
+  });
+}
+
+/**
+ * Read (one BatchGetItem) → plan → commit (one transaction) → carry out the effects → settle
+ * them (one UpdateItem). A conflict re-reads and re-plans; a duplicate resumes whatever an earlier
+ * invocation left pending.
+ */
+async function decideAndCommit(
+  deps: Deps,
+  observed: Pick<VersionObservation, 'group' | 'version' | 'artifactUri'>,
+  plan: (ctx: VersionContext) => Promise<Plan | 'stale' | 'duplicate'>,
+): Promise<GateOutcome> {
+  const key = { group: observed.group, version: observed.version };
+  const committed = await untilCommitted<{ p: Plan | 'stale' | 'duplicate'; ctx: VersionContext }>(async () => {
+    const ctx = await deps.store.loadVersionContext({ ...key, ...(observed.artifactUri ? { artifactUri: observed.artifactUri } : {}) });
+    const p = await plan(ctx);
+    if (p === 'stale' || p === 'duplicate') return { result: 'committed' as const, value: { p, ctx } };
+    const now = deps.clock.now();
+    const pending: Record<string, PendingEffect> = { ...(ctx.version?.pendingEffects ?? {}) };
+    for (const effect of p.effects) pending[effect.id] = { effect, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 };
+    const audit = appendToChain(ctx.auditHead, p.audit, now);
+    const result = await deps.store.commitVersionChange({
+      ...p.change,
+      version: { ...p.change.version, pendingEffects: pending },
+      expectedRev: ctx.version?.rev ?? 0,
+      audit: { expectedHead: ctx.auditHead, entries: audit.entries },
+    });
+    return { result, value: { p, ctx } };
+  });
+  const { p, ctx } = committed;
+  if (p === 'duplicate') {
+    if (ctx.version) await resumePending(deps, stripRev(ctx.version));
+    return 'duplicate';
+  }
+  if (p === 'stale') return 'stale';
+  if (p.effects.length > 0) await carryOut(deps, key, p.effects);
+  return p.outcome;
+}
+
+function stripRev(v: ModelVersion & { rev: number }): ModelVersion {
+  const { rev: _rev, ...rest } = v;
+  return rest;
+}
+
+/** The observation over what was recorded: facts from the event, governance state kept. */
+function mergeObservation(current: ModelVersion | undefined, observed: VersionObservation): ModelVersion {
+  return {
+    pendingEffects: {},
+    ...current,
+    ...observed,
+  };
+}
+
+function recordPlan(version: ModelVersion, previous: string | undefined): Plan {
+  return {
+    outcome: 'recorded',
+    change: { version },
+    audit: [
+      {
+        action: previous === undefined ? 'version.recorded' : 'version.status-changed',
+        subject: version.arn,
+        actor: 'sagemaker',
+        detail: { status: version.status, ...(previous ? { previous } : {}), lastModified: version.lastModified },
+      },
+    ],
+    effects: [],
+  };
+}
+
+async function gatePlan(deps: Deps, ctx: VersionContext, version: ModelVersion): Promise<Plan> {
+  const evaluatedAt = new Date(deps.clock.now()).toISOString();
+  const policy = ctx.policy;
+  if (!policy) {
+    // Fail closed: no policy, no approval.
+    return rejectPlan(version, { passed: false, policyVersion: 0, results: [] }, ['no policy for this model package group'], evaluatedAt);
+  }
+  if (!version.artifactUri) {
+    return rejectPlan(version, { passed: false, policyVersion: policy.version, results: [] }, ['the version names no model artifact (ModelDataUrl), so its training job cannot be linked'], evaluatedAt);
+  }
+  const producer = ctx.artifact?.producer ?? (await producerFromLayout(deps, version.artifactUri));
+  if (!producer) {
+    // Unlinked: the version waits, unapproved, for its training job's event.
+    const linked = { ...version, gateState: 'awaiting-job' as const };
+    return {
+      outcome: 'awaiting-job',
+      change: { version: linked, awaitArtifact: { uri: version.artifactUri, expectedRev: ctx.artifact?.rev ?? 0 } },
+      audit: [
+        {
+          action: 'version.awaiting-training-job',
+          subject: version.arn,
+          actor: 'sagemaker',
+          detail: { status: version.status, artifactUri: version.artifactUri },
+        },
+      ],
+      effects: [],
+    };
+  }
+  const withJob: ModelVersion = { ...version, job: { name: producer.name, arn: producer.arn } };
+  const metrics = await gatherMetrics(deps, policy, withJob, producer);
+  const gate = evaluatePolicy(policy, metrics);
+  if (!gate.passed) return rejectPlan(withJob, gate, describeFailures(gate), evaluatedAt);
+
+  const opened = openReview({ version: withJob, policy, gate, now: deps.clock.now(), newId: deps.newId, reviewBaseUrl: deps.reviewBaseUrl });
+  const passed: ModelVersion = {
+    ...withJob,
+    gateState: 'passed',
+    gate: { ...gate, evaluatedAt },
+    review: { id: opened.review.id, status: 'Open' },
+  };
+  return {
+    outcome: 'review-opened',
+    change: { version: passed, review: opened, linkArtifact: { uri: version.artifactUri } },
+    audit: [
+      {
+        action: 'version.gate-passed',
+        subject: version.arn,
+        actor: 'modelgate',
+        detail: { policyVersion: gate.policyVersion, results: summarise(gate), trainingJob: producer.arn },
+      },
+      {
+        action: 'review.opened',
+        subject: version.arn,
+        actor: 'modelgate',
+        detail: { reviewId: opened.review.id, reviewers: opened.review.reviewers, requiredApprovals: opened.review.requiredApprovals, expiresAt: opened.review.expiresAt },
+      },
+    ],
+    effects: opened.messages,
+  };
+}
+
+function rejectPlan(version: ModelVersion, gate: GateResult, failures: string[], evaluatedAt: string): Plan {
+  const rejected: ModelVersion = { ...version, gateState: 'failed', gate: { ...gate, evaluatedAt } };
+  const description = fitDescription(`modelgate: rejected by policy v${gate.policyVersion}: ${failures.join('; ')}`);
+  return {
+    outcome: 'rejected',
+    change: { version: rejected, ...(version.job && version.artifactUri ? { linkArtifact: { uri: version.artifactUri } } : {}) },
+    audit: [
+      {
+        action: 'version.gate-failed',
+        subject: version.arn,
+        actor: 'modelgate',
+        detail: { policyVersion: gate.policyVersion, failures, results: summarise(gate) },
+      },
+    ],
+    effects: [
+      {
+        kind: 'setApprovalStatus',
+        id: 'gate:reject',
+        modelPackageArn: version.arn,
+        status: 'Rejected',
+        description,
+        clientToken: clientToken(version.arn, 'gate-reject', version.lastModified),
+      },
+      {
+        kind: 'notify',
+        id: 'gate:notice',
+        topic: 'governance',
+        subject: `Rejected: ${version.group} v${version.version}`.slice(0, 99),
+        message: [
+          `modelgate rejected ${version.arn}.`,
+          `Policy version: ${gate.policyVersion || 'none'}`,
+          'Failed rules:',
+          ...failures.map((f) => `  - ${f}`),
+        ].join('\n'),
+        attributes: { event: 'version-rejected', group: version.group },
+      },
+    ],
+  };
+}
+
+async function revertPlan(deps: Deps, version: ModelVersion, target: ModelVersion['status'], fallback?: ModelVersion['status']): Promise<Plan> {
+  const who = await deps.registry.describeModelPackage(version.arn);
+  const actor = who.lastModifiedBy ?? 'unknown';
+  const description = fitDescription(
+    `modelgate: reverted an approval by ${actor} that no modelgate decision explains; approvals go through modelgate's review.`,
+  );
+  return {
+    outcome: 'approval-reverted',
+    change: { version },
+    audit: [
+      {
+        action: 'approval.reverted',
+        subject: version.arn,
+        actor,
+        detail: { observed: 'Approved', lastModified: version.lastModified, revertTo: target, ...(fallback ? { fallback } : {}) },
+      },
+    ],
+    effects: [
+      {
+        kind: 'setApprovalStatus',
+        id: `revert:${version.lastModified}`,
+        modelPackageArn: version.arn,
+        status: target,
+        ...(fallback ? { fallbackStatus: fallback } : {}),
+        description,
+        clientToken: clientToken(version.arn, 'revert', version.lastModified),
+      },
+      {
+        kind: 'notify',
+        id: `revert-notice:${version.lastModified}`,
+        topic: 'governance',
+        subject: `Approval reverted: ${version.group} v${version.version}`.slice(0, 99),
+        message: [
+          `${actor} set ${version.arn} to Approved outside modelgate.`,
+          `No recorded modelgate decision explains it, so modelgate set it back to ${target}${fallback ? ` (or ${fallback} if SageMaker refuses that)` : ''}.`,
+        ].join('\n'),
+        attributes: { event: 'approval-reverted', group: version.group },
+      },
+    ],
+  };
+}
+
+/** Confirms the job that the artifact's path names, and records it, when its event has not arrived. */
+async function producerFromLayout(deps: Deps, artifactUri: string): Promise<ProducerSummary | undefined> {
+  const jobName = jobNameFromArtifactUri(artifactUri);
+  if (!jobName) return undefined;
+  const described = await deps.registry.describeTrainingJob(jobName);
+  if (!described || described.detail.TrainingJobStatus !== 'Completed') return undefined;
+  if (described.detail.ModelArtifacts?.S3ModelArtifacts !== artifactUri) return undefined;
+  const job = trainingJobFromDetail(described.detail, described.metrics);
+  await commitJob(deps, job);
+  return { name: job.name, arn: job.arn, ...(job.image ? { image: job.image } : {}), metrics: job.metrics, datasets: job.datasets };
+}
+
+async function gatherMetrics(
+  deps: Deps,
+  policy: NonNullable<VersionContext['policy']>,
+  version: ModelVersion,
+  producer: ProducerSummary,
+): Promise<GatheredMetrics> {
+  let evaluationReport: GatheredMetrics['evaluationReport'];
+  if (needsSource(policy, 'evaluationReport') && version.report) {
+    const read = await deps.reports.read(version.report.uri);
+    evaluationReport = 'unreadable' in read ? read : readReport(read.body, version.report.digest);
+  }
+  return { trainingJob: producer.metrics, evaluationReport, customerMetadata: version.customerMetadata };
+}
+
+function summarise(gate: GateResult) {
+  return gate.results.map((r) => ({
+    metric: `${r.rule.source}:${r.rule.metric}`,
+    comparison: r.rule.comparison,
+    threshold: r.rule.threshold,
+    actual: r.actual ?? null,
+    passed: r.passed,
+    ...(r.problem ? { problem: r.problem } : {}),
+  }));
+}

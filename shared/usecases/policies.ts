@@ -1,0 +1,61 @@
+import { appendToChain, groupChain } from '../domain/audit.js';
+import { NotFound, ValidationError, describeIssues } from '../domain/errors.js';
+import { GroupNameSchema, nextPolicyVersion, parsePolicyInput, type PolicyVersion } from '../domain/policy.js';
+import type { Deps } from '../ports.js';
+import { z } from 'zod';
+import { untilCommitted } from './retry.js';
+
+/** Stores a new version of a group's policy, with its audit entry, unless nothing changed. */
+export async function putPolicy(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  payload: unknown,
+): Promise<{ outcome: 'created' | 'unchanged'; policy: PolicyVersion }> {
+  const input = parsePolicyInput(payload);
+  return untilCommitted<{ outcome: 'created' | 'unchanged'; policy: PolicyVersion }>(async () => {
+    const group = input.modelPackageGroupName;
+    const [current, head] = await Promise.all([deps.store.getPolicy(group), deps.store.getAuditHead(groupChain(group))]);
+    const now = deps.clock.now();
+    const next = nextPolicyVersion(input, current, now);
+    if (next === 'unchanged' && current) return { result: 'committed', value: { outcome: 'unchanged' as const, policy: current } };
+    if (next === 'unchanged') throw new Error('unreachable: unchanged without a current policy');
+    const audit = appendToChain(
+      head,
+      [
+        {
+          action: 'policy.changed',
+          subject: `model-package-group/${group}`,
+          actor: next.changedBy,
+          detail: { version: next.version, previousVersion: current?.version ?? null, policy: next },
+        },
+      ],
+      now,
+    );
+    const result = await deps.store.commitPolicy({ policy: next, audit: { expectedHead: head, entries: audit.entries } });
+    return { result, value: { outcome: 'created' as const, policy: next } };
+  });
+}
+
+const GetPolicyRequestSchema = z.strictObject({
+  modelPackageGroupName: GroupNameSchema,
+  /** A version number, or `all` for every version, newest first. Default: the current one. */
+  version: z.union([z.number().int().min(1), z.literal('all')]).optional(),
+});
+
+export async function getPolicy(
+  deps: Pick<Deps, 'store'>,
+  payload: unknown,
+): Promise<{ policy: PolicyVersion } | { versions: PolicyVersion[] }> {
+  const parsed = GetPolicyRequestSchema.safeParse(payload);
+  if (!parsed.success) throw new ValidationError('getPolicy request', describeIssues(parsed.error.issues));
+  const { modelPackageGroupName: group, version } = parsed.data;
+  if (version === 'all') return { versions: await deps.store.listPolicyVersions(group) };
+  if (version === undefined) {
+    const policy = await deps.store.getPolicy(group);
+    if (!policy) throw new NotFound(`no policy for model package group ${group}: every version is refused until one is put`);
+    return { policy };
+  }
+  const all = await deps.store.listPolicyVersions(group);
+  const policy = all.find((p) => p.version === version);
+  if (!policy) throw new NotFound(`model package group ${group} has no policy version ${version}`);
+  return { policy };
+}

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { clients } from './aws/clients.js';
+import { fileReports, loggingNotifier, loggingRegistry } from './aws/local.js';
+import { s3Reports } from './aws/s3.js';
+import { sageMakerRegistry } from './aws/sagemaker.js';
+import { snsNotifier } from './aws/sns.js';
+import { config } from './config.js';
+import type { Deps } from './ports.js';
+import { dynamoStore } from './store/dynamo-store.js';
+
+/** 128 random bits, URL-safe: review ids and link ids. */
+export const newId = (): string => randomBytes(16).toString('base64url');
+
+let deps: Deps | undefined;
+
+/** The production wiring, built once per cold start. Tests build their own `Deps`. */
+export function productionDeps(): Deps {
+  if (deps) return deps;
+  const cfg = config();
+  const local = cfg.MODELGATE_SIDE_EFFECTS === 'log';
+  deps = {
+    store: dynamoStore({ client: clients.dynamo(), table: cfg.TABLE_NAME }),
+    registry: local ? loggingRegistry() : sageMakerRegistry(clients.sagemaker()),
+    notifier: local
+      ? loggingNotifier()
+      : snsNotifier(clients.sns(), { reviewers: cfg.REVIEWERS_TOPIC_ARN, governance: cfg.GOVERNANCE_TOPIC_ARN }),
+    reports: local ? fileReports() : s3Reports(clients.s3()),
+    clock: { now: () => Date.now() },
+    newId,
+    reviewBaseUrl: cfg.REVIEW_BASE_URL,
+  };
+  return deps;
+}
