@@ -14,8 +14,12 @@ let sagemaker: SageMakerClient | undefined;
 let sns: SNSClient | undefined;
 let s3: S3Client | undefined;
 
+/** The document client's options, in one place: tests and scripts wrap their own DynamoDBClient with it. */
+export const documentClient = (client: DynamoDBClient): DynamoDBDocumentClient =>
+  DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+
 export const clients = {
-  dynamo: () => (dynamo ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } })),
+  dynamo: () => (dynamo ??= documentClient(new DynamoDBClient({}))),
   sagemaker: () => (sagemaker ??= new SageMakerClient({})),
   sns: () => (sns ??= new SNSClient({})),
   s3: () => (s3 ??= new S3Client({})),
