@@ -304,7 +304,7 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
     async settleEffects({ group, version }, done, failed) {
       if (done.length === 0 && failed.length === 0) return;
       const names: Record<string, string> = {};
-      const values: Record<string, unknown> = { ':one': 1, ':zero': 0 };
+      const values: Record<string, unknown> = { ':one': 1, ...(failed.length ? { ':zero': 0 } : {}) };
       const removes: string[] = [];
       const sets: string[] = ['rev = rev + :one'];
       done.forEach((id, i) => {

@@ -1,0 +1,476 @@
+// Packages the service offline (`serverless package --stage test`) once and checks the generated
+// CloudFormation template: event patterns, retries and dead letters, the table, per-function IAM
+// roles (least privilege) and the functions' environment.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+
+const execFileAsync = promisify(execFile);
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const STAGE = 'test';
+
+interface CfnResource {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DependsOn?: string | string[];
+}
+interface Template {
+  Resources: Record<string, CfnResource>;
+}
+interface Statement {
+  Effect: string;
+  Action?: string | string[];
+  NotAction?: unknown;
+  Resource?: unknown;
+  NotResource?: unknown;
+}
+interface RoleProperties {
+  Policies?: { PolicyDocument: { Statement: Statement[] } }[];
+  ManagedPolicyArns?: unknown[];
+  RoleName?: unknown;
+}
+
+const DLQ_ARN = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
+const TABLE_ARN = { 'Fn::GetAtt': ['GovernanceTable', 'Arn'] };
+const TABLE_INDEX_ARN = { 'Fn::Sub': '${GovernanceTable.Arn}/index/*' };
+
+// What serverless-iam-roles-per-function puts on every function role for its log group.
+const LOG_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'];
+
+const GATE_ACTIONS = [
+  ...LOG_ACTIONS,
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:ConditionCheckItem',
+  'sagemaker:DescribeTrainingJob',
+  'sagemaker:DescribeModelPackage',
+  'sagemaker:UpdateModelPackage',
+  's3:GetObject',
+  'sns:Publish',
+  'sqs:SendMessage',
+];
+
+interface FunctionSpec {
+  name: string;
+  logicalId: string;
+  actions: string[];
+  tableResources: unknown[];
+}
+
+const FUNCTIONS: FunctionSpec[] = [
+  {
+    name: 'onTrainingJobStateChange',
+    logicalId: 'OnTrainingJobStateChangeLambdaFunction',
+    actions: GATE_ACTIONS,
+    tableResources: [TABLE_ARN, TABLE_INDEX_ARN],
+  },
+  {
+    name: 'onModelPackageStateChange',
+    logicalId: 'OnModelPackageStateChangeLambdaFunction',
+    actions: GATE_ACTIONS,
+    tableResources: [TABLE_ARN, TABLE_INDEX_ARN],
+  },
+  {
+    name: 'putPolicy',
+    logicalId: 'PutPolicyLambdaFunction',
+    actions: [
+      ...LOG_ACTIONS,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:ConditionCheckItem',
+    ],
+    tableResources: [TABLE_ARN],
+  },
+  {
+    name: 'getPolicy',
+    logicalId: 'GetPolicyLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:GetItem', 'dynamodb:Query'],
+    tableResources: [TABLE_ARN],
+  },
+];
+
+const ASYNC_FUNCTIONS = [
+  {
+    name: 'onTrainingJobStateChange',
+    logicalId: 'OnTrainingJobStateChangeLambdaFunction',
+    ruleName: `modelgate-${STAGE}-training-job-state-change`,
+    pattern: {
+      'source': ['aws.sagemaker'],
+      'detail-type': ['SageMaker Training Job State Change'],
+      'detail': { TrainingJobStatus: ['Completed', 'Failed', 'Stopped'] },
+    },
+  },
+  {
+    name: 'onModelPackageStateChange',
+    logicalId: 'OnModelPackageStateChangeLambdaFunction',
+    ruleName: `modelgate-${STAGE}-model-package-state-change`,
+    pattern: {
+      'source': ['aws.sagemaker'],
+      'detail-type': ['SageMaker Model Package State Change'],
+    },
+  },
+];
+
+let packageDir: string;
+let template: Template;
+let resources: Record<string, CfnResource>;
+
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const key = (value: unknown): string => JSON.stringify(value);
+
+function resource(logicalId: string): CfnResource {
+  const found = resources[logicalId];
+  if (!found) throw new Error(`resource ${logicalId} is not in the template`);
+  return found;
+}
+
+function resourcesOfType(type: string): [string, CfnResource][] {
+  return Object.entries(resources).filter(([, r]) => r.Type === type);
+}
+
+function roleOf(functionLogicalId: string): { roleId: string; statements: Statement[] } {
+  const role = resource(functionLogicalId).Properties.Role as { 'Fn::GetAtt': [string, string] };
+  const roleId = role['Fn::GetAtt'][0];
+  const props = resource(roleId).Properties as RoleProperties;
+  const statements = (props.Policies ?? []).flatMap((p) => p.PolicyDocument.Statement);
+  return { roleId, statements };
+}
+
+/** action -> set of resources (JSON) it is allowed on, over all statements of one role. */
+function grants(statements: Statement[]): Map<string, Set<string>> {
+  const map = new Map<string, Set<string>>();
+  for (const s of statements) {
+    for (const action of asArray(s.Action)) {
+      const set = map.get(action) ?? new Set<string>();
+      for (const r of asArray(s.Resource)) set.add(key(r));
+      map.set(action, set);
+    }
+  }
+  return map;
+}
+
+function ruleFor(functionLogicalId: string): [string, CfnResource] {
+  const rules = resourcesOfType('AWS::Events::Rule').filter(([, r]) => {
+    const targets = r.Properties.Targets as { Arn: unknown }[];
+    return targets.some((t) => key(t.Arn) === key({ 'Fn::GetAtt': [functionLogicalId, 'Arn'] }));
+  });
+  expect(rules).toHaveLength(1);
+  return rules[0] as [string, CfnResource];
+}
+
+beforeAll(async () => {
+  packageDir = mkdtempSync(join(tmpdir(), 'modelgate-template-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+    AWS_ACCESS_KEY_ID: 'AKIDTEMPLATETEST',
+    AWS_SECRET_ACCESS_KEY: 'template-test-secret',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    NODE_OPTIONS: '',
+  };
+  delete env.AWS_PROFILE;
+  delete env.AWS_SESSION_TOKEN;
+  try {
+    await execFileAsync(
+      'npx',
+      [
+        'serverless',
+        'package',
+        '--stage',
+        STAGE,
+        '--package',
+        packageDir,
+        // Own esbuild work folder: `package` deletes it at the end, and must not delete the
+        // default .esbuild/ that another command (invoke local, offline) may be using meanwhile.
+        `--param=bundleWorkFolder=.esbuild/template-test-${process.pid}`,
+      ],
+      { cwd: repoRoot, env, timeout: 170_000, maxBuffer: 32 * 1024 * 1024 },
+    );
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`serverless package failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
+  template = JSON.parse(
+    readFileSync(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'),
+  ) as Template;
+  resources = template.Resources;
+}, 180_000);
+
+afterAll(() => {
+  if (packageDir) rmSync(packageDir, { recursive: true, force: true });
+});
+
+describe('EventBridge rules', () => {
+  it.each(ASYNC_FUNCTIONS)('$name: rule with the exact pattern, retries and a DLQ', (fn) => {
+    const [, rule] = ruleFor(fn.logicalId);
+    expect(rule.Properties.EventPattern).toStrictEqual(fn.pattern);
+    expect(rule.Properties.Name).toBe(fn.ruleName);
+    expect(rule.Properties.State).toBe('ENABLED');
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    const targets = rule.Properties.Targets as Record<string, unknown>[];
+    expect(targets).toHaveLength(1);
+    const target = targets[0] as Record<string, unknown>;
+    expect(target.DeadLetterConfig).toStrictEqual({ Arn: DLQ_ARN });
+    expect(target.RetryPolicy).toStrictEqual({
+      MaximumEventAgeInSeconds: 86400,
+      MaximumRetryAttempts: 185,
+    });
+  });
+
+  it('only the two SageMaker rules exist', () => {
+    expect(resourcesOfType('AWS::Events::Rule')).toHaveLength(2);
+  });
+
+  it('the DLQ accepts messages from exactly these two rules', () => {
+    const policies = resourcesOfType('AWS::SQS::QueuePolicy');
+    expect(policies).toHaveLength(1);
+    const [, policy] = policies[0] as [string, CfnResource];
+    expect(policy.Properties.Queues).toStrictEqual([{ Ref: 'DeadLetterQueue' }]);
+    const doc = policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] };
+    expect(doc.Statement).toHaveLength(1);
+    const statement = doc.Statement[0] as Record<string, unknown>;
+    expect(statement.Effect).toBe('Allow');
+    expect(statement.Principal).toStrictEqual({ Service: 'events.amazonaws.com' });
+    expect(statement.Action).toBe('sqs:SendMessage');
+    expect(statement.Resource).toStrictEqual(DLQ_ARN);
+    const condition = statement.Condition as { ArnEquals: { 'aws:SourceArn': unknown[] } };
+    const sourceArns = condition.ArnEquals['aws:SourceArn'].map(key).sort();
+    const ruleArns = ASYNC_FUNCTIONS.map((fn) => {
+      const [, rule] = ruleFor(fn.logicalId);
+      return key({
+        'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${String(rule.Properties.Name)}`,
+      });
+    }).sort();
+    expect(sourceArns).toStrictEqual(ruleArns);
+  });
+});
+
+describe('async invocation of the event functions', () => {
+  it.each(ASYNC_FUNCTIONS)('$name: 2 retries, then the DLQ', (fn) => {
+    const configs = resourcesOfType('AWS::Lambda::EventInvokeConfig').filter(
+      ([, r]) => key(r.Properties.FunctionName) === key({ Ref: fn.logicalId }),
+    );
+    expect(configs).toHaveLength(1);
+    const [, config] = configs[0] as [string, CfnResource];
+    expect(config.Properties.MaximumRetryAttempts).toBe(2);
+    expect(config.Properties.Qualifier).toBe('$LATEST');
+    expect(config.Properties.DestinationConfig).toStrictEqual({
+      OnFailure: { Destination: DLQ_ARN },
+    });
+  });
+
+  it.each(ASYNC_FUNCTIONS)('$name: timeout 30 s, 512 MB, nodejs22.x', (fn) => {
+    const props = resource(fn.logicalId).Properties;
+    expect(props.Timeout).toBe(30);
+    expect(props.MemorySize).toBe(512);
+    expect(props.Runtime).toBe('nodejs22.x');
+  });
+});
+
+describe('queues and topics', () => {
+  it('dead-letter queue keeps messages 14 days, encrypted', () => {
+    const q = resource('DeadLetterQueue');
+    expect(q.Type).toBe('AWS::SQS::Queue');
+    expect(q.Properties).toMatchObject({
+      QueueName: `modelgate-${STAGE}-dlq`,
+      MessageRetentionPeriod: 1209600,
+      SqsManagedSseEnabled: true,
+    });
+  });
+
+  it.each([
+    ['ReviewersTopic', `modelgate-${STAGE}-reviewers`],
+    ['GovernanceTopic', `modelgate-${STAGE}-governance`],
+  ])('%s is named per stage and encrypted', (logicalId, name) => {
+    const topic = resource(logicalId);
+    expect(topic.Type).toBe('AWS::SNS::Topic');
+    expect(topic.Properties.TopicName).toBe(name);
+    expect(topic.Properties.KmsMasterKeyId).toBe('alias/aws/sns');
+  });
+});
+
+describe('GovernanceTable', () => {
+  it('is PAY_PER_REQUEST with PITR, SSE, TTL on expiresAt and GSI1/GSI2', () => {
+    const table = resource('GovernanceTable');
+    expect(table.Type).toBe('AWS::DynamoDB::Table');
+    const p = table.Properties;
+    expect(p.TableName).toBe(`modelgate-${STAGE}-governance`);
+    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(p.PointInTimeRecoverySpecification).toStrictEqual({ PointInTimeRecoveryEnabled: true });
+    expect(p.SSESpecification).toStrictEqual({ SSEEnabled: true });
+    expect(p.TimeToLiveSpecification).toStrictEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(p.KeySchema).toStrictEqual([
+      { AttributeName: 'PK', KeyType: 'HASH' },
+      { AttributeName: 'SK', KeyType: 'RANGE' },
+    ]);
+    const gsis = p.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown }[];
+    expect(gsis.map((g) => g.IndexName).sort()).toStrictEqual(['GSI1', 'GSI2']);
+    for (const g of gsis) {
+      expect(g.KeySchema).toStrictEqual([
+        { AttributeName: `${g.IndexName}PK`, KeyType: 'HASH' },
+        { AttributeName: `${g.IndexName}SK`, KeyType: 'RANGE' },
+      ]);
+    }
+  });
+});
+
+describe('per-function IAM roles', () => {
+  it('every function has its own role, none uses the shared default role', () => {
+    const roleIds = FUNCTIONS.map((fn) => roleOf(fn.logicalId).roleId);
+    expect(new Set(roleIds).size).toBe(FUNCTIONS.length);
+    for (const [i, fn] of FUNCTIONS.entries()) {
+      expect(roleIds[i]).not.toBe('IamRoleLambdaExecution');
+      expect(resource(roleIds[i] as string).Type).toBe('AWS::IAM::Role');
+      expect(resource(fn.logicalId).DependsOn).toContain(roleIds[i]);
+    }
+    const functions = resourcesOfType('AWS::Lambda::Function');
+    expect(functions.map(([id]) => id).sort()).toStrictEqual(
+      FUNCTIONS.map((fn) => fn.logicalId).sort(),
+    );
+  });
+
+  it.each(FUNCTIONS)('$name: exactly the expected actions, no wildcard, Allow only', (fn) => {
+    const { roleId, statements } = roleOf(fn.logicalId);
+    const props = resource(roleId).Properties as RoleProperties;
+    expect(props.ManagedPolicyArns ?? []).toStrictEqual([]);
+    for (const s of statements) {
+      expect(s.Effect).toBe('Allow');
+      expect(s.NotAction).toBeUndefined();
+      expect(s.NotResource).toBeUndefined();
+    }
+    const actions = [...grants(statements).keys()];
+    for (const action of actions) expect(action).not.toContain('*');
+    expect(actions.sort()).toStrictEqual([...new Set(fn.actions)].sort());
+  });
+
+  it.each(FUNCTIONS)('$name: DynamoDB only on the governance table', (fn) => {
+    const g = grants(roleOf(fn.logicalId).statements);
+    const expected = fn.tableResources.map(key).sort();
+    for (const [action, res] of g) {
+      if (action.startsWith('dynamodb:')) expect([...res].sort()).toStrictEqual(expected);
+    }
+  });
+
+  it.each(FUNCTIONS)('$name: logs only on its own log group', (fn) => {
+    const g = grants(roleOf(fn.logicalId).statements);
+    const logGroup = {
+      'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/modelgate-${STAGE}-${fn.name}:*:*`,
+    };
+    for (const action of LOG_ACTIONS) {
+      expect([...(g.get(action) ?? [])]).toStrictEqual([key(logGroup)]);
+    }
+  });
+
+  it.each(ASYNC_FUNCTIONS)('$name: its own role may send to the DLQ (destination)', (fn) => {
+    const g = grants(roleOf(fn.logicalId).statements);
+    expect([...(g.get('sqs:SendMessage') ?? [])]).toStrictEqual([key(DLQ_ARN)]);
+  });
+
+  it.each(ASYNC_FUNCTIONS)('$name: SageMaker, S3 and SNS resources are scoped', (fn) => {
+    const g = grants(roleOf(fn.logicalId).statements);
+    const sm = (type: string) =>
+      key({
+        'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${type}/*`,
+      });
+    expect([...(g.get('sagemaker:DescribeTrainingJob') ?? [])]).toStrictEqual([sm('training-job')]);
+    expect([...(g.get('sagemaker:DescribeModelPackage') ?? [])]).toStrictEqual([sm('model-package')]);
+    expect([...(g.get('sagemaker:UpdateModelPackage') ?? [])]).toStrictEqual([sm('model-package')]);
+    expect([...(g.get('s3:GetObject') ?? [])]).toStrictEqual([
+      key({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::sagemaker-*/*' }),
+    ]);
+    expect([...(g.get('sns:Publish') ?? [])].sort()).toStrictEqual(
+      [key({ Ref: 'ReviewersTopic' }), key({ Ref: 'GovernanceTopic' })].sort(),
+    );
+  });
+
+  it('getPolicy cannot write anything', () => {
+    const actions = [...grants(roleOf('GetPolicyLambdaFunction').statements).keys()];
+    const nonLog = actions.filter((a) => !LOG_ACTIONS.includes(a));
+    expect(nonLog.sort()).toStrictEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    for (const a of nonLog) {
+      expect(a).not.toMatch(/Put|Update|Delete|Write|ConditionCheck|Batch|Publish|Send/);
+    }
+  });
+
+  it('no role in the stack grants a wildcard action', () => {
+    for (const [, role] of resourcesOfType('AWS::IAM::Role')) {
+      const props = role.Properties as RoleProperties;
+      for (const p of props.Policies ?? []) {
+        for (const s of p.PolicyDocument.Statement) {
+          for (const a of asArray(s.Action)) expect(a).not.toContain('*');
+        }
+      }
+    }
+  });
+});
+
+describe('functions', () => {
+  it.each(FUNCTIONS)('$name: handler path, name and environment', (fn) => {
+    const props = resource(fn.logicalId).Properties;
+    expect(props.Handler).toBe(`functions/${fn.name}/handler.handler`);
+    expect(props.FunctionName).toBe(`modelgate-${STAGE}-${fn.name}`);
+    expect(props.Runtime).toBe('nodejs22.x');
+    const vars = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(vars).toMatchObject({
+      TABLE_NAME: { Ref: 'GovernanceTable' },
+      REVIEWERS_TOPIC_ARN: { Ref: 'ReviewersTopic' },
+      GOVERNANCE_TOPIC_ARN: { Ref: 'GovernanceTopic' },
+      REVIEW_BASE_URL: 'http://localhost:3000',
+      POWERTOOLS_SERVICE_NAME: 'modelgate',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      STAGE,
+      MODELGATE_SIDE_EFFECTS: 'aws',
+    });
+  });
+
+  it.each(FUNCTIONS)('$name: its own zip holds an .mjs bundle and no .js handler', (fn) => {
+    const zips = readdirSync(packageDir).filter((f) => f.endsWith('.zip'));
+    expect(zips).toContain(`${fn.name}.zip`);
+    const zip = readFileSync(join(packageDir, `${fn.name}.zip`));
+    // Zip entry names are stored uncompressed in the local and central directory headers.
+    expect(zip.includes(Buffer.from(`functions/${fn.name}/handler.mjs`))).toBe(true);
+    expect(zip.includes(Buffer.from(`functions/${fn.name}/handler.js`))).toBe(false);
+    const code = resource(fn.logicalId).Properties.Code as { S3Key: string };
+    expect(code.S3Key.endsWith(`/${fn.name}.zip`)).toBe(true);
+  });
+});
+
+describe('serverless.yml stage parameters', () => {
+  // The `local` stage is not packaged here (one packaging run per test file); check its
+  // parameters where they are declared.
+  const config = parse(readFileSync(join(repoRoot, 'serverless.yml'), 'utf8')) as {
+    params: Record<string, Record<string, unknown>>;
+  };
+
+  it('stage local logs side effects and passes plain names (invoke local cannot resolve Ref)', () => {
+    const local = config.params.local ?? {};
+    expect(local.sideEffects).toBe('log');
+    expect(local.bundleExtension).toBe('.js');
+    expect(local.bundleFolder).not.toBe(config.params.default?.bundleFolder);
+    for (const name of ['tableName', 'reviewersTopicArn', 'governanceTopicArn']) {
+      expect(typeof local[name]).toBe('string');
+    }
+  });
+
+  it('defaults: side effects on AWS, reports in sagemaker-* buckets, INFO logs', () => {
+    expect(config.params.default).toMatchObject({
+      sideEffects: 'aws',
+      reportBucketPattern: 'sagemaker-*',
+      logLevel: 'INFO',
+      reviewBaseUrl: 'http://localhost:3000',
+      bundleExtension: '.mjs',
+    });
+  });
+});

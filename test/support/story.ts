@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { documentClient } from '../../shared/aws/clients.js';
+import { sageMakerRegistry } from '../../shared/aws/sagemaker.js';
+import { snsNotifier } from '../../shared/aws/sns.js';
+import { s3Reports } from '../../shared/aws/s3.js';
+import { dynamoStore } from '../../shared/store/dynamo-store.js';
+import type { Deps } from '../../shared/ports.js';
+import { ModelPackageStateChangeSchema, TrainingJobStateChangeSchema, type ModelPackageDetail, type TrainingJobDetail } from '../../shared/schemas/events.js';
+
+export const EVENTS_DIR = join(process.cwd(), 'events');
+export const TOPICS = {
+  reviewers: 'arn:aws:sns:us-east-1:123456789012:modelgate-test-reviewers',
+  governance: 'arn:aws:sns:us-east-1:123456789012:modelgate-test-governance',
+};
+export const REVIEW_BASE_URL = 'https://modelgate.acme-bank.example';
+
+/**
+ * The sample story from events/, renamed so each test has its own keys in the shared table:
+ * group `fraud-detector` becomes `<prefix>-detector`, jobs `fraud-xgb-…` become `<prefix>-xgb-…`.
+ */
+export function story(prefix: string) {
+  const raw = (file: string): unknown =>
+    JSON.parse(
+      readFileSync(join(EVENTS_DIR, file), 'utf8').replaceAll('fraud-detector', `${prefix}-detector`).replaceAll('fraud-xgb', `${prefix}-xgb`),
+    );
+  const group = `${prefix}-detector`;
+  return {
+    group,
+    raw,
+    job: (file: string): TrainingJobDetail => TrainingJobStateChangeSchema.parse(raw(file)).detail,
+    version: (file: string): ModelPackageDetail => ModelPackageStateChangeSchema.parse(raw(file)).detail,
+    /** DescribeTrainingJob's answer for a job event (the same fields, Dates, and final metrics). */
+    describe(file: string, metrics: Record<string, number>) {
+      const d = (raw(file) as { detail: Record<string, unknown> }).detail;
+      const date = (v: unknown) => new Date(Number(v));
+      return {
+        ...d,
+        CreationTime: date(d.CreationTime),
+        TrainingEndTime: date(d.TrainingEndTime),
+        LastModifiedTime: date(d.LastModifiedTime),
+        TrainingStartTime: date(d.TrainingStartTime),
+        FinalMetricDataList: Object.entries(metrics).map(([MetricName, Value]) => ({ MetricName, Value, Timestamp: new Date() })),
+      };
+    },
+    policy: (overrides: Record<string, unknown> = {}) => ({ ...(raw('policy-fraud-detector.json') as object), ...overrides }),
+    arn: (v: number) => `arn:aws:sagemaker:us-east-1:123456789012:model-package/${group}/${v}`,
+  };
+}
+
+/** Real adapters over mocked SDK clients (aws-sdk-client-mock mocks the classes) and a real table. */
+export function testDeps(client: DynamoDBClient, table: string, clock: { now: number }): Deps {
+  let n = 0;
+  return {
+    store: dynamoStore({ client: documentClient(client), table }),
+    registry: sageMakerRegistry(new SageMakerClient({ region: 'us-east-1' })),
+    notifier: snsNotifier(new SNSClient({ region: 'us-east-1' }), TOPICS),
+    reports: s3Reports(new S3Client({ region: 'us-east-1' })),
+    clock: { now: () => clock.now },
+    newId: () => `id${String(++n).padStart(4, '0')}`,
+    reviewBaseUrl: REVIEW_BASE_URL,
+  };
+}
+
+/** A GetObject body for aws-sdk-client-mock: the only method the report reader calls. */
+export function s3Body(text: string) {
+  const bytes = new TextEncoder().encode(text);
+  return { transformToByteArray: async () => bytes } as never;
+}
