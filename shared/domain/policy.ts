@@ -1,3 +1,4 @@
+import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { ValidationError, describeIssues } from './errors.js';
 
@@ -94,8 +95,9 @@ export function nextPolicyVersion(
 }
 
 function sameContent(content: Omit<PolicyInput, 'changedBy' | 'reason'>, current: PolicyVersion): boolean {
+  // Canonical JSON: a policy read back from DynamoDB has its map keys in another order.
   const pick = (p: Omit<PolicyInput, 'changedBy' | 'reason'>) =>
-    JSON.stringify([
+    canonicalize([
       p.modelPackageGroupName,
       p.rules,
       [...p.reviewers].sort(),
