@@ -52,7 +52,7 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** Imports the real handlers; call after the environment is set (they read it once). */
 export async function loadHandlers(): Promise<Record<FunctionName, Handler>> {
-  const load = async (fn: FunctionName) => ((await import(`../functions/${fn}/handler.ts`)) as { handler: Handler }).handler;
+  const load = async (fn: FunctionName) => ((await import(`../functions/${fn}/handler.js`)) as { handler: Handler }).handler;
   return {
     putPolicy: await load('putPolicy'),
     onTrainingJobStateChange: await load('onTrainingJobStateChange'),
