@@ -15,7 +15,9 @@ export function s3Reports(client: S3Client): ReportReader {
         const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         if ((out.ContentLength ?? 0) > MAX_REPORT_BYTES) return { unreadable: `larger than ${MAX_REPORT_BYTES} bytes` };
         if (!out.Body) return { unreadable: 'empty body' };
-        return { body: await out.Body.transformToByteArray() };
+        const body = await out.Body.transformToByteArray();
+        // ContentLength can be absent; the size is checked again on what was read.
+        return body.byteLength > MAX_REPORT_BYTES ? { unreadable: `larger than ${MAX_REPORT_BYTES} bytes` } : { body };
       } catch (e) {
         if (e instanceof Error && PERMANENT.has(e.name)) return { unreadable: `${e.name} reading ${uri}` };
         throw e;

@@ -24,44 +24,17 @@ export const MetricRuleSchema = z.strictObject({
 export type MetricRule = z.infer<typeof MetricRuleSchema>;
 
 /** What an operator sends to `putPolicy`. */
-export const PolicyInputSchema = z
-  .strictObject({
-    modelPackageGroupName: GroupNameSchema,
-    rules: z.array(MetricRuleSchema).min(1, 'a policy needs at least one metric rule'),
-    reviewers: z.array(z.email()).min(1, 'a policy needs at least one reviewer'),
-    requiredApprovals: z.number().int().min(1),
-    allowSelfApproval: z.boolean().default(false),
-    reviewLifetimeHours: z.number().int().min(1).max(24 * 30).default(72),
-    reminderAfterHours: z.number().int().min(1).max(24 * 30).default(24),
-    changedBy: z.string().min(1).max(256),
-    reason: z.string().max(1024).optional(),
-  })
-  .superRefine((p, ctx) => {
-    const distinct = new Set(p.reviewers.map((r) => r.toLowerCase()));
-    if (distinct.size !== p.reviewers.length) {
-      ctx.addIssue({ code: 'custom', path: ['reviewers'], message: 'reviewers must be distinct' });
-    }
-    if (p.requiredApprovals > distinct.size) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['requiredApprovals'],
-        message: `needs ${p.requiredApprovals} approvals but only ${distinct.size} reviewers are named`,
-      });
-    }
-    if (p.reminderAfterHours >= p.reviewLifetimeHours) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['reminderAfterHours'],
-        message: 'must be shorter than reviewLifetimeHours',
-      });
-    }
-    const seen = new Set<string>();
-    p.rules.forEach((r, i) => {
-      const key = `${r.source}:${r.metric}:${r.comparison}`;
-      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['rules', i], message: 'duplicate rule' });
-      seen.add(key);
-    });
-  });
+export const PolicyInputSchema = z.strictObject({
+  modelPackageGroupName: GroupNameSchema,
+  rules: z.array(MetricRuleSchema).min(1, 'a policy needs at least one metric rule'),
+  reviewers: z.array(z.email()).min(1, 'a policy needs at least one reviewer'),
+  requiredApprovals: z.number().int().min(1),
+  allowSelfApproval: z.boolean().default(false),
+  reviewLifetimeHours: z.number().int().min(1).max(24 * 30).default(72),
+  reminderAfterHours: z.number().int().min(1).max(24 * 30).default(24),
+  changedBy: z.string().min(1).max(256),
+  reason: z.string().max(1024).optional(),
+});
 export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 
 export interface PolicyVersion extends Omit<PolicyInput, 'changedBy' | 'reason'> {
@@ -73,8 +46,35 @@ export interface PolicyVersion extends Omit<PolicyInput, 'changedBy' | 'reason'>
 
 export function parsePolicyInput(payload: unknown): PolicyInput {
   const parsed = PolicyInputSchema.safeParse(payload);
-  if (!parsed.success) throw new ValidationError('policy', describeIssues(parsed.error.issues));
+  // zod skips an object's refinements once a field fails, so the checks across fields run here,
+  // on whatever is readable, and every problem is named at once.
+  const problems = [...(parsed.success ? [] : describeIssues(parsed.error.issues)), ...crossFieldProblems(payload)];
+  if (!parsed.success || problems.length > 0) throw new ValidationError('policy', problems);
   return { ...parsed.data, reviewers: parsed.data.reviewers.map((r) => r.toLowerCase()) };
+}
+
+function crossFieldProblems(payload: unknown): string[] {
+  if (payload === null || typeof payload !== 'object') return [];
+  const p = payload as Record<string, unknown>;
+  const problems: string[] = [];
+  const reviewers = Array.isArray(p.reviewers) ? p.reviewers.filter((r): r is string => typeof r === 'string') : [];
+  const distinct = new Set(reviewers.map((r) => r.toLowerCase()));
+  if (distinct.size !== reviewers.length) problems.push('reviewers: reviewers must be distinct');
+  if (typeof p.requiredApprovals === 'number' && Array.isArray(p.reviewers) && p.requiredApprovals > distinct.size) {
+    problems.push(`requiredApprovals: needs ${p.requiredApprovals} approvals but only ${distinct.size} reviewers are named`);
+  }
+  const lifetime = typeof p.reviewLifetimeHours === 'number' ? p.reviewLifetimeHours : 72;
+  const reminder = typeof p.reminderAfterHours === 'number' ? p.reminderAfterHours : 24;
+  if (reminder >= lifetime) problems.push('reminderAfterHours: must be shorter than reviewLifetimeHours');
+  const seen = new Set<string>();
+  (Array.isArray(p.rules) ? p.rules : []).forEach((r: unknown, i) => {
+    if (r === null || typeof r !== 'object') return;
+    const { source, metric, comparison } = r as Record<string, unknown>;
+    const key = JSON.stringify([source, metric, comparison]);
+    if (seen.has(key)) problems.push(`rules.${i}: duplicate rule`);
+    seen.add(key);
+  });
+  return problems;
 }
 
 /** The next version of a group's policy, or `unchanged` when the content equals the current one. */

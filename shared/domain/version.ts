@@ -83,8 +83,8 @@ export function actionFor(current: ModelVersion | undefined, observed: VersionOb
       return current?.gateState === undefined ? { kind: 'gate' } : { kind: 'record' };
     case 'Approved':
       if (current?.decision?.outcome === 'Approved') return { kind: 'record' };
-      // A version that failed its gate must never go back to pending review.
-      return current?.gateState === 'failed'
+      // A version that failed its gate, or that its reviewers rejected, never goes back to pending.
+      return current?.gateState === 'failed' || current?.decision?.outcome === 'Rejected'
         ? { kind: 'revert-approval', target: 'Rejected' }
         : { kind: 'revert-approval', target: 'PendingManualApproval', fallback: 'Rejected' };
     case 'Rejected':

@@ -1,4 +1,4 @@
-import { appendToChain, groupChain, type AuditEvent } from '../domain/audit.js';
+import { appendToChain, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, clientToken, fitDescription, type PendingEffect, type SideEffect } from '../domain/effects.js';
 import { jobNameFromArtifactUri, trainingJobFromDetail, type ProducerSummary } from '../domain/lineage.js';
 import { describeFailures, evaluatePolicy, needsSource, type GateResult, type GatheredMetrics } from '../domain/policy.js';

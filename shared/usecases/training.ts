@@ -1,4 +1,4 @@
-import { TRAINING_CHAIN, appendToChain } from '../domain/audit.js';
+import { appendToChain } from '../domain/audit.js';
 import { trainingJobFromDetail, type TrainingJob } from '../domain/lineage.js';
 import { freshness } from '../domain/version.js';
 import type { Deps } from '../ports.js';

@@ -29,7 +29,7 @@ describe('DynamoDB Local (started by globalSetup)', () => {
     expect(process.env['AWS_REGION']).toBeTruthy();
   });
 
-  it('creates the table from serverless.yml: key schema, both GSIs, TTL on expiresAt', async () => {
+  it('creates the table from serverless.yml: key schema, both GSIs, TTL on ttl', async () => {
     const { Table } = await t.client.send(new DescribeTableCommand({ TableName: t.tableName }));
     expect(Table?.TableStatus).toBe('ACTIVE');
     expect(Table?.KeySchema).toEqual([
@@ -48,7 +48,7 @@ describe('DynamoDB Local (started by globalSetup)', () => {
     expect(Table?.BillingModeSummary?.BillingMode ?? 'PAY_PER_REQUEST').toBe('PAY_PER_REQUEST');
 
     const ttl = await t.client.send(new DescribeTimeToLiveCommand({ TableName: t.tableName }));
-    expect(ttl.TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' });
+    expect(ttl.TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'ttl' });
   });
 
   it('builds the definition from serverless.yml, not from hard-coded keys', () => {

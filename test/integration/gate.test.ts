@@ -11,10 +11,11 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { groupChain, verifyChain } from '../../shared/domain/audit.js';
 import { SideEffectFailed } from '../../shared/domain/errors.js';
 import type { Deps } from '../../shared/ports.js';
+import { ModelPackageStateChangeSchema } from '../../shared/schemas/events.js';
 import { handleModelPackageChange } from '../../shared/usecases/gate.js';
 import { putPolicy } from '../../shared/usecases/policies.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
@@ -330,7 +331,7 @@ describe('model version gate', () => {
       // The review flow records its decision on the version before it calls UpdateModelPackage.
       const v = await deps.store.getVersion({ group: s.group, version: 1 });
       await table.doc.send(
-        new (await import('@aws-sdk/lib-dynamodb')).UpdateCommand({
+        new UpdateCommand({
           TableName: table.tableName,
           Key: { PK: `GROUP#${s.group}`, SK: 'VERSION#0000000001' },
           UpdateExpression: 'SET decision = :d, rev = rev + :one',
@@ -351,7 +352,6 @@ describe('model version gate', () => {
     const s = await groupWithJob('repeat', 'training-job-completed-low-auc.json', LOW);
     const a = s.raw('model-package-pending-low-auc.json') as { id: string; detail: unknown };
     const b = { ...a, id: '11111111-2222-4333-8444-555555555555' };
-    const { ModelPackageStateChangeSchema } = await import('../../shared/schemas/events.js');
     const deliveries = [a, b, a, b, a].map((e) => ModelPackageStateChangeSchema.parse(e).detail);
     const auditBefore = (await auditTrail(s.group)).entries.length;
 
@@ -431,6 +431,3 @@ it('the sample report matches the digest in the sample event', () => {
   const digest = event.detail.ModelMetrics.ModelQuality.Statistics.ContentDigest;
   expect(digest).toBe(`sha256:${createHash('sha256').update(REPORT).digest('hex')}`);
 });
-
-// Keep the import used: the scan helper is for the handler tests.
-void ScanCommand;

@@ -302,7 +302,7 @@ describe('queues and topics', () => {
 });
 
 describe('GovernanceTable', () => {
-  it('is PAY_PER_REQUEST with PITR, SSE, TTL on expiresAt and GSI1/GSI2', () => {
+  it('is PAY_PER_REQUEST with PITR, SSE, TTL on ttl and GSI1/GSI2', () => {
     const table = resource('GovernanceTable');
     expect(table.Type).toBe('AWS::DynamoDB::Table');
     const p = table.Properties;
@@ -310,7 +310,7 @@ describe('GovernanceTable', () => {
     expect(p.BillingMode).toBe('PAY_PER_REQUEST');
     expect(p.PointInTimeRecoverySpecification).toStrictEqual({ PointInTimeRecoveryEnabled: true });
     expect(p.SSESpecification).toStrictEqual({ SSEEnabled: true });
-    expect(p.TimeToLiveSpecification).toStrictEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(p.TimeToLiveSpecification).toStrictEqual({ AttributeName: 'ttl', Enabled: true });
     expect(p.KeySchema).toStrictEqual([
       { AttributeName: 'PK', KeyType: 'HASH' },
       { AttributeName: 'SK', KeyType: 'RANGE' },

@@ -8,6 +8,7 @@ import {
   type AuditEntry,
   type AuditEvent,
 } from '../../shared/domain/audit.js';
+import { at, without } from './fixtures.js';
 
 const CHAIN = groupChain('fraud-detector');
 const T0 = Date.parse('2026-11-27T09:44:02Z');
@@ -39,7 +40,7 @@ describe('appendToChain', () => {
 
   it('stamps each entry with the chain, the time and a sha256 hex hash of its content', () => {
     const { entries } = appendToChain(emptyHead(CHAIN), [event(1)], T0);
-    const e = entries[0]!;
+    const e = at(entries, 0);
     expect(e.chain).toBe('group:fraud-detector');
     expect(e.at).toBe('2026-11-27T09:44:02.000Z');
     expect(e.hash).toMatch(/^[0-9a-f]{64}$/);
@@ -98,7 +99,7 @@ describe('verifyChain', () => {
     const { entries, head } = chainOf(5);
     const tampered = entries.map((e) => {
       if (e.seq !== 2) return e;
-      const { hash: _h, ...unsigned } = { ...e, detail: { n: 2, passed: false, reasons: ['rewritten'] } };
+      const unsigned = without({ ...e, detail: { n: 2, passed: false, reasons: ['rewritten'] } }, 'hash');
       return { ...unsigned, hash: hashEntry(unsigned) };
     });
     expect(verifyChain(CHAIN, tampered, head)).toEqual({ verified: false, seq: 3, reason: 'previous-hash link does not match' });
@@ -117,7 +118,7 @@ describe('verifyChain', () => {
 
   it('detects reordered entries', () => {
     const { entries, head } = chainOf(5);
-    const reordered = [entries[0]!, entries[2]!, entries[1]!, entries[3]!, entries[4]!];
+    const reordered = [0, 2, 1, 3, 4].map((i) => at(entries, i));
     const verdict = verifyChain(CHAIN, reordered, head);
     expect(verdict.verified).toBe(false);
     expect(verdict).toMatchObject({ seq: 2 });
@@ -125,8 +126,8 @@ describe('verifyChain', () => {
 
   it('detects entries renumbered to hide a removal', () => {
     const { entries, head } = chainOf(4);
-    const renumbered = [entries[0]!, { ...entries[2]!, seq: 2 }, { ...entries[3]!, seq: 3 }];
-    expect(verifyChain(CHAIN, renumbered, { ...head, seq: 3, hash: entries[3]!.hash })).toMatchObject({ verified: false, seq: 2 });
+    const renumbered = [at(entries, 0), { ...at(entries, 2), seq: 2 }, { ...at(entries, 3), seq: 3 }];
+    expect(verifyChain(CHAIN, renumbered, { ...head, seq: 3, hash: at(entries, 3).hash })).toMatchObject({ verified: false, seq: 2 });
   });
 
   it('detects a truncated tail when the stored head says the chain is longer', () => {

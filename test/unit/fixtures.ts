@@ -28,3 +28,17 @@ export function eventNames(prefix: string): string[] {
 export function detailOf(event: Record<string, unknown>): Record<string, unknown> {
   return event['detail'] as Record<string, unknown>;
 }
+
+/** `arr[i]`, failing the test when it is absent (the project forbids non-null assertions). */
+export function at<T>(arr: readonly T[] | undefined, i: number): T {
+  const v = arr?.[i];
+  if (v === undefined) throw new Error(`no element at index ${i}`);
+  return v;
+}
+
+/** A copy of `obj` without `keys`. */
+export function without<T extends object, K extends keyof T>(obj: T, ...keys: K[]): Omit<T, K> {
+  const copy = { ...obj } as Record<PropertyKey, unknown>;
+  for (const k of keys) delete copy[k];
+  return copy as Omit<T, K>;
+}

@@ -11,7 +11,7 @@ import {
   type PolicyInput,
   type PolicyVersion,
 } from '../../shared/domain/policy.js';
-import { loadEvent } from './fixtures.js';
+import { at, loadEvent, without } from './fixtures.js';
 
 const NOW = Date.parse('2026-11-27T09:00:00Z');
 
@@ -64,7 +64,7 @@ describe('parsePolicyInput', () => {
   });
 
   it('fills in defaults: no self-approval, reviews open 72 hours, a reminder after 24', () => {
-    const { allowSelfApproval: _a, reviewLifetimeHours: _l, reminderAfterHours: _r, ...rest } = validInput();
+    const rest = without(validInput(), 'allowSelfApproval', 'reviewLifetimeHours', 'reminderAfterHours');
     const p = parsePolicyInput(rest);
     expect(p.allowSelfApproval).toBe(false);
     expect(p.reviewLifetimeHours).toBe(72);
@@ -147,7 +147,7 @@ describe('parsePolicyInput', () => {
 
   it('refuses an unknown metric source', () => {
     const input = validInput();
-    (input['rules'] as Array<Record<string, unknown>>)[0]!['source'] = 'cloudwatch';
+    at(input['rules'] as Array<Record<string, unknown>>, 0)['source'] = 'cloudwatch';
     const err = validationErrorOf(() => parsePolicyInput(input));
     expect(err.problems.some((p) => p.startsWith('rules.0.source: '))).toBe(true);
   });
@@ -172,7 +172,7 @@ describe('nextPolicyVersion', () => {
   });
 
   it('omits reason when none was given', () => {
-    const { reason: _r, ...rest } = validInput();
+    const rest = without(validInput(), 'reason');
     const v = firstVersion(parsePolicyInput(rest));
     expect('reason' in v).toBe(false);
   });
@@ -202,7 +202,7 @@ describe('nextPolicyVersion', () => {
   it('makes version n+1 when a threshold changes', () => {
     const current = { ...firstVersion(), version: 4 };
     const input = validInput();
-    (input['rules'] as Array<Record<string, unknown>>)[0]!['threshold'] = 0.9;
+    at(input['rules'] as Array<Record<string, unknown>>, 0)['threshold'] = 0.9;
     const next = nextPolicyVersion(parsePolicyInput({ ...input, changedBy: 'bjones', reason: 'raise the bar' }), current, NOW + 5000);
     expect(next).not.toBe('unchanged');
     if (next === 'unchanged') return;

@@ -4,7 +4,7 @@ import { jobNameFromArtifactUri, parseS3Uri, producerSummary, trainingJobFromDet
 import { readReport } from '../../shared/domain/report.js';
 import { TimestampSchema, parseTimestamp } from '../../shared/domain/time.js';
 import { TrainingJobStateChangeSchema, type TrainingJobDetail } from '../../shared/schemas/events.js';
-import { detailOf, eventNames, loadEvent, loadFixture } from './fixtures.js';
+import { at, detailOf, eventNames, loadEvent, loadFixture } from './fixtures.js';
 
 const trainingDetail = (name: string): TrainingJobDetail => TrainingJobStateChangeSchema.parse(loadEvent(name)).detail;
 
@@ -53,7 +53,7 @@ describe('jobNameFromArtifactUri', () => {
     (name) => {
       const detail = detailOf(loadEvent(name));
       const containers = (detail['InferenceSpecification'] as { Containers: Array<{ ModelDataUrl: string }> }).Containers;
-      const uri = containers[0]!.ModelDataUrl;
+      const uri = at(containers, 0).ModelDataUrl;
       const expected = /\/(fraud-xgb-[0-9-]+)\/output\/model\.tar\.gz$/.exec(uri)?.[1];
       expect(expected).toBeDefined();
       expect(jobNameFromArtifactUri(uri)).toBe(expected);
@@ -65,13 +65,14 @@ describe('jobNameFromArtifactUri', () => {
     expect(completed.length).toBeGreaterThan(0);
     for (const name of completed) {
       const d = trainingDetail(name);
-      expect(jobNameFromArtifactUri(d.ModelArtifacts!.S3ModelArtifacts)).toBe(d.TrainingJobName);
+      expect(d.ModelArtifacts).toBeDefined();
+      expect(jobNameFromArtifactUri(d.ModelArtifacts?.S3ModelArtifacts ?? '')).toBe(d.TrainingJobName);
     }
   });
 
   it('names the pipeline step job in the AWS documentation sample', () => {
     const detail = detailOf(loadFixture('aws-doc-model-package-state-change.json'));
-    const uri = (detail['InferenceSpecification'] as { Containers: Array<{ ModelDataUrl: string }> }).Containers[0]!.ModelDataUrl;
+    const uri = at((detail['InferenceSpecification'] as { Containers: Array<{ ModelDataUrl: string }> }).Containers, 0).ModelDataUrl;
     expect(jobNameFromArtifactUri(uri)).toBe('pipelines-4r83jejmhorv-TrainAbaloneModel-xw869y8C4a');
   });
 
