@@ -3,14 +3,18 @@
  * Starts DynamoDB Local (data kept in .local/dynamodb), creates the stage-local table from
  * serverless.yml, replays the sample story through the real handlers, prints what happened, and
  * keeps DynamoDB Local up for `serverless invoke local --stage local` until Ctrl-C.
+ * `npm start -- --fresh` starts from an empty table; `-- --no-replay` skips the story.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { REPO_ROOT, assertJava, createTable, portIsFree, startDynamoDbLocal } from './dynamodb-local.js';
 import { LOCAL_ENV, STORY, fakeContext, loadHandlers, sampleEvent, tableNameFor } from './story.js';
 
 const PORT = Number(process.env.MODELGATE_DYNAMODB_PORT ?? 8000);
+// --fresh: start from an empty table; --no-replay: do not replay the sample story.
+const fresh = process.argv.includes('--fresh');
+const replay = !process.argv.includes('--no-replay');
 const started = Date.now();
 
 try {
@@ -25,6 +29,7 @@ if (!(await portIsFree(PORT))) {
 }
 
 const dataDir = join(REPO_ROOT, '.local', 'dynamodb');
+if (fresh) rmSync(dataDir, { recursive: true, force: true });
 mkdirSync(dataDir, { recursive: true });
 const db = await startDynamoDbLocal({ port: PORT, dataDir });
 const table = tableNameFor('local');
@@ -35,8 +40,8 @@ client.destroy();
 console.log(`DynamoDB Local   ${db.endpoint}  (data in .local/dynamodb, table ${table}), ready in ${Date.now() - started} ms\n`);
 
 const handlers = await loadHandlers();
-console.log('Replaying the sample story (events/) through the handlers:');
-for (const step of STORY) {
+if (replay) console.log('Replaying the sample story (events/) through the handlers (a second run shows every event as a repeat):');
+for (const step of replay ? STORY : []) {
   try {
     const result = (await handlers[step.fn](sampleEvent(step.file), fakeContext(step.fn))) as { outcome?: string };
     console.log(`  ${step.what.padEnd(46)} → ${result.outcome ?? 'ok'}`);
