@@ -26,7 +26,7 @@ describe('ModelPackageStateChangeSchema', () => {
     expect(parsed.detail.LastModifiedTime).toBe(Date.parse(d['LastModifiedTime'] as string));
   });
 
-  it('parses the AWS documentation sample (../shared/fixtures)', () => {
+  it('parses the AWS documentation sample (test/fixtures)', () => {
     const parsed = ModelPackageStateChangeSchema.parse(loadFixture('aws-doc-model-package-state-change.json'));
     expect(parsed.detail.ModelPackageGroupName).toBe('versionedmp-p-idy6c3e1fiqj');
     expect(parsed.detail.ModelPackageVersion).toBe(2);

@@ -1,12 +1,12 @@
 /**
- * Reads the sample events in `events/` and the AWS documentation samples in `../shared/fixtures`
- * (CI places shared/ beside the repository). Paths are resolved from this file, not from the cwd.
+ * Reads the sample events in `events/` and the AWS documentation samples in `test/fixtures`.
+ * Paths are resolved from this file, not from the cwd.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const eventsDir = fileURLToPath(new URL('../../events/', import.meta.url));
-const fixturesDir = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+const fixturesDir = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 /** A fresh copy each call, so a test may mutate what it gets. */
 export function loadEvent(name: string): Record<string, unknown> {
