@@ -81,8 +81,8 @@ export interface GovernanceStore {
 export interface Registry {
   /** undefined when SageMaker does not know the job. */
   describeTrainingJob(name: string): Promise<{ detail: TrainingJobDetail; metrics: Record<string, number> } | undefined>;
-  /** Who created and who last changed the version (IAM identity or Studio user). */
-  describeModelPackage(arn: string): Promise<{ createdBy?: string; lastModifiedBy?: string }>;
+  /** Who created and who last changed the version (IAM identity or Studio user), and its current status. */
+  describeModelPackage(arn: string): Promise<{ createdBy?: string; lastModifiedBy?: string; status?: ApprovalStatus }>;
   /** `refused` when SageMaker rejects the status with a ValidationException. */
   setApprovalStatus(args: {
     modelPackageArn: string;

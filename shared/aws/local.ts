@@ -31,7 +31,7 @@ export const loggingRegistry = (): Registry => ({
     return { detail: TrainingJobDetailSchema.parse(doc), metrics };
   },
   async describeModelPackage(arn) {
-    const doc = (await readJson(join(dir(), 'model-packages.json'))) as Record<string, { createdBy?: string; lastModifiedBy?: string }> | undefined;
+    const doc = (await readJson(join(dir(), 'model-packages.json'))) as Record<string, Awaited<ReturnType<Registry['describeModelPackage']>>> | undefined;
     return doc?.[arn] ?? {};
   },
   async setApprovalStatus(args) {

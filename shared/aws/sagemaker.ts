@@ -40,7 +40,12 @@ export function sageMakerRegistry(client: SageMakerClient): Registry {
       const out = await client.send(new DescribeModelPackageCommand({ ModelPackageName: arn }));
       const createdBy = identity(out.CreatedBy);
       const lastModifiedBy = identity(out.LastModifiedBy);
-      return { ...(createdBy ? { createdBy } : {}), ...(lastModifiedBy ? { lastModifiedBy } : {}) };
+      const status = out.ModelApprovalStatus;
+      return {
+        ...(createdBy ? { createdBy } : {}),
+        ...(lastModifiedBy ? { lastModifiedBy } : {}),
+        ...(status ? { status } : {}),
+      };
     },
 
     async setApprovalStatus({ modelPackageArn, status, description, clientToken }) {

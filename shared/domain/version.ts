@@ -56,18 +56,22 @@ export function observeVersion(d: ModelPackageDetail): VersionObservation {
   };
 }
 
-export type Freshness = 'new' | 'newer' | 'duplicate' | 'stale';
+export type Freshness = 'new' | 'newer' | 'duplicate' | 'stale' | 'tie';
 
 /**
  * Idempotency and ordering key: ARN + LastModifiedTime + status. The same state under a new event
  * id is a duplicate; an older state never overwrites a newer one. Two different statuses with the
- * same LastModifiedTime cannot be ordered: the first one recorded stands.
+ * same LastModifiedTime (events carry whole seconds) are a `tie`, which the caller settles by
+ * asking the registry which one is current.
  */
-export function freshness(current: Pick<ModelVersion, 'lastModified'> | undefined, observed: { lastModified: number }): Freshness {
+export function freshness(
+  current: { lastModified: number; status?: string } | undefined,
+  observed: { lastModified: number; status?: string },
+): Freshness {
   if (!current) return 'new';
   if (observed.lastModified > current.lastModified) return 'newer';
-  if (observed.lastModified === current.lastModified) return 'duplicate';
-  return 'stale';
+  if (observed.lastModified < current.lastModified) return 'stale';
+  return observed.status === current.status ? 'duplicate' : 'tie';
 }
 
 /** What the gate does with an observation that is new or newer. */

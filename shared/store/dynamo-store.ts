@@ -110,6 +110,33 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
     return [head, ...entries];
   };
 
+  /** An update of the artifact node under optimistic concurrency on its `rev` (0: must not exist). */
+  const artifactUpdate = (
+    uri: string,
+    expectedRev: number,
+    change: { set?: string; add?: string; values: Record<string, unknown>; condition?: string },
+  ): TransactItem => ({
+    Update: {
+      TableName: table,
+      Key: keys.artifact(uri),
+      UpdateExpression: [
+        `SET #type = :type, uri = :uri, rev = if_not_exists(rev, :zero) + :one${change.set ? `, ${change.set}` : ''}`,
+        ...(change.add ? [`ADD ${change.add}`] : []),
+      ].join(' '),
+      ConditionExpression:
+        expectedRev === 0 ? 'attribute_not_exists(PK)' : ['rev = :rev', change.condition].filter(Boolean).join(' AND '),
+      ExpressionAttributeNames: { '#type': 'type' },
+      ExpressionAttributeValues: {
+        ':type': 'Artifact',
+        ':uri': uri,
+        ':zero': 0,
+        ':one': 1,
+        ...change.values,
+        ...(expectedRev === 0 ? {} : { ':rev': expectedRev }),
+      },
+    },
+  });
+
   const readHead = (items: Item[], chain: string): AuditHead => {
     const h = pick(items, keys.auditHead(chain));
     return h ? { chain, seq: h.seq as number, hash: h.hash as string } : emptyHead(chain);
@@ -178,25 +205,8 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
       }
       if (change.awaitArtifact) {
         const { uri, expectedRev } = change.awaitArtifact;
-        items.push({
-          Update: {
-            TableName: table,
-            Key: keys.artifact(uri),
-            // The job's recorder reads `waiting` and sets `producer` under the same rev check.
-            UpdateExpression: 'SET #type = :type, uri = :uri, rev = if_not_exists(rev, :zero) + :one ADD waiting :arn',
-            ConditionExpression:
-              expectedRev === 0 ? 'attribute_not_exists(PK)' : 'rev = :rev AND attribute_not_exists(producer)',
-            ExpressionAttributeNames: { '#type': 'type' },
-            ExpressionAttributeValues: {
-              ':type': 'Artifact',
-              ':uri': uri,
-              ':zero': 0,
-              ':one': 1,
-              ':arn': new Set([v.arn]),
-              ...(expectedRev === 0 ? {} : { ':rev': expectedRev }),
-            },
-          },
-        });
+        // The job's recorder reads `waiting` and sets `producer` under the same rev check.
+        items.push(artifactUpdate(uri, expectedRev, { add: 'waiting :arn', values: { ':arn': new Set([v.arn]) }, condition: 'attribute_not_exists(producer)' }));
       }
       if (change.linkArtifact) {
         items.push({
@@ -246,29 +256,8 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
       ];
       if (change.artifact) {
         const { uri, expectedRev } = change.artifact;
-        items.push({
-          Update: {
-            TableName: table,
-            Key: keys.artifact(uri),
-            UpdateExpression: 'SET #type = :type, uri = :uri, producer = :producer, rev = if_not_exists(rev, :zero) + :one',
-            ConditionExpression: expectedRev === 0 ? 'attribute_not_exists(PK)' : 'rev = :rev',
-            ExpressionAttributeNames: { '#type': 'type' },
-            ExpressionAttributeValues: {
-              ':type': 'Artifact',
-              ':uri': uri,
-              ':producer': {
-                name: job.name,
-                arn: job.arn,
-                ...(job.image ? { image: job.image } : {}),
-                metrics: job.metrics,
-                datasets: job.datasets,
-              },
-              ':zero': 0,
-              ':one': 1,
-              ...(expectedRev === 0 ? {} : { ':rev': expectedRev }),
-            },
-          },
-        });
+        const producer = { name: job.name, arn: job.arn, ...(job.image ? { image: job.image } : {}), metrics: job.metrics, datasets: job.datasets };
+        items.push(artifactUpdate(uri, expectedRev, { set: 'producer = :producer', values: { ':producer': producer } }));
       }
       return transact(items);
     },

@@ -33,7 +33,12 @@ interface Plan {
 export async function handleModelPackageChange(deps: Deps, detail: ModelPackageDetail): Promise<{ outcome: GateOutcome; modelPackageArn: string }> {
   const observed = observeVersion(detail);
   const outcome = await decideAndCommit(deps, observed, async (ctx) => {
-    const fresh = freshness(ctx.version, observed);
+    let fresh = freshness(ctx.version, observed);
+    if (fresh === 'tie') {
+      // Same LastModifiedTime, another status: the registry says which one is current.
+      const current = await deps.registry.describeModelPackage(observed.arn);
+      fresh = current.status === observed.status ? 'newer' : 'stale';
+    }
     if (fresh === 'stale' || fresh === 'duplicate') return fresh;
     const base = mergeObservation(ctx.version, observed);
     const action = actionFor(ctx.version, observed);
@@ -97,6 +102,10 @@ async function decideAndCommit(
   }
   if (p === 'stale') return 'stale';
   if (p.effects.length > 0) await carryOut(deps, key, p.effects);
+  // Effects an earlier invocation left pending (its lease has run out) ride along with this change.
+  const now = deps.clock.now();
+  const leftOver = Object.entries(ctx.version?.pendingEffects ?? {}).filter(([, e]) => e.claimedUntil < now);
+  if (leftOver.length > 0) await resumePending(deps, { ...p.change.version, pendingEffects: Object.fromEntries(leftOver) });
   return p.outcome;
 }
 

@@ -15,11 +15,14 @@ export type TrainingOutcome = { outcome: 'recorded' | 'duplicate' | 'stale'; job
  * registered before this event and wait for the artifact are gated afterwards.
  */
 export async function recordTrainingJob(deps: Deps, detail: TrainingJobDetail): Promise<TrainingOutcome> {
-  // Tracer: the event carries no FinalMetricDataList; DescribeTrainingJob does.
+  const job = trainingJobFromDetail(detail, {});
+  // The event carries no FinalMetricDataList; DescribeTrainingJob does. Asked only for a job that
+  // completed and is not recorded yet, so a repeated event costs no SageMaker call.
   const metrics =
-    detail.TrainingJobStatus === 'Completed' ? ((await deps.registry.describeTrainingJob(detail.TrainingJobName))?.metrics ?? {}) : {};
-  const job = trainingJobFromDetail(detail, metrics);
-  const result = await commitJob(deps, job);
+    detail.TrainingJobStatus === 'Completed'
+      ? async () => (await deps.registry.describeTrainingJob(detail.TrainingJobName))?.metrics ?? {}
+      : undefined;
+  const result = await commitJob(deps, job, metrics);
   let gatedWaiting = 0;
   if (result.outcome === 'recorded') {
     for (const arn of result.waiting) {
@@ -31,17 +34,25 @@ export async function recordTrainingJob(deps: Deps, detail: TrainingJobDetail): 
   return { outcome: result.outcome, job: job.name, gatedWaiting };
 }
 
-/** Records a job (from its event, or from DescribeTrainingJob when a version came first). */
+/**
+ * Records a job (from its event, or from DescribeTrainingJob when a version came first). `metrics`
+ * is called at most once, and only when the job's state is new.
+ */
 export async function commitJob(
   deps: Deps,
-  job: TrainingJob,
+  base: TrainingJob,
+  metrics?: () => Promise<Record<string, number>>,
 ): Promise<{ outcome: 'recorded' | 'duplicate' | 'stale'; waiting: string[] }> {
+  let fetched: Record<string, number> | undefined;
   return untilCommitted<{ outcome: 'recorded' | 'duplicate' | 'stale'; waiting: string[] }>(async () => {
-    const ctx = await deps.store.loadJobContext({ jobName: job.name, ...(job.artifactUri ? { artifactUri: job.artifactUri } : {}) });
-    const fresh = freshness(ctx.job, job);
-    if (fresh === 'duplicate' || fresh === 'stale') {
-      return { result: 'committed' as const, value: { outcome: fresh, waiting: [] } };
+    const ctx = await deps.store.loadJobContext({ jobName: base.name, ...(base.artifactUri ? { artifactUri: base.artifactUri } : {}) });
+    const fresh = freshness(ctx.job, base);
+    if (fresh === 'duplicate' || fresh === 'stale' || fresh === 'tie') {
+      // A job's final states do not follow one another: a second final state at the same time is dropped.
+      return { result: 'committed' as const, value: { outcome: fresh === 'duplicate' ? 'duplicate' : 'stale', waiting: [] } };
     }
+    if (metrics) fetched ??= await metrics();
+    const job = fetched ? { ...base, metrics: fetched } : base;
     const audit = appendToChain(
       ctx.auditHead,
       [

@@ -386,6 +386,46 @@ describe('model version gate', () => {
     expect(published()).toHaveLength(0);
   });
 
+  it('settles two statuses with the same LastModifiedTime by asking the registry which one is current', async () => {
+    const s = await groupWithJob('tie', 'training-job-completed-low-auc.json', LOW);
+    const pending = s.version('model-package-out-of-order-older.json');
+    await handleModelPackageChange(deps, pending);
+    // SageMaker's events carry whole seconds: the gate's own Rejected lands in the same second.
+    const rejected = { ...s.version('model-package-out-of-order-newer.json'), LastModifiedTime: pending.LastModifiedTime };
+    sm.on(DescribeModelPackageCommand).resolves({ ModelApprovalStatus: 'Rejected' });
+
+    const first = await handleModelPackageChange(deps, rejected);
+    const redelivered = await handleModelPackageChange(deps, pending);
+
+    expect([first.outcome, redelivered.outcome]).toEqual(['recorded', 'stale']);
+    expect(sm.commandCalls(DescribeModelPackageCommand)).toHaveLength(2);
+    expect((await deps.store.getVersion({ group: s.group, version: 2 }))?.status).toBe('Rejected');
+    expect(updates()).toHaveLength(1); // the gate's own rejection, once
+  });
+
+  it("asks SageMaker for a job's metrics once: a repeated training event costs no DescribeTrainingJob", async () => {
+    const s = story('jobrepeat');
+    sm.on(DescribeTrainingJobCommand).resolves(s.describe('training-job-completed.json', GOOD) as never);
+
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) outcomes.push((await recordTrainingJob(deps, s.job('training-job-completed.json'))).outcome);
+
+    expect(outcomes).toEqual(['recorded', 'duplicate', 'duplicate']);
+    expect(sm.commandCalls(DescribeTrainingJobCommand)).toHaveLength(1);
+  });
+
+  it('carries out effects left pending by an earlier invocation when a newer event arrives', async () => {
+    const s = await groupWithJob('leftover', 'training-job-completed-low-auc.json', LOW);
+    sns.on(PublishCommand).rejectsOnce(new Error('SNS unavailable'));
+    await expect(handleModelPackageChange(deps, s.version('model-package-out-of-order-older.json'))).rejects.toBeInstanceOf(SideEffectFailed);
+    expect(published()).toHaveLength(1);
+
+    await handleModelPackageChange(deps, s.version('model-package-out-of-order-newer.json'));
+
+    expect(published().map((m) => m.TopicArn)).toEqual([TOPICS.governance, TOPICS.governance]);
+    expect((await deps.store.getVersion({ group: s.group, version: 2 }))?.pendingEffects).toEqual({});
+  });
+
   it('keeps a side effect that failed after the commit pending, and a retry carries it out once', async () => {
     const s = await groupWithJob('retry');
     sns.on(PublishCommand).rejectsOnce(new Error('SNS unavailable')).resolves({ MessageId: 'm-2' });

@@ -37,7 +37,6 @@ interface RoleProperties {
 
 const DLQ_ARN = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
 const TABLE_ARN = { 'Fn::GetAtt': ['GovernanceTable', 'Arn'] };
-const TABLE_INDEX_ARN = { 'Fn::Sub': '${GovernanceTable.Arn}/index/*' };
 
 // What serverless-iam-roles-per-function puts on every function role for its log group.
 const LOG_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'];
@@ -46,10 +45,8 @@ const GATE_ACTIONS = [
   ...LOG_ACTIONS,
   'dynamodb:GetItem',
   'dynamodb:BatchGetItem',
-  'dynamodb:Query',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
-  'dynamodb:ConditionCheckItem',
   'sagemaker:DescribeTrainingJob',
   'sagemaker:DescribeModelPackage',
   'sagemaker:UpdateModelPackage',
@@ -70,13 +67,13 @@ const FUNCTIONS: FunctionSpec[] = [
     name: 'onTrainingJobStateChange',
     logicalId: 'OnTrainingJobStateChangeLambdaFunction',
     actions: GATE_ACTIONS,
-    tableResources: [TABLE_ARN, TABLE_INDEX_ARN],
+    tableResources: [TABLE_ARN],
   },
   {
     name: 'onModelPackageStateChange',
     logicalId: 'OnModelPackageStateChangeLambdaFunction',
     actions: GATE_ACTIONS,
-    tableResources: [TABLE_ARN, TABLE_INDEX_ARN],
+    tableResources: [TABLE_ARN],
   },
   {
     name: 'putPolicy',
@@ -85,8 +82,6 @@ const FUNCTIONS: FunctionSpec[] = [
       ...LOG_ACTIONS,
       'dynamodb:GetItem',
       'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:ConditionCheckItem',
     ],
     tableResources: [TABLE_ARN],
   },

@@ -225,6 +225,11 @@ describe('freshness', () => {
     expect(freshness({ lastModified: 1000 }, { lastModified: 1000 })).toBe('duplicate');
   });
 
+  it('is a tie for the same LastModifiedTime with another status', () => {
+    expect(freshness({ lastModified: 1000, status: 'PendingManualApproval' }, { lastModified: 1000, status: 'Rejected' })).toBe('tie');
+    expect(freshness({ lastModified: 1000, status: 'Rejected' }, { lastModified: 1000, status: 'Rejected' })).toBe('duplicate');
+  });
+
   it('is stale for an earlier LastModifiedTime', () => {
     expect(freshness({ lastModified: 1000 }, { lastModified: 999 })).toBe('stale');
   });
