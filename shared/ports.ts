@@ -65,6 +65,8 @@ export interface GovernanceStore {
     failed: Array<{ id: string; error: string }>,
   ): Promise<void>;
   getPolicy(group: string): Promise<PolicyVersion | undefined>;
+  /** The current policy and the group's audit head, in one round trip. */
+  loadPolicyContext(group: string): Promise<{ policy?: PolicyVersion; auditHead: AuditHead }>;
   listPolicyVersions(group: string): Promise<PolicyVersion[]>;
   commitPolicy(change: { policy: PolicyVersion; audit: AuditAppend }): Promise<CommitResult>;
   getAuditHead(chain: string): Promise<AuditHead>;

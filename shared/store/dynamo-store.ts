@@ -323,6 +323,13 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
 
     getPolicy: (group) => get<PolicyVersion>(keys.policyCurrent(group)),
 
+    async loadPolicyContext(group) {
+      const chain = groupChain(group);
+      const items = await batchGet([keys.policyCurrent(group), keys.auditHead(chain)]);
+      const p = pick(items, keys.policyCurrent(group));
+      return { ...(p ? { policy: fromItem<PolicyVersion>(p) } : {}), auditHead: readHead(items, chain) };
+    },
+
     async listPolicyVersions(group) {
       const items = await queryAll({
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',

@@ -1,4 +1,4 @@
-import { appendToChain, groupChain } from '../domain/audit.js';
+import { appendToChain } from '../domain/audit.js';
 import { NotFound, ValidationError, describeIssues } from '../domain/errors.js';
 import { GroupNameSchema, nextPolicyVersion, parsePolicyInput, type PolicyVersion } from '../domain/policy.js';
 import type { Deps } from '../ports.js';
@@ -13,7 +13,7 @@ export async function putPolicy(
   const input = parsePolicyInput(payload);
   return untilCommitted<{ outcome: 'created' | 'unchanged'; policy: PolicyVersion }>(async () => {
     const group = input.modelPackageGroupName;
-    const [current, head] = await Promise.all([deps.store.getPolicy(group), deps.store.getAuditHead(groupChain(group))]);
+    const { policy: current, auditHead: head } = await deps.store.loadPolicyContext(group);
     const now = deps.clock.now();
     const next = nextPolicyVersion(input, current, now);
     if (next === 'unchanged' && current) return { result: 'committed', value: { outcome: 'unchanged' as const, policy: current } };

@@ -80,7 +80,7 @@ const FUNCTIONS: FunctionSpec[] = [
     logicalId: 'PutPolicyLambdaFunction',
     actions: [
       ...LOG_ACTIONS,
-      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
       'dynamodb:PutItem',
     ],
     tableResources: [TABLE_ARN],
