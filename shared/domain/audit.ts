@@ -34,7 +34,8 @@ export interface AuditEntry extends AuditEvent {
 
 export const emptyHead = (chain: string): AuditHead => ({ chain, seq: 0, hash: GENESIS_HASH });
 
-export const groupChain = (group: string): string => `group:${group}`;
+/** Lowercase, as in SageMaker's ARNs: one chain per group whatever the case of its name. */
+export const groupChain = (group: string): string => `group:${group.toLowerCase()}`;
 export const TRAINING_CHAIN = 'training-jobs';
 
 export function hashEntry(entry: Omit<AuditEntry, 'hash'>): string {

@@ -13,14 +13,16 @@
  *   AUDIT#<chain>              HEAD | ENTRY#<seq 12 digits> AUDITOF#<subject> / <chain>#<seq 12>
  */
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+/** SageMaker lowercases a group's name in its ARNs, so a group's keys use the lowercase name too. */
+const g = (group: string): string => group.toLowerCase();
 
 export const keys = {
-  version: (group: string, version: number) => ({ PK: `GROUP#${group}`, SK: `VERSION#${pad(version, 10)}` }),
-  policyCurrent: (group: string) => ({ PK: `GROUP#${group}`, SK: 'POLICY#CURRENT' }),
-  policyVersion: (group: string, version: number) => ({ PK: `GROUP#${group}`, SK: `POLICY#V#${pad(version, 10)}` }),
+  version: (group: string, version: number) => ({ PK: `GROUP#${g(group)}`, SK: `VERSION#${pad(version, 10)}` }),
+  policyCurrent: (group: string) => ({ PK: `GROUP#${g(group)}`, SK: 'POLICY#CURRENT' }),
+  policyVersion: (group: string, version: number) => ({ PK: `GROUP#${g(group)}`, SK: `POLICY#V#${pad(version, 10)}` }),
   policyVersionPrefix: 'POLICY#V#',
   review: (group: string, version: number, reviewId: string) => ({
-    PK: `GROUP#${group}`,
+    PK: `GROUP#${g(group)}`,
     SK: `REVIEW#${pad(version, 10)}#${reviewId}`,
   }),
   link: (id: string) => ({ PK: `LINK#${id}`, SK: 'LINK' }),

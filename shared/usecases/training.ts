@@ -26,8 +26,7 @@ export async function recordTrainingJob(deps: Deps, detail: TrainingJobDetail): 
   let gatedWaiting = 0;
   if (result.outcome === 'recorded') {
     for (const arn of result.waiting) {
-      await gateWaitingVersion(deps, arn);
-      gatedWaiting++;
+      if ((await gateWaitingVersion(deps, arn)) !== 'duplicate') gatedWaiting++;
     }
   }
   logger.info('training job processed', { trainingJobArn: job.arn, status: job.status, outcome: result.outcome, gatedWaiting });

@@ -268,6 +268,28 @@ describe('model version gate', () => {
       expect(artifact).toMatchObject({ waiting: [], consumers: [s.arn(1)] });
     });
 
+    it('version first, group name in mixed case: SageMaker lowercases it in the ARN, and the waiting version is still found', async () => {
+      const s = story('mixedcase');
+      const group = 'MixedCase-detector';
+      await putPolicy(deps, s.policy({ modelPackageGroupName: group }));
+      sm.on(DescribeTrainingJobCommand).resolvesOnce({
+        ...(s.describe('training-job-completed.json', {}) as object),
+        TrainingJobStatus: 'InProgress',
+        ModelArtifacts: undefined,
+      } as never);
+      const detail = { ...s.version('model-package-pending.json'), ModelPackageGroupName: group };
+      expect(detail.ModelPackageArn).toBe(s.arn(1)); // lowercase
+
+      expect((await handleModelPackageChange(deps, detail)).outcome).toBe('awaiting-job');
+      sm.on(DescribeTrainingJobCommand).resolves(s.describe('training-job-completed.json', GOOD) as never);
+      const job = await recordTrainingJob(deps, s.job('training-job-completed.json'));
+
+      expect(job.gatedWaiting).toBe(1);
+      const v = await deps.store.getVersion({ group, version: 1 });
+      expect(v).toMatchObject({ group, gateState: 'passed' });
+      expect(published()).toHaveLength(2);
+    });
+
     it('version first: when SageMaker already reports the job Completed, links it at once through the artifact layout', async () => {
       const s = story('layout');
       await putPolicy(deps, s.policy());
