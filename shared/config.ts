@@ -9,6 +9,9 @@ const EnvSchema = z.object({
   REVIEWERS_TOPIC_ARN: z.string().min(1),
   GOVERNANCE_TOPIC_ARN: z.string().min(1),
   REVIEW_BASE_URL: z.url(),
+  STAGE: z.string().min(1).default('local'),
+  /** SSM SecureString holding the review links' signing keys; only stage `local` may go without. */
+  REVIEW_SIGNING_KEY_PARAMETER: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()),
   /** `log` (stage local only): SNS messages and registry updates are logged, not sent. */
   MODELGATE_SIDE_EFFECTS: z.enum(['aws', 'log']).default('aws'),
 });

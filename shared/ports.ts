@@ -2,6 +2,7 @@ import type { AuditEntry, AuditHead } from './domain/audit.js';
 import type { ArtifactNode, TrainingJob } from './domain/lineage.js';
 import type { PolicyVersion } from './domain/policy.js';
 import type { ReviewLink, ReviewRequest } from './domain/review.js';
+import type { KeyRing } from './domain/token.js';
 import type { ModelVersion } from './domain/version.js';
 import type { ApprovalStatus, TrainingJobDetail } from './schemas/events.js';
 
@@ -52,6 +53,39 @@ export interface JobChange {
 
 export type CommitResult = 'committed' | 'conflict';
 
+/** Everything a review page or a vote needs, read in one round trip. */
+export interface ReviewContext {
+  link?: ReviewLink;
+  review?: ReviewRequest & { rev: number };
+  version?: ModelVersion & { rev: number };
+  auditHead: AuditHead;
+}
+
+/** A vote: the link consumed once, the review updated, and, when it decides, the version too. */
+export interface VoteChange {
+  link: ReviewLink;
+  review: ReviewRequest;
+  expectedReviewRev: number;
+  /** Present when the vote decides: the version with its decision and the registry update to carry out. */
+  version?: { version: ModelVersion; expectedRev: number };
+  audit: AuditAppend;
+}
+
+/** A change to an open review made by the hourly sweep (a reminder, or expiry), with the version's effects. */
+export interface SweepChange {
+  review: ReviewRequest;
+  expectedReviewRev: number;
+  version: ModelVersion;
+  expectedVersionRev: number;
+  audit: AuditAppend;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass it back to get the next page. Absent on the last page. */
+  cursor?: string;
+}
+
 export interface GovernanceStore {
   loadVersionContext(key: { group: string; version: number; artifactUri?: string }): Promise<VersionContext>;
   commitVersionChange(change: VersionChange): Promise<CommitResult>;
@@ -77,6 +111,15 @@ export interface GovernanceStore {
   getArtifact(uri: string): Promise<(ArtifactNode & { rev: number }) | undefined>;
   getReview(key: { group: string; version: number; reviewId: string }): Promise<ReviewRequest | undefined>;
   getReviewLink(id: string): Promise<ReviewLink | undefined>;
+  loadReviewContext(key: { linkId?: string; group: string; version: number; reviewId: string }): Promise<ReviewContext>;
+  commitVote(change: VoteChange): Promise<CommitResult>;
+  commitSweep(change: SweepChange): Promise<CommitResult>;
+  /** Appends entries that record no other change (refusals). */
+  appendAudit(audit: AuditAppend): Promise<CommitResult>;
+  /** Open reviews across all groups, oldest first (the sparse index). */
+  listOpenReviews(page: { limit: number; cursor?: string }): Promise<Page<ReviewRequest>>;
+  /** Versions that have side effects pending (a sparse index; a hint: entries may be already settled). */
+  listVersionsWithPendingEffects(page: { limit: number; cursor?: string }): Promise<Page<ModelVersion & { rev: number }>>;
 }
 
 /** SageMaker, as the gate needs it. */
@@ -107,8 +150,14 @@ export interface Clock {
   now(): number;
 }
 
+/** The review links' signing keys (SSM Parameter Store through Powertools parameters, cached). */
+export interface SigningKeys {
+  keyRing(): Promise<KeyRing>;
+}
+
 export interface Deps {
   store: GovernanceStore;
+  keys: SigningKeys;
   registry: Registry;
   notifier: Notifier;
   reports: ReportReader;

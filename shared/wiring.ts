@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { clients } from './aws/clients.js';
 import { fileReports, loggingNotifier, loggingRegistry } from './aws/local.js';
+import { signingKeys } from './aws/signing-keys.js';
 import { s3Reports } from './aws/s3.js';
 import { sageMakerRegistry } from './aws/sagemaker.js';
 import { snsNotifier } from './aws/sns.js';
@@ -20,6 +21,7 @@ export function productionDeps(): Deps {
   const local = cfg.MODELGATE_SIDE_EFFECTS === 'log';
   deps = {
     store: dynamoStore({ client: clients.dynamo(), table: cfg.TABLE_NAME }),
+    keys: signingKeys({ stage: cfg.STAGE, ...(cfg.REVIEW_SIGNING_KEY_PARAMETER ? { parameterName: cfg.REVIEW_SIGNING_KEY_PARAMETER } : {}) }),
     registry: local ? loggingRegistry() : sageMakerRegistry(clients.sagemaker()),
     notifier: local
       ? loggingNotifier()

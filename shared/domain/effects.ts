@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApprovalStatus } from '../schemas/events.js';
+import type { ReviewTokenClaims } from './token.js';
 
 /**
  * A side effect that a committed state change causes. It is stored with the change, in the same
@@ -16,6 +17,11 @@ export interface Notify {
   message: string;
   /** SNS message attributes; `reviewer` routes a reviewer's message to their subscription only. */
   attributes: Record<string, string>;
+  /**
+   * The reviewer's link. Its token is signed when the message is sent and replaces
+   * `{reviewUrl}` in `message`, so no token ever rests in the table.
+   */
+  link?: ReviewTokenClaims;
 }
 
 export interface SetApprovalStatus {

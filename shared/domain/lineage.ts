@@ -17,6 +17,8 @@ export interface TrainingJob {
   failureReason?: string;
   metrics: Record<string, number>;
   tags: Record<string, string>;
+  /** The Studio user who started the job (tag `sagemaker:user-profile-arn`), when SageMaker says. */
+  trainedBy?: string;
 }
 
 export interface DatasetInput {
@@ -28,6 +30,7 @@ export interface DatasetInput {
 export interface ProducerSummary {
   name: string;
   arn: string;
+  trainedBy?: string;
   image?: string;
   metrics: Record<string, number>;
   datasets: DatasetInput[];
@@ -63,6 +66,7 @@ export function trainingJobFromDetail(d: TrainingJobDetail, metrics: Record<stri
     ...(d.FailureReason ? { failureReason: d.FailureReason } : {}),
     metrics: completed ? metrics : {},
     tags: d.Tags ?? {},
+    ...(d.Tags?.['sagemaker:user-profile-arn'] ? { trainedBy: d.Tags['sagemaker:user-profile-arn'] } : {}),
   };
 }
 
@@ -70,6 +74,7 @@ export function producerSummary(job: TrainingJob): ProducerSummary {
   return {
     name: job.name,
     arn: job.arn,
+    ...(job.trainedBy ? { trainedBy: job.trainedBy } : {}),
     ...(job.image ? { image: job.image } : {}),
     metrics: job.metrics,
     datasets: job.datasets,

@@ -1,6 +1,5 @@
-import type { PolicyVersion } from './policy.js';
-import type { GateResult } from './policy.js';
-import type { Notify } from './effects.js';
+import type { GateResult, PolicyVersion } from './policy.js';
+import { clientToken, fitDescription, type Notify, type SetApprovalStatus } from './effects.js';
 import type { ModelVersion } from './version.js';
 
 /** A request for human review of one version, opened when the version passes its gate. */
@@ -17,9 +16,32 @@ export interface ReviewRequest {
   allowSelfApproval: boolean;
   reminderAfterHours: number;
   reviewers: string[];
+  /** Each reviewer's link id, so a reminder can send the same link again. */
+  links: Record<string, string>;
+  votes: Record<string, Vote>;
+  /** When each reviewer was last reminded. */
+  remindedAt: Record<string, string>;
+  decision?: Decision;
+  closedAt?: string;
 }
 
-/** One reviewer's personal link. The id is unguessable; the signed format comes with the review page. */
+export interface Vote {
+  decision: 'approve' | 'reject';
+  comment?: string;
+  at: string;
+}
+
+/** What closed a review: recorded on the review and on the version before the registry is told. */
+export interface Decision {
+  id: string;
+  outcome: 'Approved' | 'Rejected';
+  at: string;
+  approvers: string[];
+  rejectedBy?: string;
+  policyVersion: number;
+}
+
+/** One reviewer's personal link; the URL carries a signed token that names it (see token.ts). */
 export interface ReviewLink {
   id: string;
   reviewId: string;
@@ -27,7 +49,22 @@ export interface ReviewLink {
   version: number;
   reviewer: string;
   expiresAt: string;
+  usedAt?: string;
+  vote?: Vote;
 }
+
+/** The claims a link's token is signed over. */
+export const linkClaims = (link: ReviewLink) => ({
+  linkId: link.id,
+  reviewId: link.reviewId,
+  modelPackageArn: link.modelPackageArn,
+  version: link.version,
+  reviewer: link.reviewer,
+  expiresAt: Math.floor(Date.parse(link.expiresAt) / 1000),
+});
+
+/** Where a review message puts the reviewer's URL; the token is signed when the message is sent. */
+export const REVIEW_URL_PLACEHOLDER = '{reviewUrl}';
 
 export interface OpenedReview {
   review: ReviewRequest;
@@ -41,12 +78,15 @@ export function openReview(args: {
   gate: GateResult;
   now: number;
   newId: () => string;
-  reviewBaseUrl: string;
 }): OpenedReview {
   const { version, policy, gate, now, newId } = args;
   const expiresAt = new Date(now + policy.reviewLifetimeHours * 3_600_000).toISOString();
+  const reviewId = newId();
+  const links = policy.reviewers.map(
+    (reviewer): ReviewLink => ({ id: newId(), reviewId, modelPackageArn: version.arn, version: version.version, reviewer, expiresAt }),
+  );
   const review: ReviewRequest = {
-    id: newId(),
+    id: reviewId,
     modelPackageArn: version.arn,
     group: version.group,
     version: version.version,
@@ -58,34 +98,27 @@ export function openReview(args: {
     allowSelfApproval: policy.allowSelfApproval,
     reminderAfterHours: policy.reminderAfterHours,
     reviewers: policy.reviewers,
+    links: Object.fromEntries(links.map((l) => [l.reviewer, l.id])),
+    votes: {},
+    remindedAt: {},
   };
-  const links = policy.reviewers.map(
-    (reviewer): ReviewLink => ({
-      id: newId(),
-      reviewId: review.id,
-      modelPackageArn: version.arn,
-      version: version.version,
-      reviewer,
-      expiresAt,
-    }),
-  );
-  const base = args.reviewBaseUrl.replace(/\/+$/, '');
-  const messages = links.map(
-    (link): Notify => ({
-      kind: 'notify',
-      id: `review:${review.id}:${link.reviewer}`,
-      topic: 'reviewers',
-      subject: `Review requested: ${version.group} v${version.version}`.slice(0, 99),
-      message: reviewMessage(version, gate, review, `${base}/reviews/${link.id}`),
-      attributes: { reviewer: link.reviewer, event: 'review-requested' },
-    }),
-  );
+  const messages = links.map((link) => reviewMessage(version, gate, review, link, 'review-requested'));
   return { review, links, messages };
 }
 
-function reviewMessage(version: ModelVersion, gate: GateResult, review: ReviewRequest, url: string): string {
+/** A reviewer's message: the model's facts and their personal link (signed when sent). */
+export function reviewMessage(
+  version: Pick<ModelVersion, 'arn' | 'group' | 'version' | 'description' | 'job' | 'image' | 'imageDigest'>,
+  gate: GateResult,
+  review: ReviewRequest,
+  link: ReviewLink,
+  event: 'review-requested' | 'review-reminder',
+): Notify {
+  const reminder = event === 'review-reminder';
   const lines = [
-    `Model version ${version.group} v${version.version} passed its policy (version ${gate.policyVersion}) and needs your review.`,
+    reminder
+      ? `Reminder: model version ${version.group} v${version.version} still waits for your review.`
+      : `Model version ${version.group} v${version.version} passed its policy (version ${gate.policyVersion}) and needs your review.`,
     '',
     `Model package: ${version.arn}`,
     ...(version.description ? [`Description: ${version.description}`] : []),
@@ -97,8 +130,105 @@ function reviewMessage(version: ModelVersion, gate: GateResult, review: ReviewRe
       (r) => `  ${r.rule.source}:${r.rule.metric} = ${r.actual ?? 'n/a'} (${r.rule.comparison} ${r.rule.threshold}) ${r.passed ? 'pass' : 'FAIL'}`,
     ),
     '',
-    `Approvals needed: ${review.requiredApprovals}. The link is personal and expires ${review.expiresAt}.`,
-    `Review: ${url}`,
+    `Approvals needed: ${review.requiredApprovals}. The link is personal, works once, and expires ${review.expiresAt}.`,
+    'Opening it changes nothing; you decide on the page.',
+    `Review: ${REVIEW_URL_PLACEHOLDER}`,
   ];
-  return lines.join('\n');
+  return {
+    kind: 'notify',
+    id: `${reminder ? 'remind' : 'review'}:${review.id}:${link.reviewer}${reminder ? `:${Object.keys(review.remindedAt).length}` : ''}`,
+    topic: 'reviewers',
+    subject: `${reminder ? 'Reminder: review' : 'Review requested'}: ${version.group} v${version.version}`.slice(0, 99),
+    message: lines.join('\n'),
+    attributes: { reviewer: link.reviewer, event },
+    link: linkClaims(link),
+  };
+}
+
+/**
+ * Whether an identity (an IAM ARN, an STS session, a Studio user profile) is this reviewer. IAM
+ * Identity Center names sessions after the user's email or user name, so the identity's last path
+ * segment is compared with the address and with its local part, ignoring case.
+ */
+export function isSamePerson(reviewer: string, identity: string | undefined): boolean {
+  if (!identity) return false;
+  const last = identity.split(/[/:]/).at(-1)?.toLowerCase() ?? '';
+  const email = reviewer.toLowerCase();
+  return last !== '' && (last === email || last === email.split('@')[0]);
+}
+
+export type VoteOutcome =
+  | { kind: 'refused'; refusal: 'closed' | 'self-approval' | 'bad-request'; message: string }
+  | { kind: 'recorded' | 'approved' | 'rejected'; review: ReviewRequest; link: ReviewLink; decision?: Decision };
+
+export const MAX_COMMENT = 2000;
+
+/**
+ * The review state machine for one vote. A Reject needs a comment and ends the review at once;
+ * Approvals from distinct reviewers count until the quorum closes it as Approved. Separation of
+ * duties: whoever registered or trained the version may not approve it, unless the policy allows.
+ */
+export function castVote(args: {
+  review: ReviewRequest;
+  link: ReviewLink;
+  vote: { decision: 'approve' | 'reject'; comment?: string };
+  version: Pick<ModelVersion, 'registeredBy' | 'trainedBy'>;
+  now: number;
+  newId: () => string;
+}): VoteOutcome {
+  const { review, link, vote, version, now } = args;
+  if (review.status !== 'Open') return { kind: 'refused', refusal: 'closed', message: `the review is ${review.status}` };
+  const comment = vote.comment?.trim() ?? '';
+  if (vote.decision === 'reject' && comment === '') {
+    return { kind: 'refused', refusal: 'bad-request', message: 'A comment is required to reject.' };
+  }
+  if (comment.length > MAX_COMMENT) {
+    return { kind: 'refused', refusal: 'bad-request', message: `The comment is longer than ${MAX_COMMENT} characters.` };
+  }
+  if (vote.decision === 'approve' && !review.allowSelfApproval) {
+    const role = isSamePerson(link.reviewer, version.registeredBy)
+      ? 'registered'
+      : isSamePerson(link.reviewer, version.trainedBy)
+        ? 'trained'
+        : undefined;
+    if (role) {
+      return { kind: 'refused', refusal: 'self-approval', message: `You ${role} this version, and its policy does not allow self-approval.` };
+    }
+  }
+  const at = new Date(now).toISOString();
+  const cast: Vote = { decision: vote.decision, ...(comment ? { comment } : {}), at };
+  const votes = { ...review.votes, [link.reviewer]: cast };
+  const usedLink: ReviewLink = { ...link, usedAt: at, vote: cast };
+  const approvers = Object.entries(votes)
+    .filter(([, v]) => v.decision === 'approve')
+    .map(([r]) => r);
+  let decision: Decision | undefined;
+  if (vote.decision === 'reject') {
+    decision = { id: args.newId(), outcome: 'Rejected', at, approvers, rejectedBy: link.reviewer, policyVersion: review.policyVersion };
+  } else if (approvers.length >= review.requiredApprovals) {
+    decision = { id: args.newId(), outcome: 'Approved', at, approvers, policyVersion: review.policyVersion };
+  }
+  const updated: ReviewRequest = {
+    ...review,
+    votes,
+    ...(decision ? { status: decision.outcome, decision, closedAt: at } : {}),
+  };
+  const kind = decision ? (decision.outcome === 'Approved' ? 'approved' : 'rejected') : 'recorded';
+  return { kind, review: updated, link: usedLink, ...(decision ? { decision } : {}) };
+}
+
+/** The registry update a decision causes, with its ClientToken and an ApprovalDescription that explains it. */
+export function decisionEffect(review: ReviewRequest, decision: Decision): SetApprovalStatus {
+  const who =
+    decision.outcome === 'Approved'
+      ? `approved by ${decision.approvers.join(', ')}`
+      : `rejected by ${decision.rejectedBy ?? 'a reviewer'}: ${review.votes[decision.rejectedBy ?? '']?.comment ?? ''}`;
+  return {
+    kind: 'setApprovalStatus',
+    id: `decision:${decision.id}`,
+    modelPackageArn: review.modelPackageArn,
+    status: decision.outcome,
+    description: fitDescription(`modelgate decision ${decision.id}: ${who} (policy v${decision.policyVersion}, review ${review.id})`),
+    clientToken: clientToken(review.modelPackageArn, 'decision', decision.id),
+  };
 }

@@ -1,6 +1,7 @@
 import type { ApprovalStatus, ModelPackageDetail } from '../schemas/events.js';
 import type { GateResult } from './policy.js';
 import type { PendingEffect } from './effects.js';
+import type { Decision } from './review.js';
 
 /** A model package version as modelgate records it. */
 export interface ModelVersion {
@@ -24,15 +25,18 @@ export interface ModelVersion {
   gateState?: 'awaiting-job' | 'passed' | 'failed';
   gate?: GateResult & { evaluatedAt: string };
   review?: { id: string; status: string };
-  /** A decision recorded by modelgate that explains an `Approved` in the registry. */
-  decision?: { id: string; outcome: ApprovalStatus; at: string };
+  /** Who registered the version (DescribeModelPackage CreatedBy) and who trained it, for separation of duties. */
+  registeredBy?: string;
+  trainedBy?: string;
+  /** A decision recorded by modelgate that explains an `Approved` (or `Rejected`) in the registry. */
+  decision?: Decision;
   pendingEffects: Record<string, PendingEffect>;
 }
 
 /** What one model package event says about the version. */
 export type VersionObservation = Omit<
   ModelVersion,
-  'job' | 'gateState' | 'gate' | 'review' | 'decision' | 'pendingEffects'
+  'job' | 'gateState' | 'gate' | 'review' | 'decision' | 'pendingEffects' | 'registeredBy' | 'trainedBy'
 >;
 
 export function observeVersion(d: ModelPackageDetail): VersionObservation {

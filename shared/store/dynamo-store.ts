@@ -9,9 +9,10 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TRAINING_CHAIN, emptyHead, groupChain, type AuditEntry, type AuditHead } from '../domain/audit.js';
-import { parseS3Uri, type ArtifactNode, type TrainingJob } from '../domain/lineage.js';
+import { parseS3Uri, producerSummary, type ArtifactNode, type TrainingJob } from '../domain/lineage.js';
 import type { PolicyVersion } from '../domain/policy.js';
 import type { ReviewLink, ReviewRequest } from '../domain/review.js';
+import { ValidationError } from '../domain/errors.js';
 import type { ModelVersion } from '../domain/version.js';
 import type {
   AuditAppend,
@@ -19,10 +20,14 @@ import type {
   GovernanceStore,
   JobChange,
   JobContext,
+  Page,
+  ReviewContext,
+  SweepChange,
   VersionChange,
   VersionContext,
+  VoteChange,
 } from '../ports.js';
-import { fromItem, gsi, keys } from './keys.js';
+import { OPEN_REVIEWS, PENDING_EFFECTS, fromItem, gsi, keys } from './keys.js';
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
@@ -168,7 +173,7 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
         {
           Put: {
             TableName: table,
-            Item: { ...keys.version(v.group, v.version), type: 'ModelVersion', ...v, rev: change.expectedRev + 1 },
+            Item: versionItem(v, change.expectedRev + 1),
             ...expectRev(change.expectedRev),
           },
         },
@@ -179,12 +184,7 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
         items.push({
           Put: {
             TableName: table,
-            Item: {
-              ...keys.review(review.group, review.version, review.id),
-              ...gsi.openReview(review.openedAt, review.id),
-              type: 'ReviewRequest',
-              ...review,
-            },
+            Item: reviewItem(review, 1),
             ConditionExpression: 'attribute_not_exists(PK)',
           },
         });
@@ -256,8 +256,7 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
       ];
       if (change.artifact) {
         const { uri, expectedRev } = change.artifact;
-        const producer = { name: job.name, arn: job.arn, ...(job.image ? { image: job.image } : {}), metrics: job.metrics, datasets: job.datasets };
-        items.push(artifactUpdate(uri, expectedRev, { set: 'producer = :producer', values: { ':producer': producer } }));
+        items.push(artifactUpdate(uri, expectedRev, { set: 'producer = :producer', values: { ':producer': producerSummary(job) } }));
       }
       return transact(items);
     },
@@ -309,16 +308,27 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
           `pendingEffects.#f${i}.lastError = :err${i}`,
         );
       });
-      await client.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: keys.version(group, version),
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
+      const update = (leaveIndex: boolean) =>
+        client.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: keys.version(group, version),
+            UpdateExpression: `SET ${sets.join(', ')} REMOVE ${[...removes, ...(leaveIndex ? ['GSI2PK', 'GSI2SK'] : [])].join(', ')}`.replace(/ REMOVE $/, ''),
+            // Leaves the pending-effects index only when these were the last pending effects.
+            ConditionExpression: leaveIndex ? 'size(pendingEffects) = :n' : 'attribute_exists(PK)',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: leaveIndex ? { ...values, ':n': done.length } : values,
+          }),
+        );
+      if (failed.length === 0) {
+        try {
+          await update(true);
+          return;
+        } catch (e) {
+          if (!(e instanceof Error && e.name === 'ConditionalCheckFailedException')) throw e;
+        }
+      }
+      await update(false);
     },
 
     getPolicy: (group) => get<PolicyVersion>(keys.policyCurrent(group)),
@@ -374,6 +384,96 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
       return items.map((i) => fromItem<AuditEntry>(i));
     },
 
+    async loadReviewContext({ linkId, group, version, reviewId }) {
+      const chain = groupChain(group);
+      const wanted = [...(linkId ? [keys.link(linkId)] : []), keys.review(group, version, reviewId), keys.version(group, version), keys.auditHead(chain)];
+      const items = await batchGet(wanted);
+      const l = linkId ? pick(items, keys.link(linkId)) : undefined;
+      const r = pick(items, keys.review(group, version, reviewId));
+      const v = pick(items, keys.version(group, version));
+      const ctx: ReviewContext = { auditHead: readHead(items, chain) };
+      if (l) ctx.link = fromItem(l);
+      if (r) ctx.review = fromItem(r);
+      if (v) ctx.version = fromItem(v);
+      return ctx;
+    },
+
+    async commitVote(change: VoteChange) {
+      const { link, review } = change;
+      const items: TransactItem[] = [
+        {
+          // The link is consumed once: a second vote with it fails here, whatever the review's state.
+          Update: {
+            TableName: table,
+            Key: keys.link(link.id),
+            UpdateExpression: 'SET usedAt = :at, vote = :vote',
+            ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(usedAt)',
+            ExpressionAttributeValues: { ':at': link.usedAt, ':vote': link.vote },
+          },
+        },
+        {
+          Put: {
+            TableName: table,
+            Item: reviewItem(review, change.expectedReviewRev + 1),
+            ConditionExpression: 'rev = :rev',
+            ExpressionAttributeValues: { ':rev': change.expectedReviewRev },
+          },
+        },
+        ...auditItems(change.audit),
+      ];
+      if (change.version) {
+        items.push({
+          Put: { TableName: table, Item: versionItem(change.version.version, change.version.expectedRev + 1), ...expectRev(change.version.expectedRev) },
+        });
+      }
+      return transact(items);
+    },
+
+    async commitSweep(change: SweepChange) {
+      return transact([
+        {
+          Put: {
+            TableName: table,
+            Item: reviewItem(change.review, change.expectedReviewRev + 1),
+            ConditionExpression: 'rev = :rev',
+            ExpressionAttributeValues: { ':rev': change.expectedReviewRev },
+          },
+        },
+        { Put: { TableName: table, Item: versionItem(change.version, change.expectedVersionRev + 1), ...expectRev(change.expectedVersionRev) } },
+        ...auditItems(change.audit),
+      ]);
+    },
+
+    appendAudit: (audit) => transact(auditItems(audit)),
+
+    async listOpenReviews({ limit, cursor }) {
+      const out = await client.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: 'GSI2',
+          KeyConditionExpression: 'GSI2PK = :pk',
+          ExpressionAttributeValues: { ':pk': OPEN_REVIEWS },
+          Limit: limit,
+          ExclusiveStartKey: decodeCursor(cursor),
+        }),
+      );
+      return pageOf<ReviewRequest>(out.Items, out.LastEvaluatedKey);
+    },
+
+    async listVersionsWithPendingEffects({ limit, cursor }) {
+      const out = await client.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: 'GSI2',
+          KeyConditionExpression: 'GSI2PK = :pk',
+          ExpressionAttributeValues: { ':pk': PENDING_EFFECTS },
+          Limit: limit,
+          ExclusiveStartKey: decodeCursor(cursor),
+        }),
+      );
+      return pageOf<ModelVersion & { rev: number }>(out.Items, out.LastEvaluatedKey);
+    },
+
     getTrainingJob: (name) => get<TrainingJob & { rev: number }>(keys.job(name)),
     getVersion: ({ group, version }) => get<ModelVersion & { rev: number }>(keys.version(group, version)),
     async getArtifact(uri) {
@@ -383,6 +483,42 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
     getReview: ({ group, version, reviewId }) => get<ReviewRequest>(keys.review(group, version, reviewId)),
     getReviewLink: (id) => get<ReviewLink>(keys.link(id)),
   };
+}
+
+/** A version as stored: in the sparse pending-effects index while it has any. */
+function versionItem(v: ModelVersion, rev: number): Item {
+  const pending = Object.keys(v.pendingEffects ?? {}).length > 0;
+  return { ...keys.version(v.group, v.version), ...(pending ? gsi.pendingEffects(v.arn) : {}), type: 'ModelVersion', ...v, rev };
+}
+
+/** A review as stored: in the sparse open-reviews index while it is open. */
+function reviewItem(r: ReviewRequest, rev: number): Item {
+  return {
+    ...keys.review(r.group, r.version, r.id),
+    ...(r.status === 'Open' ? gsi.openReview(r.openedAt, r.id) : {}),
+    type: 'ReviewRequest',
+    ...r,
+    rev,
+  };
+}
+
+function pageOf<T>(items: Item[] | undefined, last: Record<string, unknown> | undefined): Page<T> {
+  const cursor = encodeCursor(last);
+  return { items: (items ?? []).map((i) => fromItem<T>(i)), ...(cursor ? { cursor } : {}) };
+}
+
+const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined =>
+  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+
+function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (key && typeof key === 'object' && !Array.isArray(key)) return key as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new ValidationError('cursor', ['not a cursor returned by a previous page']);
 }
 
 function artifactFrom(item: Item): ArtifactNode & { rev: number } {

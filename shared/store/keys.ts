@@ -3,7 +3,7 @@
  * GetItem, BatchGetItem, Query or transaction on these keys; nothing here needs a Scan.
  *
  *   PK                         SK                          GSI1PK / GSI1SK                    GSI2PK / GSI2SK
- *   GROUP#<group>              VERSION#<v 10 digits>       -                                   -
+ *   GROUP#<group>              VERSION#<v 10 digits>       -                                   EFFECTS#PENDING / <arn> (while effects are pending)
  *   GROUP#<group>              POLICY#CURRENT | POLICY#V#<n 10 digits>
  *   GROUP#<group>              REVIEW#<v 10>#<reviewId>    -                                   REVIEWS#OPEN / <openedAt>#<reviewId> (while open)
  *   LINK#<linkId>              LINK
@@ -34,10 +34,14 @@ export const keys = {
   auditEntryPrefix: 'ENTRY#',
 } as const;
 
+export const OPEN_REVIEWS = 'REVIEWS#OPEN';
+export const PENDING_EFFECTS = 'EFFECTS#PENDING';
+
 export const gsi = {
   dataset: (bucket: string, key: string, job: string) => ({ GSI1PK: `DATASET#${bucket}`, GSI1SK: `${key}#JOB#${job}` }),
   auditOf: (subject: string, chain: string, seq: number) => ({ GSI1PK: `AUDITOF#${subject}`, GSI1SK: `${chain}#${pad(seq, 12)}` }),
-  openReview: (openedAt: string, reviewId: string) => ({ GSI2PK: 'REVIEWS#OPEN', GSI2SK: `${openedAt}#${reviewId}` }),
+  openReview: (openedAt: string, reviewId: string) => ({ GSI2PK: OPEN_REVIEWS, GSI2SK: `${openedAt}#${reviewId}` }),
+  pendingEffects: (arn: string) => ({ GSI2PK: PENDING_EFFECTS, GSI2SK: arn }),
 } as const;
 
 export const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'type', 'ttl'] as const;

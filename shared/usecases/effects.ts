@@ -1,5 +1,7 @@
 import { EFFECT_LEASE_MS, clientToken, type SideEffect } from '../domain/effects.js';
 import { SideEffectFailed, assertIsError } from '../domain/errors.js';
+import { REVIEW_URL_PLACEHOLDER } from '../domain/review.js';
+import { signReviewToken } from '../domain/token.js';
 import type { ModelVersion } from '../domain/version.js';
 import type { Deps } from '../ports.js';
 import { logger } from '../logger.js';
@@ -44,9 +46,16 @@ export async function resumePending(deps: Deps, version: ModelVersion): Promise<
 
 async function perform(deps: Deps, effect: SideEffect): Promise<void> {
   switch (effect.kind) {
-    case 'notify':
-      await deps.notifier.publish(effect);
+    case 'notify': {
+      let message = effect.message;
+      if (effect.link) {
+        // Signed now, with the current key, so that no token rests in the table or in a log.
+        const token = signReviewToken(effect.link, (await deps.keys.keyRing()).current);
+        message = message.replace(REVIEW_URL_PLACEHOLDER, reviewUrl(deps.reviewBaseUrl, token));
+      }
+      await deps.notifier.publish({ topic: effect.topic, subject: effect.subject, message, attributes: effect.attributes });
       return;
+    }
     case 'setApprovalStatus': {
       const outcome = await deps.registry.setApprovalStatus({
         modelPackageArn: effect.modelPackageArn,
@@ -72,3 +81,6 @@ async function perform(deps: Deps, effect: SideEffect): Promise<void> {
     }
   }
 }
+
+/** A reviewer's URL: the review page's route with the signed token as its only parameter. */
+export const reviewUrl = (base: string, token: string): string => `${base.replace(/\/+$/, '')}/reviews/${token}`;

@@ -1,6 +1,6 @@
 import { appendToChain, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, clientToken, fitDescription, type PendingEffect, type SideEffect } from '../domain/effects.js';
-import { jobNameFromArtifactUri, trainingJobFromDetail, type ProducerSummary } from '../domain/lineage.js';
+import { jobNameFromArtifactUri, producerSummary, trainingJobFromDetail, type ProducerSummary } from '../domain/lineage.js';
 import { describeFailures, evaluatePolicy, needsSource, type GateResult, type GatheredMetrics } from '../domain/policy.js';
 import { readReport } from '../domain/report.js';
 import { openReview } from '../domain/review.js';
@@ -167,14 +167,21 @@ async function gatePlan(deps: Deps, ctx: VersionContext, version: ModelVersion):
       effects: [],
     };
   }
-  const withJob: ModelVersion = { ...version, job: { name: producer.name, arn: producer.arn } };
+  const withJob: ModelVersion = {
+    ...version,
+    job: { name: producer.name, arn: producer.arn },
+    ...(producer.trainedBy ? { trainedBy: producer.trainedBy } : {}),
+  };
   const metrics = await gatherMetrics(deps, policy, withJob, producer);
   const gate = evaluatePolicy(policy, metrics);
   if (!gate.passed) return rejectPlan(withJob, gate, describeFailures(gate), evaluatedAt);
 
-  const opened = openReview({ version: withJob, policy, gate, now: deps.clock.now(), newId: deps.newId, reviewBaseUrl: deps.reviewBaseUrl });
+  // Separation of duties needs to know who registered the version; the event does not say.
+  const { createdBy } = await deps.registry.describeModelPackage(version.arn);
+  const opened = openReview({ version: withJob, policy, gate, now: deps.clock.now(), newId: deps.newId });
   const passed: ModelVersion = {
     ...withJob,
+    ...(createdBy ? { registeredBy: createdBy } : {}),
     gateState: 'passed',
     gate: { ...gate, evaluatedAt },
     review: { id: opened.review.id, status: 'Open' },
@@ -291,7 +298,7 @@ async function producerFromLayout(deps: Deps, artifactUri: string): Promise<Prod
   if (described.detail.ModelArtifacts?.S3ModelArtifacts !== artifactUri) return undefined;
   const job = trainingJobFromDetail(described.detail, described.metrics);
   await commitJob(deps, job);
-  return { name: job.name, arn: job.arn, ...(job.image ? { image: job.image } : {}), metrics: job.metrics, datasets: job.datasets };
+  return producerSummary(job);
 }
 
 async function gatherMetrics(

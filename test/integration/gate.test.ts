@@ -20,7 +20,8 @@ import { handleModelPackageChange } from '../../shared/usecases/gate.js';
 import { putPolicy } from '../../shared/usecases/policies.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
-import { EVENTS_DIR, REVIEW_BASE_URL, TOPICS, s3Body, story, testDeps } from '../support/story.js';
+import { EVENTS_DIR, REVIEW_BASE_URL, TEST_KEY_RING, TOPICS, s3Body, story, testDeps } from '../support/story.js';
+import { verifyReviewToken } from '../../shared/domain/token.js';
 
 const sm = mockClient(SageMakerClient);
 const sns = mockClient(SNSClient);
@@ -48,6 +49,7 @@ beforeEach(() => {
   s3.reset();
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
   sm.on(UpdateModelPackageCommand).resolves({ ModelPackageArn: 'arn' });
+  sm.on(DescribeModelPackageCommand).resolves({});
   s3.on(GetObjectCommand).resolves({ Body: s3Body(REPORT), ContentLength: REPORT.length });
 });
 
@@ -150,10 +152,12 @@ describe('model version gate', () => {
       { DataType: 'String', StringValue: 'risk-officer@acme-bank.example' },
       { DataType: 'String', StringValue: 'ml-lead@acme-bank.example' },
     ]);
-    // Each reviewer's message carries their own link, whose id and expiry are stored.
+    // Each reviewer's message carries their own signed link, whose id and expiry are stored.
     for (const m of messages) {
-      const linkId = new RegExp(`${REVIEW_BASE_URL}/reviews/([A-Za-z0-9_-]+)`).exec(m.Message ?? '')?.[1];
-      const link = await deps.store.getReviewLink(linkId ?? 'none');
+      const token = new RegExp(`${REVIEW_BASE_URL}/reviews/(\\S+)`).exec(m.Message ?? '')?.[1] ?? '';
+      const verified = verifyReviewToken(token, TEST_KEY_RING, Math.floor(clock.now / 1000));
+      if (!verified.ok) throw new Error(`the link does not verify: ${verified.reason}`);
+      const link = await deps.store.getReviewLink(verified.claims.linkId);
       expect(link?.reviewer).toBe(m.MessageAttributes?.reviewer?.StringValue);
       expect(link?.modelPackageArn).toBe(s.arn(1));
       expect(link?.expiresAt).toBe('2026-11-30T12:00:00.000Z'); // reviewLifetimeHours 72

@@ -10,6 +10,7 @@ import { snsNotifier } from '../../shared/aws/sns.js';
 import { s3Reports } from '../../shared/aws/s3.js';
 import { dynamoStore } from '../../shared/store/dynamo-store.js';
 import type { Deps } from '../../shared/ports.js';
+import type { KeyRing } from '../../shared/domain/token.js';
 import { ModelPackageStateChangeSchema, TrainingJobStateChangeSchema, type ModelPackageDetail, type TrainingJobDetail } from '../../shared/schemas/events.js';
 
 export const EVENTS_DIR = join(process.cwd(), 'events');
@@ -18,6 +19,11 @@ export const TOPICS = {
   governance: 'arn:aws:sns:us-east-1:123456789012:modelgate-test-governance',
 };
 export const REVIEW_BASE_URL = 'https://modelgate.acme-bank.example';
+/** A test-only signing key ring (the secret is public: it is in this file). */
+export const TEST_KEY_RING: KeyRing = {
+  current: { kid: 'test-2026-11', secret: new Uint8Array(32).fill(7) },
+  previous: { kid: 'test-2026-08', secret: new Uint8Array(32).fill(3) },
+};
 
 /**
  * The sample story from events/, renamed so each test has its own keys in the shared table:
@@ -57,6 +63,7 @@ export function testDeps(client: DynamoDBClient, table: string, clock: { now: nu
   let n = 0;
   return {
     store: dynamoStore({ client: documentClient(client), table }),
+    keys: { keyRing: async () => TEST_KEY_RING },
     registry: sageMakerRegistry(new SageMakerClient({ region: 'us-east-1' })),
     notifier: snsNotifier(new SNSClient({ region: 'us-east-1' }), TOPICS),
     reports: s3Reports(new S3Client({ region: 'us-east-1' })),

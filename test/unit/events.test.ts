@@ -266,7 +266,7 @@ describe('actionFor', () => {
   });
 
   it('records an approval that a modelgate decision explains', () => {
-    const current = recorded({ gateState: 'passed', decision: { id: 'd-1', outcome: 'Approved', at: '2026-11-27T10:12:48.000Z' } });
+    const current = recorded({ gateState: 'passed', decision: { id: 'd-1', outcome: 'Approved', at: '2026-11-27T10:12:48.000Z', approvers: [], policyVersion: 1 } });
     expect(actionFor(current, observed('Approved'))).toEqual({ kind: 'record' });
   });
 
@@ -295,7 +295,7 @@ describe('actionFor', () => {
   });
 
   it('reverts an approval of a version that reviewers rejected to Rejected', () => {
-    const current = recorded({ gateState: 'passed', decision: { id: 'd-2', outcome: 'Rejected', at: '2026-11-27T10:00:00.000Z' } });
+    const current = recorded({ gateState: 'passed', decision: { id: 'd-2', outcome: 'Rejected', at: '2026-11-27T10:00:00.000Z', approvers: [], policyVersion: 1 } });
     expect(actionFor(current, observed('Approved'))).toEqual({ kind: 'revert-approval', target: 'Rejected' });
   });
 

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { ValidationError, describeIssues } from '../domain/errors.js';
+import type { Deps, Page } from '../ports.js';
+
+const RequestSchema = z.strictObject({
+  limit: z.number().int().min(1).max(100).default(25),
+  cursor: z.string().min(1).max(2048).optional(),
+});
+
+export interface PendingReview {
+  modelPackageArn: string;
+  group: string;
+  version: number;
+  reviewId: string;
+  openedAt: string;
+  expiresAt: string;
+  approvals: number;
+  requiredApprovals: number;
+  waitingFor: string[];
+}
+
+/** Operator: open reviews across all groups, oldest first, a page at a time (one Query). */
+export async function listPendingReviews(deps: Pick<Deps, 'store'>, payload: unknown): Promise<Page<PendingReview>> {
+  const parsed = RequestSchema.safeParse(payload ?? {});
+  if (!parsed.success) throw new ValidationError('listPendingReviews request', describeIssues(parsed.error.issues));
+  const page = await deps.store.listOpenReviews({ limit: parsed.data.limit, ...(parsed.data.cursor ? { cursor: parsed.data.cursor } : {}) });
+  return {
+    items: page.items.map((r) => ({
+      modelPackageArn: r.modelPackageArn,
+      group: r.group,
+      version: r.version,
+      reviewId: r.id,
+      openedAt: r.openedAt,
+      expiresAt: r.expiresAt,
+      approvals: Object.values(r.votes ?? {}).filter((v) => v.decision === 'approve').length,
+      requiredApprovals: r.requiredApprovals,
+      waitingFor: r.reviewers.filter((x) => !r.votes?.[x]),
+    })),
+    ...(page.cursor ? { cursor: page.cursor } : {}),
+  };
+}

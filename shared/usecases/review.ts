@@ -1,0 +1,227 @@
+import { appendToChain, groupChain, type AuditEvent, type AuditHead } from '../domain/audit.js';
+import { EFFECT_LEASE_MS } from '../domain/effects.js';
+import { castVote, decisionEffect, type ReviewLink, type ReviewRequest } from '../domain/review.js';
+import { reviewerHash, verifyReviewToken, type VerifiedClaims } from '../domain/token.js';
+import type { ModelVersion } from '../domain/version.js';
+import type { Deps, ReviewContext } from '../ports.js';
+import type { RefusalModel, ReviewPageModel } from '../web/views.js';
+import { renderConfirmation, renderRefusal, renderReviewPage } from '../web/pages.js';
+import { logger } from '../logger.js';
+import { carryOut } from './effects.js';
+import { untilCommitted } from './retry.js';
+
+/** An HTML answer: the status and the page. Headers are the handler's business. */
+export interface HtmlResult {
+  status: number;
+  body: string;
+}
+
+/** The chain for refusals whose token could not be trusted (forged, tampered, unknown key, expired). */
+export const REVIEW_LINKS_CHAIN = 'review-links';
+
+type Authorized = { claims: VerifiedClaims; ctx: ReviewContext & { link: ReviewLink; review: ReviewRequest & { rev: number }; version: ModelVersion & { rev: number } } };
+
+/**
+ * Verifies the token, reads the link, the review and the version (one BatchGetItem), and checks
+ * that they are what the token was signed for, that the link is unused and the review open.
+ * Every refusal is audited (never with the token) and answered with its own page.
+ */
+async function authorize(deps: Deps, token: string, method: 'GET' | 'POST'): Promise<Authorized | HtmlResult> {
+  const now = deps.clock.now();
+  const verdict = verifyReviewToken(token, await deps.keys.keyRing(), Math.floor(now / 1000));
+  if (!verdict.ok) {
+    const kind = verdict.reason === 'expired' ? 'expired' : 'refused';
+    await auditRefusal(deps, REVIEW_LINKS_CHAIN, undefined, { kind, reason: verdict.reason, method }, 'review-links', 'unknown');
+    return refusal({ kind });
+  }
+  const { claims } = verdict;
+  const m = /:model-package\/([^/]+)\/\d+$/.exec(claims.modelPackageArn);
+  const group = m?.[1] ?? '';
+  const ctx = await deps.store.loadReviewContext({ linkId: claims.linkId, group, version: claims.version, reviewId: claims.reviewId });
+  const { link, review, version } = ctx;
+  const chain = groupChain(group);
+  const bound =
+    link !== undefined &&
+    review !== undefined &&
+    version !== undefined &&
+    link.reviewId === claims.reviewId &&
+    link.modelPackageArn === claims.modelPackageArn &&
+    link.version === claims.version &&
+    reviewerHash(link.reviewer) === claims.reviewerHash &&
+    Math.floor(Date.parse(link.expiresAt) / 1000) === claims.expiresAt &&
+    review.modelPackageArn === claims.modelPackageArn &&
+    review.version === claims.version &&
+    version.arn === claims.modelPackageArn;
+  if (!bound) {
+    // A valid signature over claims that do not match the records: a link for another version.
+    await auditRefusal(deps, chain, ctx.auditHead, { kind: 'refused', reason: 'claims do not match the link', method, linkId: claims.linkId }, claims.modelPackageArn, link?.reviewer ?? 'unknown');
+    return refusal({ kind: 'refused' });
+  }
+  if (link.usedAt) {
+    await auditRefusal(deps, chain, ctx.auditHead, { kind: 'used', method, linkId: link.id, usedAt: link.usedAt }, review.modelPackageArn, link.reviewer);
+    return refusal({ kind: 'used', by: link.reviewer, at: link.usedAt, ...(link.vote ? { status: link.vote.decision } : {}) });
+  }
+  if (review.status !== 'Open') {
+    await auditRefusal(deps, chain, ctx.auditHead, { kind: 'closed', method, linkId: link.id, status: review.status }, review.modelPackageArn, link.reviewer);
+    return refusal({ kind: 'closed', status: review.status });
+  }
+  return { claims, ctx: { ...ctx, link, review, version } };
+}
+
+/** GET: the evidence on one page. Changes nothing (refusals are audited). */
+export async function showReview(deps: Deps, token: string): Promise<HtmlResult> {
+  const auth = await authorize(deps, token, 'GET');
+  if ('status' in auth) return auth;
+  const { link, review, version } = auth.ctx;
+  const job = version.job ? await deps.store.getTrainingJob(version.job.name) : undefined;
+  return { status: 200, body: renderReviewPage(pageModel(review, link, version, job)) };
+}
+
+export interface VoteForm {
+  decision?: string;
+  comment?: string;
+}
+
+/**
+ * POST: the vote. The link is consumed, the vote recorded and, when it decides, the version's
+ * decision and its registry update committed, all in one transaction; then UpdateModelPackage is
+ * sent once, with its ClientToken. Round trips: one read, one transaction, one settle.
+ */
+export async function submitVote(deps: Deps, token: string, form: VoteForm): Promise<HtmlResult> {
+  return untilCommitted<HtmlResult>(async () => {
+    const auth = await authorize(deps, token, 'POST');
+    if ('status' in auth) return { result: 'committed', value: auth };
+    const { link, review, version, auditHead } = auth.ctx;
+    const decision = form.decision === 'approve' || form.decision === 'reject' ? form.decision : undefined;
+    const now = deps.clock.now();
+    const outcome = decision
+      ? castVote({ review, link, vote: { decision, ...(form.comment ? { comment: form.comment } : {}) }, version, now, newId: deps.newId })
+      : ({ kind: 'refused', refusal: 'bad-request', message: 'Choose Approve or Reject.' } as const);
+    if (outcome.kind === 'refused') {
+      await auditRefusal(deps, groupChain(review.group), auditHead, { kind: outcome.refusal, method: 'POST', linkId: link.id, reason: outcome.message }, review.modelPackageArn, link.reviewer);
+      return { result: 'committed', value: refusal({ kind: outcome.refusal, message: outcome.message }) };
+    }
+    const events: AuditEvent[] = [
+      {
+        action: 'review.vote',
+        subject: review.modelPackageArn,
+        actor: link.reviewer,
+        detail: { reviewId: review.id, decision: outcome.link.vote?.decision ?? null, comment: outcome.link.vote?.comment ?? null },
+      },
+    ];
+    let decided: { version: ModelVersion; expectedRev: number } | undefined;
+    let effect;
+    if (outcome.decision) {
+      effect = decisionEffect(outcome.review, outcome.decision);
+      events.push({
+        action: 'review.decided',
+        subject: review.modelPackageArn,
+        actor: 'modelgate',
+        detail: { reviewId: review.id, decisionId: outcome.decision.id, outcome: outcome.decision.outcome, approvers: outcome.decision.approvers, policyVersion: outcome.decision.policyVersion },
+      });
+      const { rev, ...current } = version;
+      decided = {
+        expectedRev: rev,
+        version: {
+          ...current,
+          decision: outcome.decision,
+          review: { id: review.id, status: outcome.decision.outcome },
+          pendingEffects: { ...current.pendingEffects, [effect.id]: { effect, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 } },
+        },
+      };
+    }
+    const audit = appendToChain(auditHead, events, now);
+    const result = await deps.store.commitVote({
+      link: outcome.link,
+      review: outcome.review,
+      expectedReviewRev: review.rev,
+      ...(decided ? { version: decided } : {}),
+      audit: { expectedHead: auditHead, entries: audit.entries },
+    });
+    if (result === 'conflict') return { result, value: { status: 500, body: '' } };
+    logger.info('review vote recorded', { modelPackageArn: review.modelPackageArn, reviewId: review.id, outcome: outcome.kind });
+    if (effect) await carryOut(deps, { group: review.group, version: review.version }, [effect]);
+    const approvals = Object.values(outcome.review.votes).filter((v) => v.decision === 'approve').length;
+    return {
+      result,
+      value: {
+        status: 200,
+        body: renderConfirmation({
+          group: review.group,
+          version: review.version,
+          decision: outcome.link.vote?.decision ?? 'approve',
+          outcome: outcome.kind,
+          approvals,
+          requiredApprovals: review.requiredApprovals,
+          ...(outcome.decision ? { decisionId: outcome.decision.id } : {}),
+        }),
+      },
+    };
+  });
+}
+
+function refusal(m: RefusalModel): HtmlResult {
+  return renderRefusal(m);
+}
+
+/** Records a refusal in the audit trail, without the token; retried against a moved head. */
+async function auditRefusal(
+  deps: Deps,
+  chain: string,
+  head: AuditHead | undefined,
+  detail: Record<string, unknown>,
+  subject: string,
+  actor: string,
+): Promise<void> {
+  let known = head;
+  await untilCommitted<void>(async () => {
+    const current = known ?? (await deps.store.getAuditHead(chain));
+    known = undefined;
+    const { entries } = appendToChain(current, [{ action: 'review.refused', subject, actor, detail }], deps.clock.now());
+    return { result: await deps.store.appendAudit({ expectedHead: current, entries }), value: undefined };
+  });
+  logger.warn('review link refused', { chain, subject, kind: detail.kind, reason: detail.reason });
+}
+
+function pageModel(
+  review: ReviewRequest,
+  link: ReviewLink,
+  version: ModelVersion,
+  job: Awaited<ReturnType<Deps['store']['getTrainingJob']>>,
+): ReviewPageModel {
+  const selfApproval =
+    !review.allowSelfApproval &&
+    castVote({ review, link, vote: { decision: 'approve' }, version, now: 0, newId: () => '' }).kind === 'refused';
+  return {
+    group: version.group,
+    version: version.version,
+    modelPackageArn: version.arn,
+    ...(version.description ? { description: version.description } : {}),
+    ...(version.registeredBy ? { registeredBy: version.registeredBy } : {}),
+    ...(version.trainedBy ? { trainedBy: version.trainedBy } : {}),
+    approvalStatus: version.status,
+    metrics: (version.gate?.results ?? []).map((r) => ({
+      name: `${r.rule.source}:${r.rule.metric}`,
+      comparison: r.rule.comparison,
+      threshold: r.rule.threshold,
+      actual: r.actual ?? null,
+      passed: r.passed,
+      ...(r.problem ? { problem: r.problem } : {}),
+    })),
+    lineage: {
+      ...(version.job ? { trainingJob: version.job } : {}),
+      datasets: job?.datasets ?? [],
+      ...(version.image ? { image: version.image } : {}),
+      ...(version.imageDigest ? { imageDigest: version.imageDigest } : {}),
+      ...(job ? { hyperparameters: job.hyperparameters } : {}),
+    },
+    customerMetadata: version.customerMetadata,
+    policyVersion: review.policyVersion,
+    requiredApprovals: review.requiredApprovals,
+    votes: Object.entries(review.votes).map(([reviewer, v]) => ({ reviewer, ...v })),
+    reviewer: link.reviewer,
+    expiresAt: link.expiresAt,
+    canApprove: !selfApproval,
+    ...(selfApproval ? { approveBlockedReason: 'You registered or trained this version; its policy does not allow self-approval.' } : {}),
+  };
+}

@@ -1,0 +1,136 @@
+import { appendToChain, type AuditEvent } from '../domain/audit.js';
+import { EFFECT_LEASE_MS, type SideEffect } from '../domain/effects.js';
+import { reviewMessage, type ReviewRequest } from '../domain/review.js';
+import type { ModelVersion } from '../domain/version.js';
+import { assertIsError } from '../domain/errors.js';
+import type { Deps } from '../ports.js';
+import { logger } from '../logger.js';
+import { carryOut, resumePending } from './effects.js';
+import { untilCommitted } from './retry.js';
+
+export interface SweepReport {
+  openReviews: number;
+  reminded: number;
+  expired: number;
+  resumedEffects: number;
+  failures: number;
+}
+
+const PAGE = 100;
+
+/**
+ * The hourly sweep: reminds reviewers who have not voted after the policy's `reminderAfterHours`
+ * (once per period), expires reviews past their lifetime (the version stays
+ * PendingManualApproval; a governance notice goes out), and carries out side effects that an
+ * earlier invocation left pending. One review's failure does not stop the others.
+ */
+export async function sweepReviews(deps: Deps): Promise<SweepReport> {
+  const report: SweepReport = { openReviews: 0, reminded: 0, expired: 0, resumedEffects: 0, failures: 0 };
+  let cursor: string | undefined;
+  do {
+    const page = await deps.store.listOpenReviews({ limit: PAGE, ...(cursor ? { cursor } : {}) });
+    for (const review of page.items) {
+      report.openReviews++;
+      try {
+        const done = await sweepOne(deps, review);
+        if (done === 'expired') report.expired++;
+        else report.reminded += done;
+      } catch (e) {
+        assertIsError(e);
+        report.failures++;
+        logger.error('sweep failed for a review', { reviewId: review.id, modelPackageArn: review.modelPackageArn, error: e.name, message: e.message });
+      }
+    }
+    cursor = page.cursor;
+  } while (cursor);
+
+  cursor = undefined;
+  do {
+    const page = await deps.store.listVersionsWithPendingEffects({ limit: PAGE, ...(cursor ? { cursor } : {}) });
+    for (const version of page.items) {
+      try {
+        report.resumedEffects += await resumePending(deps, version);
+      } catch (e) {
+        assertIsError(e);
+        report.failures++;
+        logger.error('sweep could not carry out pending effects', { modelPackageArn: version.arn, error: e.name, message: e.message });
+      }
+    }
+    cursor = page.cursor;
+  } while (cursor);
+  logger.info('review sweep done', { ...report });
+  return report;
+}
+
+/** Expires or reminds one review; returns 'expired' or the number of reminders sent. */
+async function sweepOne(deps: Deps, listed: ReviewRequest): Promise<'expired' | number> {
+  const now = deps.clock.now();
+  const expired = now >= Date.parse(listed.expiresAt);
+  const due = dueReminders(listed, now);
+  if (!expired && due.length === 0) return 0;
+
+  const effects = await untilCommitted<SideEffect[] | undefined>(async () => {
+    const ctx = await deps.store.loadReviewContext({ group: listed.group, version: listed.version, reviewId: listed.id });
+    if (!ctx.review || !ctx.version || ctx.review.status !== 'Open') return { result: 'committed', value: undefined };
+    const { rev: reviewRev, ...review } = ctx.review;
+    const { rev: versionRev, ...version } = ctx.version;
+    const at = new Date(now).toISOString();
+    let updated: ReviewRequest;
+    let events: AuditEvent[];
+    let effects: SideEffect[];
+    if (expired) {
+      updated = { ...review, status: 'Expired', closedAt: at };
+      events = [{ action: 'review.expired', subject: review.modelPackageArn, actor: 'modelgate', detail: { reviewId: review.id, expiresAt: review.expiresAt, votes: Object.keys(review.votes) } }];
+      effects = [
+        {
+          kind: 'notify',
+          id: `expired:${review.id}`,
+          topic: 'governance',
+          subject: `Review expired: ${review.group} v${review.version}`.slice(0, 99),
+          message: [
+            `The review of ${review.modelPackageArn} expired at ${review.expiresAt} with ${Object.values(review.votes).filter((v) => v.decision === 'approve').length} of ${review.requiredApprovals} approvals.`,
+            'The version stays PendingManualApproval in the registry; register it again to start a new review.',
+          ].join('\n'),
+          attributes: { event: 'review-expired', group: review.group },
+        },
+      ];
+    } else {
+      const reminders = dueReminders(review, now);
+      if (reminders.length === 0) return { result: 'committed', value: undefined };
+      updated = { ...review, remindedAt: { ...review.remindedAt, ...Object.fromEntries(reminders.map((r) => [r, at])) } };
+      events = [{ action: 'review.reminded', subject: review.modelPackageArn, actor: 'modelgate', detail: { reviewId: review.id, reviewers: reminders } }];
+      effects = reminders.map((reviewer) => {
+        const link = { id: review.links[reviewer] ?? '', reviewId: review.id, modelPackageArn: review.modelPackageArn, version: review.version, reviewer, expiresAt: review.expiresAt };
+        const message = reviewMessage(version, version.gate ?? { passed: true, policyVersion: review.policyVersion, results: [] }, review, link, 'review-reminder');
+        return { ...message, id: `remind:${review.id}:${reviewer}:${at}` };
+      });
+    }
+    const nextVersion: ModelVersion = {
+      ...version,
+      ...(expired ? { review: { id: review.id, status: 'Expired' } } : {}),
+      pendingEffects: { ...version.pendingEffects, ...Object.fromEntries(effects.map((e) => [e.id, { effect: e, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 }])) },
+    };
+    const audit = appendToChain(ctx.auditHead, events, now);
+    const result = await deps.store.commitSweep({
+      review: updated,
+      expectedReviewRev: reviewRev,
+      version: nextVersion,
+      expectedVersionRev: versionRev,
+      audit: { expectedHead: ctx.auditHead, entries: audit.entries },
+    });
+    return { result, value: effects };
+  });
+  if (!effects) return 0;
+  await carryOut(deps, { group: listed.group, version: listed.version }, effects);
+  return expired ? 'expired' : effects.length;
+}
+
+/** Reviewers without a vote whose last reminder (or the opening) is `reminderAfterHours` old. */
+export function dueReminders(review: ReviewRequest, now: number): string[] {
+  const period = review.reminderAfterHours * 3_600_000;
+  return review.reviewers.filter((r) => {
+    if (review.votes[r]) return false;
+    const last = Date.parse(review.remindedAt[r] ?? review.openedAt);
+    return now - last >= period;
+  });
+}
