@@ -130,7 +130,6 @@ export function parseKeyRing(parameterName: string, raw: string): KeyRing {
 // zod 4 puts received values into some messages (e.g. `unrecognized_keys` lists keys, `invalid_value`
 // lists options); only the issue code and our own messages are safe to repeat.
 function describe(issue: z.core.$ZodIssue): string {
-  if (issue) return issue.message + JSON.stringify(issue);
   if (issue.code === 'custom' || issue.code === 'invalid_format') return issue.message;
   if (issue.code === 'invalid_type') return `expected ${issue.expected}`;
   if (issue.code === 'unrecognized_keys') return 'unexpected field';

@@ -52,8 +52,14 @@ const GATE_ACTIONS = [
   'sagemaker:UpdateModelPackage',
   's3:GetObject',
   'sns:Publish',
+  'ssm:GetParameter',
   'sqs:SendMessage',
 ];
+
+const TABLE_GSI2_ARN = { 'Fn::Sub': '${GovernanceTable.Arn}/index/GSI2' };
+const SIGNING_KEY_ARN = {
+  'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/modelgate/${STAGE}/review-signing-keys`,
+};
 
 interface FunctionSpec {
   name: string;
@@ -90,6 +96,42 @@ const FUNCTIONS: FunctionSpec[] = [
     logicalId: 'GetPolicyLambdaFunction',
     actions: [...LOG_ACTIONS, 'dynamodb:GetItem', 'dynamodb:Query'],
     tableResources: [TABLE_ARN],
+  },
+  {
+    name: 'review',
+    logicalId: 'ReviewLambdaFunction',
+    actions: [
+      ...LOG_ACTIONS,
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'sagemaker:UpdateModelPackage',
+      'ssm:GetParameter',
+    ],
+    tableResources: [TABLE_ARN],
+  },
+  {
+    name: 'sweepReviews',
+    logicalId: 'SweepReviewsLambdaFunction',
+    actions: [
+      ...LOG_ACTIONS,
+      'dynamodb:Query',
+      'dynamodb:BatchGetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'sns:Publish',
+      'sagemaker:UpdateModelPackage',
+      'ssm:GetParameter',
+      'sqs:SendMessage',
+    ],
+    tableResources: [TABLE_ARN, TABLE_GSI2_ARN],
+  },
+  {
+    name: 'listPendingReviews',
+    logicalId: 'ListPendingReviewsLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:Query'],
+    tableResources: [TABLE_GSI2_ARN],
   },
 ];
 
@@ -224,8 +266,21 @@ describe('EventBridge rules', () => {
     });
   });
 
-  it('only the two SageMaker rules exist', () => {
-    expect(resourcesOfType('AWS::Events::Rule')).toHaveLength(2);
+  it('only the two SageMaker rules and the hourly sweep exist', () => {
+    expect(resourcesOfType('AWS::Events::Rule')).toHaveLength(3);
+  });
+
+  it('sweepReviews runs every hour, and its failures reach the DLQ', () => {
+    const [, rule] = ruleFor('SweepReviewsLambdaFunction');
+    expect(rule.Properties.ScheduleExpression).toBe('rate(1 hour)');
+    expect(rule.Properties.Name).toBe(`modelgate-${STAGE}-sweep-reviews`);
+    expect(rule.Properties.State).toBe('ENABLED');
+    const configs = resourcesOfType('AWS::Lambda::EventInvokeConfig').filter(
+      ([, r]) => key(r.Properties.FunctionName) === key({ Ref: 'SweepReviewsLambdaFunction' }),
+    );
+    expect(configs.map(([, c]) => c.Properties.DestinationConfig)).toStrictEqual([{ OnFailure: { Destination: DLQ_ARN } }]);
+    const g = grants(roleOf('SweepReviewsLambdaFunction').statements);
+    expect([...(g.get('sqs:SendMessage') ?? [])]).toStrictEqual([key(DLQ_ARN)]);
   });
 
   it('the DLQ accepts messages from exactly these two rules', () => {
@@ -353,9 +408,15 @@ describe('per-function IAM roles', () => {
   it.each(FUNCTIONS)('$name: DynamoDB only on the governance table', (fn) => {
     const g = grants(roleOf(fn.logicalId).statements);
     const expected = fn.tableResources.map(key).sort();
+    const seen = new Set<string>();
     for (const [action, res] of g) {
-      if (action.startsWith('dynamodb:')) expect([...res].sort()).toStrictEqual(expected);
+      if (!action.startsWith('dynamodb:')) continue;
+      for (const r of res) expect(expected).toContain(r);
+      // Query is the only action that needs an index; no other action is granted on one.
+      for (const r of res) if (r.includes('/index/')) expect(action).toBe('dynamodb:Query');
+      res.forEach((r) => seen.add(r));
     }
+    expect([...seen].sort()).toStrictEqual(expected);
   });
 
   it.each(FUNCTIONS)('$name: logs only on its own log group', (fn) => {
@@ -411,8 +472,39 @@ describe('per-function IAM roles', () => {
   });
 });
 
+describe('the review page on the HTTP API', () => {
+  it('routes GET and POST /reviews/{token} to the review function, and nothing else', () => {
+    const routes = resourcesOfType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
+    expect(routes).toStrictEqual(['GET /reviews/{token}', 'POST /reviews/{token}']);
+    const integrations = resourcesOfType('AWS::ApiGatewayV2::Integration');
+    expect(integrations).toHaveLength(1);
+    expect(key(integrations[0]?.[1].Properties.IntegrationUri)).toBe(key({ 'Fn::GetAtt': ['ReviewLambdaFunction', 'Arn'] }));
+    expect(integrations[0]?.[1].Properties.PayloadFormatVersion).toBe('2.0');
+  });
+
+  it('throttles every route of the stage', () => {
+    expect(resource('HttpApiStage').Properties.DefaultRouteSettings).toStrictEqual({ ThrottlingBurstLimit: 20, ThrottlingRateLimit: 10 });
+  });
+
+  it('lets only the functions that sign or verify links read the signing key, and only that parameter', () => {
+    const readers = FUNCTIONS.filter((fn) => grants(roleOf(fn.logicalId).statements).has('ssm:GetParameter')).map((fn) => fn.name);
+    expect(readers.sort()).toStrictEqual(['onModelPackageStateChange', 'onTrainingJobStateChange', 'review', 'sweepReviews']);
+    for (const fn of FUNCTIONS) {
+      const res = grants(roleOf(fn.logicalId).statements).get('ssm:GetParameter');
+      if (res) expect([...res]).toStrictEqual([key(SIGNING_KEY_ARN)]);
+    }
+  });
+
+  it('points reviewers at this API unless a base URL is given, and names the key parameter', () => {
+    const vars = (resource('ReviewLambdaFunction').Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(vars.REVIEW_BASE_URL).toStrictEqual({ 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] });
+    expect(vars.REVIEW_SIGNING_KEY_PARAMETER).toBe(`/modelgate/${STAGE}/review-signing-keys`);
+  });
+});
+
 describe('functions', () => {
   it.each(FUNCTIONS)('$name: handler path, name and environment', (fn) => {
+    // (every function gets the same environment; the values are asserted once here)
     const props = resource(fn.logicalId).Properties;
     expect(props.Handler).toBe(`functions/${fn.name}/handler.handler`);
     expect(props.FunctionName).toBe(`modelgate-${STAGE}-${fn.name}`);
@@ -422,7 +514,8 @@ describe('functions', () => {
       TABLE_NAME: { Ref: 'GovernanceTable' },
       REVIEWERS_TOPIC_ARN: { Ref: 'ReviewersTopic' },
       GOVERNANCE_TOPIC_ARN: { Ref: 'GovernanceTopic' },
-      REVIEW_BASE_URL: 'http://localhost:3000',
+      REVIEW_BASE_URL: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
+      REVIEW_SIGNING_KEY_PARAMETER: `/modelgate/${STAGE}/review-signing-keys`,
       POWERTOOLS_SERVICE_NAME: 'modelgate',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       STAGE,
@@ -464,8 +557,9 @@ describe('serverless.yml stage parameters', () => {
       sideEffects: 'aws',
       reportBucketPattern: 'sagemaker-*',
       logLevel: 'INFO',
-      reviewBaseUrl: 'http://localhost:3000',
+      reviewBaseUrl: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
       bundleExtension: '.mjs',
     });
+    expect(config.params.local).toMatchObject({ reviewBaseUrl: 'http://localhost:3000', signingKeyParameter: '' });
   });
 });

@@ -165,7 +165,7 @@ describe('signingKeys with a bad parameter value', () => {
     ['a short secret', JSON.stringify({ current: { kid: 'k1', secret: short } }), /current\.secret: secret must decode to at least 32 bytes/],
     ['a short previous secret', JSON.stringify({ current: { kid: 'k1', secret }, previous: { kid: 'k0', secret: short } }), /previous\.secret: .*32 bytes/],
     ['a secret that is not base64', JSON.stringify({ current: { kid: 'k1', secret: `${secret.slice(0, -2)}!!` } }), /current\.secret: secret must be base64/],
-    ['a numeric secret', JSON.stringify({ current: { kid: 'k1', secret: 12345678901234567890 } }), /current\.secret: expected string/],
+    ['a numeric secret', JSON.stringify({ current: { kid: 'k1', secret: 1234567890123456 } }), /current\.secret: expected string/],
     ['a kid with a dot', JSON.stringify({ current: { kid: 'k.1', secret } }), /current\.kid: kid must match/],
     ['the same kid twice', JSON.stringify({ current: { kid: 'k1', secret }, previous: { kid: 'k1', secret: PREVIOUS_SECRET.toString('base64') } }), /previous\.kid: previous\.kid must differ/],
     ['an unexpected field', JSON.stringify({ current: { kid: 'k1', secret, secret2: secret } }), /current: unexpected field/],

@@ -212,7 +212,7 @@ describe('verifyReviewToken', () => {
   it('refuses every token in which any single character of the kid, payload or signature was replaced', () => {
     const replacement = fc.constantFrom(...BASE64URL_CHARS, '.', '=', '+', '/', ' ', '%', 'é', '\u0000');
     fc.assert(
-      fc.property(liveArb, fc.integer({ min: 1, max: 3 }), fc.nat(), replacement, ({ claims, now }, part, pos, c) => {
+      fc.property(liveArb, fc.constantFrom(1 as const, 2 as const, 3 as const), fc.nat(), replacement, ({ claims, now }, part, pos, c) => {
         const token = signReviewToken(claims, CURRENT);
         const p = parts(token);
         const i = pos % p[part].length;
