@@ -53,6 +53,19 @@ export interface JobChange {
 
 export type CommitResult = 'committed' | 'conflict';
 
+/** A reviewer's one subscription on the reviewers topic, shared by every group they review. */
+export interface Reviewer {
+  email: string;
+  groups: string[];
+  subscriptionArn?: string;
+}
+
+export interface ReviewerChange {
+  reviewer: Reviewer;
+  /** The `rev` read; 0 when the reviewer had no record. */
+  expectedRev: number;
+}
+
 /** Everything a review page or a vote needs, read in one round trip. */
 export interface ReviewContext {
   link?: ReviewLink;
@@ -102,7 +115,9 @@ export interface GovernanceStore {
   /** The current policy and the group's audit head, in one round trip. */
   loadPolicyContext(group: string): Promise<{ policy?: PolicyVersion; auditHead: AuditHead }>;
   listPolicyVersions(group: string): Promise<PolicyVersion[]>;
-  commitPolicy(change: { policy: PolicyVersion; audit: AuditAppend }): Promise<CommitResult>;
+  commitPolicy(change: { policy: PolicyVersion; audit: AuditAppend; reviewer?: ReviewerChange }): Promise<CommitResult>;
+  /** The current policy, the group's audit head and one reviewer's subscription record, in one round trip. */
+  loadReviewerContext(group: string, reviewer: string): Promise<{ policy?: PolicyVersion; auditHead: AuditHead; reviewer?: Reviewer & { rev: number } }>;
   getAuditHead(chain: string): Promise<AuditHead>;
   /** The whole chain in order (auditors; paginated internally). */
   readAuditChain(chain: string): Promise<AuditEntry[]>;
@@ -141,6 +156,13 @@ export interface Notifier {
   publish(args: { topic: 'reviewers' | 'governance'; subject: string; message: string; attributes: Record<string, string> }): Promise<void>;
 }
 
+/** The reviewers topic's subscriptions, each with a filter policy on the `reviewer` attribute. */
+export interface Subscriptions {
+  /** Subscribes the address (idempotent in SNS) and returns the subscription ARN. */
+  subscribe(email: string): Promise<string>;
+  unsubscribe(subscriptionArn: string): Promise<void>;
+}
+
 /** Evaluation reports in S3. `unreadable` for a report that does not exist or cannot be read. */
 export interface ReportReader {
   read(uri: string): Promise<{ body: Uint8Array } | { unreadable: string }>;
@@ -158,6 +180,7 @@ export interface SigningKeys {
 export interface Deps {
   store: GovernanceStore;
   keys: SigningKeys;
+  subscriptions: Subscriptions;
   registry: Registry;
   notifier: Notifier;
   reports: ReportReader;

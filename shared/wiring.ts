@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { clients } from './aws/clients.js';
-import { fileReports, loggingNotifier, loggingRegistry } from './aws/local.js';
+import { fileReports, loggingNotifier, loggingRegistry, loggingSubscriptions } from './aws/local.js';
 import { signingKeys } from './aws/signing-keys.js';
 import { s3Reports } from './aws/s3.js';
 import { sageMakerRegistry } from './aws/sagemaker.js';
-import { snsNotifier } from './aws/sns.js';
+import { snsNotifier, snsSubscriptions } from './aws/sns.js';
 import { config } from './config.js';
 import type { Deps } from './ports.js';
 import { dynamoStore } from './store/dynamo-store.js';
@@ -26,6 +26,7 @@ export function productionDeps(): Deps {
     notifier: local
       ? loggingNotifier()
       : snsNotifier(clients.sns(), { reviewers: cfg.REVIEWERS_TOPIC_ARN, governance: cfg.GOVERNANCE_TOPIC_ARN }),
+    subscriptions: local ? loggingSubscriptions() : snsSubscriptions(clients.sns(), cfg.REVIEWERS_TOPIC_ARN),
     reports: local ? fileReports() : s3Reports(clients.s3()),
     clock: { now: () => Date.now() },
     newId,

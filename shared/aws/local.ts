@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseS3Uri } from '../domain/lineage.js';
-import type { Notifier, Registry, ReportReader } from '../ports.js';
+import type { Notifier, Registry, ReportReader, Subscriptions } from '../ports.js';
 import { TrainingJobDetailSchema } from '../schemas/events.js';
 import { logger } from '../logger.js';
 
@@ -55,5 +55,15 @@ export const fileReports = (): ReportReader => ({
     } catch {
       return { unreadable: `NoSuchKey reading ${uri}` };
     }
+  },
+});
+
+export const loggingSubscriptions = (): Subscriptions => ({
+  async subscribe(email) {
+    logger.info('LOCAL: would subscribe to the reviewers topic', { email, filterPolicy: { reviewer: [email] } });
+    return `arn:aws:sns:us-east-1:000000000000:modelgate-local-reviewers:${email.replace(/[^a-z0-9]/gi, '-')}`;
+  },
+  async unsubscribe(subscriptionArn) {
+    logger.info('LOCAL: would unsubscribe', { subscriptionArn });
   },
 });

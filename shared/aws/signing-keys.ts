@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { z } from 'zod';
 import { KID_PATTERN, MIN_SECRET_BYTES, type KeyRing, type SigningKey } from '../domain/token.js';
+import type { SigningKeys } from '../ports.js';
 
 /**
  * The review-link signing keys (DESIGN.md rule 6): from an SSM Parameter Store SecureString, read
@@ -31,10 +32,6 @@ import { KID_PATTERN, MIN_SECRET_BYTES, type KeyRing, type SigningKey } from '..
  * Never log the value, a secret, or an error's `cause` from here: errors name the parameter and the
  * problem only.
  */
-
-export interface SigningKeys {
-  keyRing(): Promise<KeyRing>;
-}
 
 export const DEFAULT_MAX_AGE_SECONDS = 300;
 

@@ -22,6 +22,7 @@ import type {
   JobContext,
   Page,
   ReviewContext,
+  Reviewer,
   SweepChange,
   VersionChange,
   VersionContext,
@@ -349,7 +350,19 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
       return items.map((i) => fromItem<PolicyVersion>(i));
     },
 
-    async commitPolicy({ policy, audit }) {
+    async loadReviewerContext(group, reviewer) {
+      const chain = groupChain(group);
+      const items = await batchGet([keys.policyCurrent(group), keys.auditHead(chain), keys.reviewer(reviewer)]);
+      const p = pick(items, keys.policyCurrent(group));
+      const r = pick(items, keys.reviewer(reviewer));
+      return {
+        ...(p ? { policy: fromItem<PolicyVersion>(p) } : {}),
+        auditHead: readHead(items, chain),
+        ...(r ? { reviewer: fromItem<Reviewer & { rev: number }>(r) } : {}),
+      };
+    },
+
+    async commitPolicy({ policy, audit, reviewer }) {
       const group = policy.modelPackageGroupName;
       const current: TransactItem = {
         Put: {
@@ -367,7 +380,25 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
           ConditionExpression: 'attribute_not_exists(PK)',
         },
       };
-      return transact([current, versioned, ...auditItems(audit)]);
+      const extra: TransactItem[] = reviewer
+        ? [
+            {
+              Put: {
+                TableName: table,
+                Item: {
+                  ...keys.reviewer(reviewer.reviewer.email),
+                  type: 'Reviewer',
+                  ...reviewer.reviewer,
+                  // DynamoDB has no empty sets: a reviewer of no group keeps an empty list.
+                  groups: reviewer.reviewer.groups,
+                  rev: reviewer.expectedRev + 1,
+                },
+                ...expectRev(reviewer.expectedRev),
+              },
+            },
+          ]
+        : [];
+      return transact([current, versioned, ...extra, ...auditItems(audit)]);
     },
 
     async getAuditHead(chain) {

@@ -7,6 +7,7 @@
  *   GROUP#<group>              POLICY#CURRENT | POLICY#V#<n 10 digits>
  *   GROUP#<group>              REVIEW#<v 10>#<reviewId>    -                                   REVIEWS#OPEN / <openedAt>#<reviewId> (while open)
  *   LINK#<linkId>              LINK
+ *   REVIEWER#<email>           REVIEWER                    (groups reviewed, SNS subscription)
  *   JOB#<jobName>              JOB
  *   JOB#<jobName>              INPUT#<channel>             DATASET#<bucket> / <key>#JOB#<job>
  *   ARTIFACT#<s3 uri>          ARTIFACT
@@ -26,6 +27,7 @@ export const keys = {
     SK: `REVIEW#${pad(version, 10)}#${reviewId}`,
   }),
   link: (id: string) => ({ PK: `LINK#${id}`, SK: 'LINK' }),
+  reviewer: (email: string) => ({ PK: `REVIEWER#${email.toLowerCase()}`, SK: 'REVIEWER' }),
   job: (name: string) => ({ PK: `JOB#${name}`, SK: 'JOB' }),
   jobInput: (name: string, channel: string) => ({ PK: `JOB#${name}`, SK: `INPUT#${channel}` }),
   artifact: (uri: string) => ({ PK: `ARTIFACT#${uri}`, SK: 'ARTIFACT' }),
