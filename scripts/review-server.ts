@@ -164,7 +164,7 @@ function toEvent(
   const headers = eventHeaders(req, sourceIp);
   const cookies = headers.cookie === undefined ? [] : headers.cookie.split(/;\s*/).filter((c) => c !== '');
   delete headers.cookie; // payload 2.0 moves them to `cookies`
-  const domainName = headers.host ?? 'localhost';
+  const domainName = (headers.host ?? 'localhost').replace(/:\d+$/, '');
   const routeKey = `${r.method} /reviews/{token}`;
   const requestId = randomUUID();
   headers['x-amzn-trace-id'] = `Root=1-${Math.floor(r.now / 1000).toString(16)}-${requestId.replaceAll('-', '').slice(0, 24)}`;
@@ -199,11 +199,14 @@ function toEvent(
   };
 }
 
+/** Connection-level headers: a proxy such as API Gateway does not pass them on. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
 /** Lower-cased names; repeated headers joined with commas, as payload 2.0 does; the X-Forwarded-* API Gateway adds. */
 function eventHeaders(req: IncomingMessage, sourceIp: string): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, values] of Object.entries(req.headersDistinct)) {
-    if (values !== undefined) headers[name] = values.join(name === 'cookie' ? '; ' : ',');
+    if (values !== undefined && !HOP_BY_HOP.has(name)) headers[name] = values.join(name === 'cookie' ? '; ' : ',');
   }
   headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${sourceIp}` : sourceIp;
   headers['x-forwarded-port'] = String(req.socket.localPort ?? '');

@@ -128,6 +128,18 @@ const FUNCTIONS: FunctionSpec[] = [
     tableResources: [TABLE_ARN, TABLE_GSI2_ARN],
   },
   {
+    name: 'addReviewer',
+    logicalId: 'AddReviewerLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'sns:Subscribe', 'sns:Unsubscribe'],
+    tableResources: [TABLE_ARN],
+  },
+  {
+    name: 'removeReviewer',
+    logicalId: 'RemoveReviewerLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'sns:Subscribe', 'sns:Unsubscribe'],
+    tableResources: [TABLE_ARN],
+  },
+  {
     name: 'listPendingReviews',
     logicalId: 'ListPendingReviewsLambdaFunction',
     actions: [...LOG_ACTIONS, 'dynamodb:Query'],
@@ -449,6 +461,16 @@ describe('per-function IAM roles', () => {
     expect([...(g.get('sns:Publish') ?? [])].sort()).toStrictEqual(
       [key({ Ref: 'ReviewersTopic' }), key({ Ref: 'GovernanceTopic' })].sort(),
     );
+  });
+
+  it('only the reviewer functions manage subscriptions, and only on the reviewers topic', () => {
+    for (const fn of FUNCTIONS) {
+      const g = grants(roleOf(fn.logicalId).statements);
+      for (const action of ['sns:Subscribe', 'sns:Unsubscribe']) {
+        if (fn.name === 'addReviewer' || fn.name === 'removeReviewer') expect([...(g.get(action) ?? [])]).toStrictEqual([key({ Ref: 'ReviewersTopic' })]);
+        else expect(g.has(action)).toBe(false);
+      }
+    }
   });
 
   it('getPolicy cannot write anything', () => {
