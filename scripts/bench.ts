@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { REPO_ROOT, assertJava, createTable, startDynamoDbLocal } from './dynamodb-local.js';
 import { LOCAL_ENV, STORY, fakeContext, loadHandlers, sampleEvent } from './story.js';
+import type { ReviewRequest } from '../shared/domain/review.js';
 
 const READS = new Set(['GetCommand', 'BatchGetCommand', 'QueryCommand', 'GetItemCommand', 'BatchGetItemCommand']);
 type Capacity = { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number };
@@ -58,7 +59,79 @@ for (const step of STORY) {
     `${step.what.padEnd(46)} ${outcome.padEnd(18)} ${String(trips.reads).padStart(5)} ${String(trips.writes).padStart(6)} ${trips.rcu.toFixed(1).padStart(6)} ${trips.wcu.toFixed(1).padStart(6)} ${ms.toFixed(1).padStart(7)}`,
   );
 }
+await benchReviews();
 await db.stop();
+
+/**
+ * The review page: opens REVIEWS reviews (versions 100… of the sample group, gated against the
+ * sample job), then times the review handler for GET, for a POST that records a vote, and for a
+ * POST that decides (quorum met: one UpdateModelPackage, logged on stage local), and counts the
+ * DynamoDB round trips of each POST.
+ */
+async function benchReviews(): Promise<void> {
+  const REVIEWS = 60;
+  const { handler: review } = (await import('../functions/review/handler.js')) as {
+    handler: (e: unknown, c: unknown) => Promise<{ statusCode?: number }>;
+  };
+  const { LOCAL_KEY_RING } = await import('../shared/aws/signing-keys.js');
+  const { signReviewToken } = await import('../shared/domain/token.js');
+  const { productionDeps } = await import('../shared/wiring.js');
+  const pending = sampleEvent('model-package-pending.json') as { id: string; detail: Record<string, unknown> };
+  for (let v = 100; v < 100 + REVIEWS; v++) {
+    const arn = String(pending.detail.ModelPackageArn).replace(/\/1$/, `/${v}`);
+    const event = { ...pending, id: `bench-${v}`, resources: [arn], detail: { ...pending.detail, ModelPackageVersion: v, ModelPackageArn: arn } };
+    await handlers.onModelPackageStateChange(event, fakeContext('onModelPackageStateChange'));
+  }
+  const store = productionDeps().store;
+  const reviews: ReviewRequest[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.listOpenReviews({ limit: 100, ...(cursor ? { cursor } : {}) });
+    reviews.push(...page.items.filter((r) => r.version >= 100));
+    cursor = page.cursor;
+  } while (cursor);
+  const tokenFor = (r: (typeof reviews)[number], reviewer: string) =>
+    signReviewToken(
+      { linkId: r.links[reviewer] ?? '', reviewId: r.id, modelPackageArn: r.modelPackageArn, version: r.version, reviewer, expiresAt: Math.floor(Date.parse(r.expiresAt) / 1000) },
+      LOCAL_KEY_RING.current,
+    );
+  const request = (method: 'GET' | 'POST', token: string, body?: string) => ({
+    version: '2.0',
+    routeKey: `${method} /reviews/{token}`,
+    rawPath: `/reviews/${token}`,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    pathParameters: { token },
+    requestContext: { http: { method, path: `/reviews/${token}`, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' } },
+    isBase64Encoded: false,
+    ...(body ? { body } : {}),
+  });
+  const measure = async (label: string, calls: Array<() => Promise<{ statusCode?: number }>>) => {
+    const times: number[] = [];
+    const perCall: Array<{ reads: number; writes: number }> = [];
+    for (const call of calls) {
+      trips = { reads: 0, writes: 0, rcu: 0, wcu: 0 };
+      const t0 = performance.now();
+      const res = await call();
+      times.push(performance.now() - t0);
+      perCall.push({ reads: trips.reads, writes: trips.writes });
+      if (res.statusCode !== 200) throw new Error(`${label}: status ${res.statusCode}`);
+    }
+    times.sort((a, b) => a - b);
+    const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] ?? 0;
+    const maxTrips = Math.max(...perCall.map((t) => t.reads + t.writes));
+    const typical = perCall[Math.floor(perCall.length / 2)] ?? { reads: 0, writes: 0 };
+    console.log(
+      `${label.padEnd(30)} ${String(times.length).padStart(4)} ${pct(50).toFixed(1).padStart(7)} ${pct(95).toFixed(1).padStart(7)}   ${typical.reads} + ${typical.writes} (max ${maxTrips})`,
+    );
+  };
+  const [first, second] = ['risk-officer@acme-bank.example', 'ml-lead@acme-bank.example'];
+  console.log(`\nReview handler on DynamoDB Local (${reviews.length} reviews; round trips = reads + writes)\n`);
+  console.log(`${'request'.padEnd(30)} ${'n'.padStart(4)} ${'p50 ms'.padStart(7)} ${'p95 ms'.padStart(7)}   DynamoDB round trips`);
+  await measure('GET (page)', reviews.flatMap((r) => [0, 1].map(() => () => review(request('GET', tokenFor(r, first ?? '')), fakeContext('review')))));
+  await measure('POST approve (vote recorded)', reviews.map((r) => () => review(request('POST', tokenFor(r, first ?? ''), 'decision=approve&comment=ok'), fakeContext('review'))));
+  await measure('POST approve (quorum: decides)', reviews.map((r) => () => review(request('POST', tokenFor(r, second ?? ''), 'decision=approve'), fakeContext('review'))));
+}
 
 // Package sizes: what `serverless package` puts in .serverless/ (built here if it is missing).
 const dir = join(REPO_ROOT, '.serverless');
