@@ -1,5 +1,6 @@
 import { appendToChain, groupChain, type AuditEvent, type AuditHead } from '../domain/audit.js';
 import { EFFECT_LEASE_MS } from '../domain/effects.js';
+import { SideEffectFailed } from '../domain/errors.js';
 import { castVote, decisionEffect, type ReviewLink, type ReviewRequest } from '../domain/review.js';
 import { reviewerHash, verifyReviewToken, type VerifiedClaims } from '../domain/token.js';
 import type { ModelVersion } from '../domain/version.js';
@@ -140,7 +141,16 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm): Pro
     });
     if (result === 'conflict') return { result, value: { status: 500, body: '' } };
     logger.info('review vote recorded', { modelPackageArn: review.modelPackageArn, reviewId: review.id, outcome: outcome.kind });
-    if (effect) await carryOut(deps, { group: review.group, version: review.version }, [effect]);
+    if (effect) {
+      try {
+        await carryOut(deps, { group: review.group, version: review.version }, [effect]);
+      } catch (e) {
+        // The decision is committed and its registry update stays pending: the hourly sweep
+        // carries it out (same ClientToken). The reviewer's vote counted either way.
+        if (!(e instanceof SideEffectFailed)) throw e;
+        logger.warn('registry update after a decision is pending', { modelPackageArn: review.modelPackageArn, decisionId: outcome.decision?.id });
+      }
+    }
     const approvals = Object.values(outcome.review.votes).filter((v) => v.decision === 'approve').length;
     return {
       result,
