@@ -51,7 +51,9 @@ async function perform(deps: Deps, effect: SideEffect): Promise<void> {
       if (effect.link) {
         // Signed now, with the current key, so that no token rests in the table or in a log.
         const token = signReviewToken(effect.link, (await deps.keys.keyRing()).current);
-        message = message.replace(REVIEW_URL_PLACEHOLDER, reviewUrl(deps.reviewBaseUrl, token));
+        // The last occurrence: the link line ends the message, whatever a description contains.
+        const at = message.lastIndexOf(REVIEW_URL_PLACEHOLDER);
+        message = `${message.slice(0, at)}${reviewUrl(deps.reviewBaseUrl, token)}${message.slice(at + REVIEW_URL_PLACEHOLDER.length)}`;
       }
       await deps.notifier.publish({ topic: effect.topic, subject: effect.subject, message, attributes: effect.attributes });
       return;
