@@ -20,17 +20,14 @@ import { handleModelPackageChange } from '../../shared/usecases/gate.js';
 import { putPolicy } from '../../shared/usecases/policies.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
-import { EVENTS_DIR, REVIEW_BASE_URL, TEST_KEY_RING, TOPICS, s3Body, story, testDeps } from '../support/story.js';
+import { EVENTS_DIR, REVIEW_BASE_URL, TEST_KEY_RING, TOPICS, SAMPLE_REPORT, s3Body, story, testDeps } from '../support/story.js';
 import { verifyReviewToken } from '../../shared/domain/token.js';
 
 const sm = mockClient(SageMakerClient);
 const sns = mockClient(SNSClient);
 const s3 = mockClient(S3Client);
 
-const REPORT = readFileSync(
-  join(EVENTS_DIR, 'local-aws/s3/acme-ml-artifacts-123456789012/fraud-detector/evaluation/fraud-xgb-2026-11-27-09-14-05-412/evaluation.json'),
-  'utf8',
-);
+const REPORT = SAMPLE_REPORT;
 const GOOD = { 'validation:auc': 0.912, 'train:auc': 0.942 };
 const LOW = { 'validation:auc': 0.801, 'train:auc': 0.831 };
 

@@ -16,15 +16,12 @@ import { submitVote } from '../../shared/usecases/review.js';
 import { sweepReviews } from '../../shared/usecases/sweep.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
-import { EVENTS_DIR, REVIEW_BASE_URL, TEST_KEY_RING, TOPICS, s3Body, story, testDeps } from '../support/story.js';
+import { EVENTS_DIR, REVIEW_BASE_URL, TEST_KEY_RING, TOPICS, SAMPLE_REPORT, reviewTokens, s3Body, story, testDeps } from '../support/story.js';
 
 const sm = mockClient(SageMakerClient);
 const sns = mockClient(SNSClient);
 const s3 = mockClient(S3Client);
-const REPORT = readFileSync(
-  join(EVENTS_DIR, 'local-aws/s3/acme-ml-artifacts-123456789012/fraud-detector/evaluation/fraud-xgb-2026-11-27-09-14-05-412/evaluation.json'),
-  'utf8',
-);
+const REPORT = SAMPLE_REPORT;
 const ADMIN = 'arn:aws:sts::123456789012:assumed-role/PlatformAdmin/asmith';
 const NEW = 'model-risk@acme-bank.example';
 const T0 = Date.parse('2026-11-27T12:00:00Z');
@@ -58,12 +55,7 @@ async function openReviewFor(prefix: string) {
   await putPolicy(deps, s.policy());
   await recordTrainingJob(deps, s.job('training-job-completed.json'));
   await handleModelPackageChange(deps, s.version('model-package-pending.json'));
-  const tokens = Object.fromEntries(
-    sns.commandCalls(PublishCommand).map((c) => [
-      c.args[0].input.MessageAttributes?.reviewer?.StringValue ?? '',
-      new RegExp(`${REVIEW_BASE_URL}/reviews/(\\S+)`).exec(c.args[0].input.Message ?? '')?.[1] ?? '',
-    ]),
-  );
+  const tokens = reviewTokens(sns.commandCalls(PublishCommand).map((c) => c.args[0].input));
   sns.resetHistory();
   sm.resetHistory();
   return { s, tokens };

@@ -3,8 +3,6 @@ import { DescribeModelPackageCommand, DescribeTrainingJobCommand, SageMakerClien
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { groupChain, verifyChain } from '../../shared/domain/audit.js';
 import { signReviewToken, verifyReviewToken } from '../../shared/domain/token.js';
 import type { Deps } from '../../shared/ports.js';
@@ -13,15 +11,12 @@ import { putPolicy } from '../../shared/usecases/policies.js';
 import { showReview, submitVote } from '../../shared/usecases/review.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
-import { EVENTS_DIR, REVIEW_BASE_URL, TEST_KEY_RING, s3Body, story, testDeps } from '../support/story.js';
+import { TEST_KEY_RING, SAMPLE_REPORT, reviewTokens, s3Body, story, testDeps } from '../support/story.js';
 
 const sm = mockClient(SageMakerClient);
 const sns = mockClient(SNSClient);
 const s3 = mockClient(S3Client);
-const REPORT = readFileSync(
-  join(EVENTS_DIR, 'local-aws/s3/acme-ml-artifacts-123456789012/fraud-detector/evaluation/fraud-xgb-2026-11-27-09-14-05-412/evaluation.json'),
-  'utf8',
-);
+const REPORT = SAMPLE_REPORT;
 const RISK = 'risk-officer@acme-bank.example';
 const LEAD = 'ml-lead@acme-bank.example';
 const CHIEF = 'chief-risk@acme-bank.example';
@@ -56,12 +51,7 @@ async function openReviewFor(prefix: string, policy: Record<string, unknown> = {
   await recordTrainingJob(deps, s.job('training-job-completed.json'));
   const result = await handleModelPackageChange(deps, s.version('model-package-pending.json'));
   expect(result.outcome).toBe('review-opened');
-  const tokens: Record<string, string> = {};
-  for (const call of sns.commandCalls(PublishCommand)) {
-    const { Message, MessageAttributes } = call.args[0].input;
-    const url = new RegExp(`${REVIEW_BASE_URL}/reviews/(\\S+)`).exec(Message ?? '')?.[1];
-    tokens[MessageAttributes?.reviewer?.StringValue ?? ''] = url ?? '';
-  }
+  const tokens = reviewTokens(sns.commandCalls(PublishCommand).map((c) => c.args[0].input));
   sns.resetHistory();
   sm.resetHistory();
   return { s, tokens };

@@ -79,3 +79,21 @@ export function s3Body(text: string) {
   const bytes = new TextEncoder().encode(text);
   return { transformToByteArray: async () => bytes } as never;
 }
+
+/** The sample evaluation report (its digest is the one in events/model-package-pending.json). */
+export const SAMPLE_REPORT = readFileSync(
+  join(EVENTS_DIR, 'local-aws/s3/acme-ml-artifacts-123456789012/fraud-detector/evaluation/fraud-xgb-2026-11-27-09-14-05-412/evaluation.json'),
+  'utf8',
+);
+
+/** Each reviewer's token, from the SNS Publish inputs that carried their review link. */
+export function reviewTokens(
+  published: ReadonlyArray<{ Message?: string; MessageAttributes?: Record<string, { StringValue?: string }> }>,
+): Record<string, string> {
+  return Object.fromEntries(
+    published.map((m) => [
+      m.MessageAttributes?.reviewer?.StringValue ?? '',
+      new RegExp(`${REVIEW_BASE_URL}/reviews/(\\S+)`).exec(m.Message ?? '')?.[1] ?? '',
+    ]),
+  );
+}
