@@ -1,26 +1,48 @@
 /**
- * `npm run bench`: replays the sample story (scripts/story.ts) against a fresh DynamoDB Local and
- * prints, per event, the DynamoDB round trips (reads, writes) and the capacity DynamoDB reports
+ * `npm run bench`: replays the sample story (scripts/story.ts) against a fresh DynamoDB Local (and
+ * the local SageMaker, SNS and S3 stand-ins) and prints, per event, the DynamoDB round trips (reads, writes) and the capacity DynamoDB reports
  * (ReturnConsumedCapacity: TOTAL), then the size of each function's deployment package.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateModelPackageCommand, CreateModelPackageGroupCommand, CreateTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { startSageMakerStandIn } from '../local/sagemaker/server.js';
+import { startSnsStandIn } from '../local/sns/server.js';
+import { startS3StandIn } from '../local/s3/server.js';
 import { REPO_ROOT, assertJava, createTable, startDynamoDbLocal } from './dynamodb-local.js';
 import { LOCAL_ENV, STORY, fakeContext, loadHandlers, sampleEvent } from './story.js';
 import type { ReviewRequest } from '../shared/domain/review.js';
 
+/** The review bench opens REVIEWS reviews on versions FIRST_BENCH_VERSION… of the sample group. */
+const REVIEWS = 60;
+const FIRST_BENCH_VERSION = 4;
 const READS = new Set(['GetCommand', 'BatchGetCommand', 'QueryCommand', 'GetItemCommand', 'BatchGetItemCommand']);
 type Capacity = { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number };
 
 assertJava();
 const db = await startDynamoDbLocal({});
 const table = `bench-${Date.now().toString(36)}`;
-Object.assign(process.env, LOCAL_ENV, { AWS_ENDPOINT_URL_DYNAMODB: db.endpoint, TABLE_NAME: table, POWERTOOLS_LOG_LEVEL: 'SILENT' });
+// SageMaker, SNS and S3 are the local stand-ins (in this process), reached the standard way.
+const scratch = mkdtempSync(join(tmpdir(), 'modelgate-bench-'));
+const sagemakerStandIn = await startSageMakerStandIn({ account: '123456789012' });
+const snsStandIn = await startSnsStandIn({ account: '123456789012', topics: ['modelgate-local-reviewers', 'modelgate-local-governance'], print: () => undefined });
+const s3StandIn = await startS3StandIn({ directory: join(scratch, 's3'), buckets: ['acme-ml-artifacts-123456789012'] });
+Object.assign(process.env, LOCAL_ENV, {
+  AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+  AWS_ENDPOINT_URL_SAGEMAKER: sagemakerStandIn.url,
+  AWS_ENDPOINT_URL_SNS: snsStandIn.url,
+  AWS_ENDPOINT_URL_S3: s3StandIn.url,
+  TABLE_NAME: table,
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+});
 const admin = new DynamoDBClient({});
 await createTable(admin, table);
 admin.destroy();
+await seedStandIns(REVIEWS + 3);
 
 const handlers = await loadHandlers();
 // The handlers' own client (one per cold start): count what they send, and ask for capacity.
@@ -60,16 +82,48 @@ for (const step of STORY) {
   );
 }
 await benchReviews();
-await db.stop();
+await Promise.all([db.stop(), sagemakerStandIn.close(), snsStandIn.close(), s3StandIn.close()]);
+rmSync(scratch, { recursive: true, force: true });
 
 /**
- * The review page: opens REVIEWS reviews (versions 100… of the sample group, gated against the
- * sample job), then times the review handler for GET, for a POST that records a vote, and for a
- * POST that decides (quorum met: one UpdateModelPackage, logged on stage local), and counts the
- * DynamoDB round trips of each POST.
+ * What SageMaker and S3 know in the sample story: the sample training jobs (completed with their
+ * final metrics), the group's versions 1…n (so DescribeModelPackage answers), the evaluation report.
+ */
+async function seedStandIns(versions: number): Promise<void> {
+  const sm = new SageMakerClient({});
+  const local = (op: string, body: unknown) =>
+    fetch(sagemakerStandIn.url, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `ModelgateLocal.${op}` }, body: JSON.stringify(body) });
+  const dir = join(REPO_ROOT, 'events', 'local-aws', 'training-jobs');
+  for (const file of readdirSync(dir)) {
+    const job = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown> & { TrainingJobName: string; TrainingJobStatus: string; FinalMetricDataList: Array<{ MetricName: string; Value: number }>; FailureReason?: string };
+    const { TrainingJobName, AlgorithmSpecification, RoleArn, InputDataConfig, OutputDataConfig, ResourceConfig, StoppingCondition, HyperParameters } = job;
+    await sm.send(
+      new CreateTrainingJobCommand({ TrainingJobName, AlgorithmSpecification, RoleArn, InputDataConfig, OutputDataConfig, ResourceConfig, StoppingCondition, HyperParameters } as never),
+    );
+    if (job.TrainingJobStatus === 'Completed') await local('CompleteTrainingJob', { TrainingJobName: job.TrainingJobName, FinalMetricDataList: job.FinalMetricDataList });
+    else await local('FailTrainingJob', { TrainingJobName: job.TrainingJobName, FailureReason: job.FailureReason ?? 'failed' });
+  }
+  await sm.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: 'fraud-detector' }));
+  const pending = sampleEvent('model-package-pending.json') as { detail: { InferenceSpecification: never } };
+  for (let v = 1; v <= versions; v++) {
+    await sm.send(new CreateModelPackageCommand({ ModelPackageGroupName: 'fraud-detector', InferenceSpecification: pending.detail.InferenceSpecification }));
+  }
+  await sagemakerStandIn.drain();
+  sm.destroy();
+  const s3 = new S3Client({ forcePathStyle: true });
+  const report = 'fraud-detector/evaluation/fraud-xgb-2026-11-27-09-14-05-412/evaluation.json';
+  const body = readFileSync(join(REPO_ROOT, 'events', 'local-aws', 's3', 'acme-ml-artifacts-123456789012', report));
+  await s3.send(new PutObjectCommand({ Bucket: 'acme-ml-artifacts-123456789012', Key: report, Body: body }));
+  s3.destroy();
+}
+
+/**
+ * The review page: opens REVIEWS reviews (versions FIRST_BENCH_VERSION… of the sample group, gated
+ * against the sample job), then times the review handler for GET, for a POST that records a vote,
+ * and for a POST that decides (quorum met: one UpdateModelPackage to the SageMaker stand-in), and
+ * counts the DynamoDB round trips of each POST.
  */
 async function benchReviews(): Promise<void> {
-  const REVIEWS = 60;
   const { handler: review } = (await import('../functions/review/handler.js')) as {
     handler: (e: unknown, c: unknown) => Promise<{ statusCode?: number }>;
   };
@@ -77,7 +131,7 @@ async function benchReviews(): Promise<void> {
   const { signReviewToken } = await import('../shared/domain/token.js');
   const { productionDeps } = await import('../shared/wiring.js');
   const pending = sampleEvent('model-package-pending.json') as { id: string; detail: Record<string, unknown> };
-  for (let v = 100; v < 100 + REVIEWS; v++) {
+  for (let v = FIRST_BENCH_VERSION; v < FIRST_BENCH_VERSION + REVIEWS; v++) {
     const arn = String(pending.detail.ModelPackageArn).replace(/\/1$/, `/${v}`);
     const event = { ...pending, id: `bench-${v}`, resources: [arn], detail: { ...pending.detail, ModelPackageVersion: v, ModelPackageArn: arn } };
     await handlers.onModelPackageStateChange(event, fakeContext('onModelPackageStateChange'));
@@ -87,7 +141,7 @@ async function benchReviews(): Promise<void> {
   let cursor: string | undefined;
   do {
     const page = await store.listOpenReviews({ limit: 100, ...(cursor ? { cursor } : {}) });
-    reviews.push(...page.items.filter((r) => r.version >= 100));
+    reviews.push(...page.items.filter((r) => r.version >= FIRST_BENCH_VERSION));
     cursor = page.cursor;
   } while (cursor);
   const tokenFor = (r: (typeof reviews)[number], reviewer: string) =>

@@ -5,9 +5,8 @@ import { REPO_ROOT } from './dynamodb-local.js';
 
 /**
  * The sample story from events/, in the order SageMaker would emit it, including a repeat, an
- * approval made in the console and an out-of-order pair. `npm start` and `npm run bench` replay it
- * through the real handlers (stage local: SNS and registry updates are logged, SageMaker's and
- * S3's answers come from events/local-aws/).
+ * approval made in the console and an out-of-order pair. `npm run bench` replays it through the
+ * real handlers, with the local stand-ins answering for SageMaker, SNS and S3.
  */
 export type FunctionName = 'putPolicy' | 'onTrainingJobStateChange' | 'onModelPackageStateChange';
 
@@ -27,7 +26,7 @@ export const STORY: ReadonlyArray<{ fn: FunctionName; file: string; what: string
 ];
 
 export const LOCAL_ENV = {
-  MODELGATE_SIDE_EFFECTS: 'log',
+  STAGE: 'local',
   REVIEWERS_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:modelgate-local-reviewers',
   GOVERNANCE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:modelgate-local-governance',
   REVIEW_BASE_URL: 'http://localhost:3000',

@@ -12,8 +12,6 @@ const EnvSchema = z.object({
   STAGE: z.string().min(1).default('local'),
   /** SSM SecureString holding the review links' signing keys; only stage `local` may go without. */
   REVIEW_SIGNING_KEY_PARAMETER: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()),
-  /** `log` (stage local only): SNS messages and registry updates are logged, not sent. */
-  MODELGATE_SIDE_EFFECTS: z.enum(['aws', 'log']).default('aws'),
 });
 export type Config = z.infer<typeof EnvSchema>;
 

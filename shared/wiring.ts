@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { clients } from './aws/clients.js';
-import { fileReports, loggingNotifier, loggingRegistry, loggingSubscriptions } from './aws/local.js';
 import { signingKeys } from './aws/signing-keys.js';
 import { s3Reports } from './aws/s3.js';
 import { sageMakerRegistry } from './aws/sagemaker.js';
@@ -18,16 +17,13 @@ let deps: Deps | undefined;
 export function productionDeps(): Deps {
   if (deps) return deps;
   const cfg = config();
-  const local = cfg.MODELGATE_SIDE_EFFECTS === 'log';
   deps = {
     store: dynamoStore({ client: clients.dynamo(), table: cfg.TABLE_NAME }),
     keys: signingKeys({ stage: cfg.STAGE, ...(cfg.REVIEW_SIGNING_KEY_PARAMETER ? { parameterName: cfg.REVIEW_SIGNING_KEY_PARAMETER } : {}) }),
-    registry: local ? loggingRegistry() : sageMakerRegistry(clients.sagemaker()),
-    notifier: local
-      ? loggingNotifier()
-      : snsNotifier(clients.sns(), { reviewers: cfg.REVIEWERS_TOPIC_ARN, governance: cfg.GOVERNANCE_TOPIC_ARN }),
-    subscriptions: local ? loggingSubscriptions() : snsSubscriptions(clients.sns(), cfg.REVIEWERS_TOPIC_ARN),
-    reports: local ? fileReports() : s3Reports(clients.s3()),
+    registry: sageMakerRegistry(clients.sagemaker()),
+    notifier: snsNotifier(clients.sns(), { reviewers: cfg.REVIEWERS_TOPIC_ARN, governance: cfg.GOVERNANCE_TOPIC_ARN }),
+    subscriptions: snsSubscriptions(clients.sns(), cfg.REVIEWERS_TOPIC_ARN),
+    reports: s3Reports(clients.s3()),
     clock: { now: () => Date.now() },
     newId,
     reviewBaseUrl: cfg.REVIEW_BASE_URL,

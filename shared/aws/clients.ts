@@ -22,5 +22,7 @@ export const clients = {
   dynamo: () => (dynamo ??= documentClient(new DynamoDBClient({}))),
   sagemaker: () => (sagemaker ??= new SageMakerClient({})),
   sns: () => (sns ??= new SNSClient({})),
-  s3: () => (s3 ??= new S3Client({})),
+  // A custom S3 endpoint (a local stand-in on 127.0.0.1) cannot take the bucket as a host name,
+  // so path-style addressing goes with it; on AWS the default (virtual-hosted style) stays.
+  s3: () => (s3 ??= new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL) })),
 };

@@ -96,7 +96,6 @@ beforeAll(async () => {
     REVIEW_BASE_URL: server.url,
     STAGE: 'local',
     REVIEW_SIGNING_KEY_PARAMETER: '',
-    MODELGATE_SIDE_EFFECTS: 'aws',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   // Imported only now, as a cold start would: the logger and the configuration read the

@@ -541,7 +541,6 @@ describe('functions', () => {
       POWERTOOLS_SERVICE_NAME: 'modelgate',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       STAGE,
-      MODELGATE_SIDE_EFFECTS: 'aws',
     });
   });
 
@@ -564,9 +563,8 @@ describe('serverless.yml stage parameters', () => {
     params: Record<string, Record<string, unknown>>;
   };
 
-  it('stage local logs side effects and passes plain names (invoke local cannot resolve Ref)', () => {
+  it('stage local passes plain names (invoke local cannot resolve Ref)', () => {
     const local = config.params.local ?? {};
-    expect(local.sideEffects).toBe('log');
     expect(local.bundleExtension).toBe('.js');
     expect(local.bundleFolder).not.toBe(config.params.default?.bundleFolder);
     for (const name of ['tableName', 'reviewersTopicArn', 'governanceTopicArn']) {
@@ -574,14 +572,13 @@ describe('serverless.yml stage parameters', () => {
     }
   });
 
-  it('defaults: side effects on AWS, reports in sagemaker-* buckets, INFO logs', () => {
+  it("defaults: reports in sagemaker-* buckets, INFO logs, links to this stack's API", () => {
     expect(config.params.default).toMatchObject({
-      sideEffects: 'aws',
       reportBucketPattern: 'sagemaker-*',
       logLevel: 'INFO',
       reviewBaseUrl: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
       bundleExtension: '.mjs',
     });
-    expect(config.params.local).toMatchObject({ reviewBaseUrl: 'http://localhost:3000', signingKeyParameter: '' });
+    expect(config.params.local).toMatchObject({ reviewBaseUrl: "http://127.0.0.1:${env:MODELGATE_HTTP_PORT, '3000'}", signingKeyParameter: '' });
   });
 });

@@ -1,0 +1,39 @@
+import { join } from 'node:path';
+import { REPO_ROOT } from '../scripts/dynamodb-local.js';
+
+/**
+ * Where the local stack runs. Every port and the data folder can be moved with an environment
+ * variable (the end-to-end test runs a stack of its own beside a developer's).
+ */
+export function localConfig(env: NodeJS.ProcessEnv = process.env) {
+  const port = (name: string, fallback: number) => Number(env[name] ?? fallback);
+  const ports = {
+    dynamodb: port('MODELGATE_DYNAMODB_PORT', 8000),
+    sagemaker: port('MODELGATE_SAGEMAKER_PORT', 9101),
+    sns: port('MODELGATE_SNS_PORT', 9102),
+    s3: port('MODELGATE_S3_PORT', 9103),
+    http: port('MODELGATE_HTTP_PORT', 3000),
+    lambda: port('MODELGATE_LAMBDA_PORT', 3002),
+  };
+  const region = 'us-east-1';
+  // The account of stage local's topic ARNs in serverless.yml.
+  const account = '000000000000';
+  return {
+    dir: env.MODELGATE_LOCAL_DIR ?? join(REPO_ROOT, '.local'),
+    ports,
+    region,
+    account,
+    table: 'modelgate-local-governance',
+    lambdaUrl: `http://127.0.0.1:${ports.lambda}`,
+    reviewersTopicArn: `arn:aws:sns:${region}:${account}:modelgate-local-reviewers`,
+    awsEnv: {
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${ports.dynamodb}`,
+      AWS_ENDPOINT_URL_SAGEMAKER: `http://127.0.0.1:${ports.sagemaker}`,
+      AWS_ENDPOINT_URL_SNS: `http://127.0.0.1:${ports.sns}`,
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${ports.s3}`,
+    },
+  };
+}

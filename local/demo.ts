@@ -1,0 +1,198 @@
+/**
+ * `npm run demo`: a realistic story against the running local stack (`npm start`).
+ *
+ *   1. the group's policy: validation:auc >= 0.85, two reviewers, one approval needed
+ *   2. two training jobs complete (auc 0.912 and 0.801)
+ *   3. two versions register; the weak one is rejected with the reason, the good one opens a review
+ *   4. each reviewer's link is printed (from the SNS outbox); the demo waits until someone approves
+ *   5. the registry shows Approved; the demo prints the lineage and verifies the audit chain
+ *
+ * Everything goes through the real interfaces: SageMaker's API (the stand-in), the functions'
+ * Lambda endpoint (serverless-offline), the review page. Only the last step reads the table.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CreateModelPackageCommand,
+  CreateModelPackageGroupCommand,
+  CreateTrainingJobCommand,
+  DescribeModelPackageCommand,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { documentClient } from '../shared/aws/clients.js';
+import { TRAINING_CHAIN, groupChain, verifyChain } from '../shared/domain/audit.js';
+import { dynamoStore } from '../shared/store/dynamo-store.js';
+import { localConfig } from './config.js';
+import { invokeFunction } from './lambda.js';
+
+const cfg = localConfig();
+Object.assign(process.env, cfg.awsEnv);
+const timeoutMs = Number(process.env.MODELGATE_DEMO_TIMEOUT_MS ?? 30 * 60_000);
+const GROUP = 'credit-default-demo';
+const REVIEWERS = ['risk-officer@acme-bank.example', 'ml-lead@acme-bank.example'];
+const run = new Date().toISOString().replace(/[-:T.Z]/g, '').slice(0, 14); // unique job names per run
+const ACCOUNT = cfg.account;
+const DATASETS = `s3://acme-ml-datasets-${ACCOUNT}/credit/applications/2026-11-01`;
+const ARTIFACTS = `s3://acme-ml-artifacts-${ACCOUNT}/credit-default/training`;
+const IMAGE = '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1';
+
+const sagemaker = new SageMakerClient({});
+const store = dynamoStore({ client: documentClient(new DynamoDBClient({})), table: cfg.table });
+const say = (text: string) => console.log(text);
+const startedAt = Date.now();
+
+try {
+  await main();
+  process.exit(0);
+} catch (e) {
+  console.error(`demo failed: ${(e as Error).message}`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  say(`1. Policy for ${GROUP}: validation:auc >= 0.85, reviewers ${REVIEWERS.join(', ')}, 1 approval`);
+  const put = await invokeFunction(cfg.lambdaUrl, 'modelgate-local-putPolicy', {
+    modelPackageGroupName: GROUP,
+    rules: [{ metric: 'validation:auc', source: 'trainingJob', comparison: '>=', threshold: 0.85 }],
+    reviewers: REVIEWERS,
+    requiredApprovals: 1,
+    changedBy: 'arn:aws:sts::000000000000:assumed-role/PlatformAdmin/demo',
+    reason: 'demo',
+  });
+  if (!put.ok) throw new Error(`putPolicy failed: ${JSON.stringify(put.result)}`);
+  say(`   putPolicy → ${(put.result as { outcome: string }).outcome}, policy version ${(put.result as { policy: { version: number } }).policy.version}`);
+  await sagemaker.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: GROUP, ModelPackageGroupDescription: 'Credit default (demo)' })).catch((e: Error) => {
+    if (!/exist/i.test(e.message)) throw e;
+  });
+
+  say('2. Two training jobs complete');
+  const good = await trainingJob(`credit-xgb-${run}-a`, 0.912);
+  const weak = await trainingJob(`credit-xgb-${run}-b`, 0.801);
+
+  say('3. Two versions register');
+  const goodArn = await register(good, 'XGBoost credit default, depth 6');
+  const weakArn = await register(weak, 'XGBoost credit default, depth 12 (overfits)');
+  const rejected = await until(`${weakArn} rejected`, async () => {
+    const d = await sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: weakArn }));
+    return d.ModelApprovalStatus === 'Rejected' ? d : undefined;
+  });
+  say(`   ${weakArn}\n     → Rejected: ${rejected.ApprovalDescription ?? ''}`);
+  const links = await until('review links in the outbox', async () => {
+    const found = reviewLinks(goodArn);
+    return found.length === REVIEWERS.length ? found : undefined;
+  });
+  say(`   ${goodArn}\n     → passed its policy; a review is open. Each reviewer's personal link:`);
+  for (const l of links) say(`       ${l.reviewer.padEnd(32)} ${l.url}`);
+
+  say('4. Waiting for a reviewer to approve on the review page (open a link above in a browser)…');
+  await until(`${goodArn} approved`, async () => {
+    const d = await sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: goodArn }));
+    return d.ModelApprovalStatus === 'Approved' ? d : undefined;
+  });
+  say(`   ${goodArn} → Approved in the registry`);
+
+  say('5. Lineage and audit trail');
+  const version = await until('the Approved event recorded', async () => {
+    const v = await store.getVersion({ group: GROUP, version: Number(goodArn.split('/').at(-1)) });
+    return v?.status === 'Approved' ? v : undefined;
+  });
+  const job = version.job ? await store.getTrainingJob(version.job.name) : undefined;
+  say(`   model version   ${version.arn}`);
+  say(`   training job    ${job?.arn ?? 'unlinked'}`);
+  for (const d of job?.datasets ?? []) say(`   dataset         ${d.channel}: ${d.uri}`);
+  say(`   image           ${version.image ?? job?.image ?? ''}${version.imageDigest ? `@${version.imageDigest}` : ''}`);
+  say(`   metrics         ${JSON.stringify(job?.metrics ?? {})}`);
+  say(`   decision        ${version.decision?.id ?? ''}: ${version.decision?.outcome ?? ''} by ${version.decision?.approvers.join(', ') ?? ''} (policy v${version.decision?.policyVersion ?? ''})`);
+  for (const chain of [groupChain(GROUP), TRAINING_CHAIN]) {
+    const entries = await store.readAuditChain(chain);
+    const verdict = verifyChain(chain, entries, await store.getAuditHead(chain));
+    say(
+      verdict.verified
+        ? `   audit chain ${chain}: verified, ${verdict.entries} entries, head ${verdict.head.hash}`
+        : `   audit chain ${chain}: BROKEN at entry ${verdict.seq}: ${verdict.reason}`,
+    );
+    if (!verdict.verified) throw new Error(`the audit chain ${chain} does not verify`);
+  }
+}
+
+async function trainingJob(name: string, auc: number): Promise<{ name: string; artifact: string }> {
+  await sagemaker.send(
+    new CreateTrainingJobCommand({
+      TrainingJobName: name,
+      AlgorithmSpecification: { TrainingImage: IMAGE, TrainingInputMode: 'File' },
+      RoleArn: `arn:aws:iam::${ACCOUNT}:role/service-role/AmazonSageMaker-ExecutionRole-credit`,
+      HyperParameters: { max_depth: auc > 0.85 ? '6' : '12', eta: '0.2', objective: 'binary:logistic', eval_metric: 'auc' },
+      InputDataConfig: ['train', 'validation'].map((channel) => ({
+        ChannelName: channel,
+        DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `${DATASETS}/${channel}/`, S3DataDistributionType: 'FullyReplicated' } },
+        ContentType: 'text/csv',
+      })),
+      OutputDataConfig: { S3OutputPath: ARTIFACTS },
+      ResourceConfig: { InstanceType: 'ml.m5.xlarge', InstanceCount: 1, VolumeSizeInGB: 30 },
+      StoppingCondition: { MaxRuntimeInSeconds: 3600 },
+    }),
+  );
+  await localCall('CompleteTrainingJob', {
+    TrainingJobName: name,
+    FinalMetricDataList: [
+      { MetricName: 'validation:auc', Value: auc },
+      { MetricName: 'train:auc', Value: Math.round(Math.min(0.999, auc + 0.03) * 1000) / 1000 },
+    ],
+  });
+  await until(`training job ${name} recorded`, () => store.getTrainingJob(name));
+  say(`   ${name}: Completed, validation:auc ${auc} (recorded with its lineage)`);
+  return { name, artifact: `${ARTIFACTS}/${name}/output/model.tar.gz` };
+}
+
+async function register(job: { name: string; artifact: string }, description: string): Promise<string> {
+  const out = await sagemaker.send(
+    new CreateModelPackageCommand({
+      ModelPackageGroupName: GROUP,
+      ModelPackageDescription: description,
+      InferenceSpecification: {
+        Containers: [{ Image: IMAGE, ImageDigest: 'sha256:8c1a2f5e0b7d4c3a9e6f1d2b5a8c7e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d', ModelDataUrl: job.artifact }],
+        SupportedContentTypes: ['text/csv'],
+        SupportedResponseMIMETypes: ['text/csv'],
+      },
+      CustomerMetadataProperties: { intended_use: 'retail credit default scoring' },
+      ModelApprovalStatus: 'PendingManualApproval',
+    }),
+  );
+  if (!out.ModelPackageArn) throw new Error('CreateModelPackage returned no ARN');
+  say(`   ${out.ModelPackageArn} registered (${description})`);
+  return out.ModelPackageArn;
+}
+
+/** The stand-in's seeding operations (outside SageMaker's API: a job cannot be finished through it). */
+async function localCall(op: string, body: unknown): Promise<void> {
+  const res = await fetch(cfg.awsEnv.AWS_ENDPOINT_URL_SAGEMAKER, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `ModelgateLocal.${op}` },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${op} failed: ${res.status} ${await res.text()}`);
+}
+
+/** Review links for one version, from the SNS stand-in's outbox (what reviewers would receive). */
+function reviewLinks(arn: string): Array<{ reviewer: string; url: string }> {
+  const dir = join(cfg.dir, 'outbox');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  return files.flatMap((f) => {
+    const m = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { message: string; attributes?: Record<string, string>; at?: string };
+    if (m.attributes?.event !== 'review-requested' || !m.message.includes(`Model package: ${arn}\n`)) return [];
+    if (m.at && Date.parse(m.at) < startedAt - 1000) return [];
+    const url = /Review: (\S+)/.exec(m.message)?.[1];
+    return url ? [{ reviewer: m.attributes.reviewer ?? '', url }] : [];
+  });
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

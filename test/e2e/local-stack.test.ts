@@ -1,0 +1,124 @@
+/**
+ * The local stack end to end: `npm start` (local/stack.ts) as a child process, `npm run demo`
+ * against it, the approval posted by this test on the review page, the end state checked in the
+ * stand-in registry, the SNS outbox and the audit chain, then Ctrl-C and nothing left behind.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, portIsFree, REPO_ROOT } from '../../scripts/dynamodb-local.js';
+
+const TIMEOUT = 240_000;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let ports: Record<string, number>;
+let stack: ChildProcess | undefined;
+let stackOut = '';
+
+function run(script: string, extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => string } {
+  const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [script], {
+    cwd: REPO_ROOT,
+    env: { ...env, ...extraEnv, NODE_OPTIONS: '--no-warnings' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  return { child, output: () => out };
+}
+
+async function waitFor(what: string, probe: () => boolean, ms: number, output: () => string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}. Output so far:\n${output().slice(-6000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'modelgate-e2e-'));
+  ports = {
+    MODELGATE_DYNAMODB_PORT: await freePort(),
+    MODELGATE_SAGEMAKER_PORT: await freePort(),
+    MODELGATE_SNS_PORT: await freePort(),
+    MODELGATE_S3_PORT: await freePort(),
+    MODELGATE_HTTP_PORT: await freePort(),
+    MODELGATE_LAMBDA_PORT: await freePort(),
+  };
+  env = { ...process.env, MODELGATE_LOCAL_DIR: dir, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+  delete env.AWS_ENDPOINT_URL_DYNAMODB; // the stack sets its own
+  const started = run('local/stack.ts');
+  stack = started.child;
+  await waitFor('the stack to be ready', () => /ready in \d+\.\d s/.test(started.output()), 150_000, started.output);
+  stackOut = started.output();
+  // Keep collecting, for the assertions after Ctrl-C.
+  stack.stdout?.on('data', (c: Buffer) => (stackOut += c.toString()));
+}, TIMEOUT);
+
+afterAll(async () => {
+  if (stack && stack.exitCode === null) {
+    stack.kill('SIGINT');
+    await exited(stack);
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it(
+  'plays the demo: the weak version is rejected, the good one is approved on the review page, lineage and audit verify; Ctrl-C leaves nothing',
+  async () => {
+    const readyMs = Number(/ready in (\d+\.\d) s/.exec(stackOut)?.[1]) * 1000;
+    expect(readyMs).toBeGreaterThan(0);
+
+    const demo = run('local/demo.ts', { MODELGATE_DEMO_TIMEOUT_MS: '90000' });
+    const linkPattern = new RegExp(`(http://127\\.0\\.0\\.1:${ports.MODELGATE_HTTP_PORT}/reviews/\\S+)`, 'g');
+    await waitFor('the review links', () => (demo.output().match(linkPattern) ?? []).length >= 2, 120_000, demo.output);
+    const [link] = demo.output().match(linkPattern) ?? [];
+
+    // A reviewer opens the page (nothing changes), then approves.
+    expect((await fetch(link ?? '')).status).toBe(200);
+    const post = await fetch(link ?? '', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'decision=approve&comment=metrics+and+lineage+check+out',
+    });
+    expect(post.status).toBe(200);
+    expect(await post.text()).toContain('Approved');
+
+    expect(await exited(demo.child)).toBe(0);
+    const out = demo.output();
+    expect(out).toMatch(/→ Rejected: modelgate: rejected by policy v\d+: trainingJob:validation:auc >= 0\.85: actual 0\.801/);
+    expect(out).toMatch(/→ Approved in the registry/);
+    expect(out).toContain('dataset         train: s3://acme-ml-datasets-000000000000/credit/applications/2026-11-01/train/');
+    expect(out).toMatch(/audit chain group:credit-default-demo: verified, \d+ entries, head [0-9a-f]{64}/);
+    expect(out).toMatch(/audit chain training-jobs: verified/);
+
+    // The stand-in registry's end state.
+    const state = (await (await fetch(`http://127.0.0.1:${ports.MODELGATE_SAGEMAKER_PORT}/_local/state`)).json()) as {
+      packages: Record<string, { approvalStatus: string }>;
+    };
+    const statuses = Object.fromEntries(Object.entries(state.packages).map(([arn, p]) => [arn.split('/').slice(-2).join('/'), p.approvalStatus]));
+    expect(statuses).toEqual({ 'credit-default-demo/1': 'Approved', 'credit-default-demo/2': 'Rejected' });
+
+    // The SNS outbox: one message per reviewer, and the rejection notice.
+    const outbox = readdirSync(join(dir, 'outbox'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(join(dir, 'outbox', f), 'utf8')) as { topic?: string; attributes?: Record<string, string> });
+    expect(outbox.filter((m) => m.attributes?.event === 'review-requested').map((m) => m.attributes?.reviewer).sort()).toEqual([
+      'ml-lead@acme-bank.example',
+      'risk-officer@acme-bank.example',
+    ]);
+    expect(outbox.filter((m) => m.attributes?.event === 'version-rejected')).toHaveLength(1);
+
+    // Ctrl-C stops everything: the stack exits, every port is free, no process uses the data folder.
+    stack?.kill('SIGINT');
+    expect(await exited(stack as ChildProcess)).toBe(0);
+    for (const port of Object.values(ports)) expect(await portIsFree(port)).toBe(true);
+    const leftovers = spawnSync('pgrep', ['-f', dir], { encoding: 'utf8' }).stdout.trim();
+    expect(leftovers).toBe('');
+  },
+  TIMEOUT,
+);
