@@ -12,16 +12,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { REPO_ROOT, assertJava, createTable, portIsFree, startDynamoDbLocal } from '../scripts/dynamodb-local.js';
 import { startSageMakerStandIn } from './sagemaker/server.js';
 import { startSnsStandIn } from './sns/server.js';
 import { startS3StandIn } from './s3/server.js';
 import { matches, rulesFromServerlessYml } from './eventbridge.js';
 import { invokeFunction } from './lambda.js';
+import { sampleBuckets, seedSampleReports } from './seed.js';
 import { localConfig } from './config.js';
 
 const started = performance.now();
@@ -59,7 +59,9 @@ let stopping = false;
 async function stopAll(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error('stop failed:', (e as Error).message));
+    // All at once: a slow stop (Java) must not keep another one (serverless-offline) waiting.
+    const results = await Promise.allSettled(stops.map((stop) => stop()));
+    for (const r of results) if (r.status === 'rejected') console.error('stop failed:', (r.reason as Error).message);
     rmSync(pidFile, { force: true });
   }
   process.exit(code);
@@ -68,6 +70,8 @@ process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
 try {
+  // serverless-offline bundles every function first (the slowest part): it starts while the rest does.
+  const offlineReady = startOffline();
   mkdirSync(join(cfg.dir, 'dynamodb'), { recursive: true });
   const db = await startDynamoDbLocal({ port: cfg.ports.dynamodb, dataDir: join(cfg.dir, 'dynamodb') });
   stops.push(() => db.stop());
@@ -76,9 +80,9 @@ try {
   await createTable(ddb, cfg.table);
   ddb.destroy();
 
-  const s3 = await startS3StandIn({ port: cfg.ports.s3, directory: join(cfg.dir, 's3'), buckets: seedBuckets() });
+  const s3 = await startS3StandIn({ port: cfg.ports.s3, directory: join(cfg.dir, 's3'), buckets: sampleBuckets() });
   stops.push(() => s3.close());
-  await seedReports();
+  await seedSampleReports();
 
   const sns = await startSnsStandIn({
     port: cfg.ports.sns,
@@ -90,8 +94,7 @@ try {
   stops.push(() => sns.close());
 
   // serverless-offline serves the review page and every function's Lambda endpoint.
-  const offline = await startOffline();
-  stops.push(() => stopChild(offline));
+  await offlineReady;
 
   // SageMaker's events reach the functions whose EventBridge rule matches, as on AWS.
   const rules = rulesFromServerlessYml(REPO_ROOT, 'local');
@@ -115,7 +118,7 @@ try {
 modelgate local stack — ready in ${(readyMs / 1000).toFixed(1)} s
   DynamoDB Local        ${cfg.awsEnv.AWS_ENDPOINT_URL_DYNAMODB}   table ${cfg.table}
   SageMaker stand-in    ${cfg.awsEnv.AWS_ENDPOINT_URL_SAGEMAKER}   model registry + training jobs
-  S3 stand-in           ${cfg.awsEnv.AWS_ENDPOINT_URL_S3}   buckets: ${seedBuckets().join(', ')}
+  S3 stand-in           ${cfg.awsEnv.AWS_ENDPOINT_URL_S3}   buckets: ${sampleBuckets().join(', ')}
   SNS stand-in          ${cfg.awsEnv.AWS_ENDPOINT_URL_SNS}   messages printed here and kept in ${relative(REPO_ROOT, join(cfg.dir, 'outbox'))}/
   review page           http://127.0.0.1:${cfg.ports.http}/reviews/<token>   (serverless-offline)
   functions             ${cfg.lambdaUrl}   (Lambda Invoke API, serverless-offline)
@@ -148,6 +151,9 @@ async function startOffline(): Promise<ChildProcess> {
     env: { ...process.env, ...cfg.awsEnv, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', MODELGATE_HTTP_PORT: String(cfg.ports.http) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  stops.push(() => stopChild(child));
+  // Last resort if this process ends without its stop (an uncaught error): no orphan keeps the ports.
+  process.once('exit', () => child.kill('SIGKILL'));
   let output = '';
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serverless-offline did not start within 90 s:\n${output.slice(-4000)}`)), 90_000);
@@ -184,24 +190,4 @@ function stopChild(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
-}
-
-/** Buckets and objects the sample events name (events/local-aws/s3/<bucket>/<key>). */
-function seedBuckets(): string[] {
-  const root = join(REPO_ROOT, 'events', 'local-aws', 's3');
-  return existsSync(root) ? readdirSync(root) : [];
-}
-
-async function seedReports(): Promise<void> {
-  const root = join(REPO_ROOT, 'events', 'local-aws', 's3');
-  const client = new S3Client({ forcePathStyle: true });
-  const walk = (dir: string): string[] =>
-    readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
-  for (const bucket of seedBuckets()) {
-    for (const file of walk(join(root, bucket))) {
-      const key = relative(join(root, bucket), file).split('\\').join('/');
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(file), ContentType: 'application/json' }));
-    }
-  }
-  client.destroy();
 }

@@ -8,11 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateModelPackageCommand, CreateModelPackageGroupCommand, CreateTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { startSageMakerStandIn } from '../local/sagemaker/server.js';
 import { startSnsStandIn } from '../local/sns/server.js';
 import { startS3StandIn } from '../local/s3/server.js';
+import { sampleBuckets, seedSampleReports } from '../local/seed.js';
 import { REPO_ROOT, assertJava, createTable, startDynamoDbLocal } from './dynamodb-local.js';
 import { LOCAL_ENV, STORY, fakeContext, loadHandlers, sampleEvent } from './story.js';
 import type { ReviewRequest } from '../shared/domain/review.js';
@@ -30,7 +30,7 @@ const table = `bench-${Date.now().toString(36)}`;
 const scratch = mkdtempSync(join(tmpdir(), 'modelgate-bench-'));
 const sagemakerStandIn = await startSageMakerStandIn({ account: '123456789012' });
 const snsStandIn = await startSnsStandIn({ account: '123456789012', topics: ['modelgate-local-reviewers', 'modelgate-local-governance'], print: () => undefined });
-const s3StandIn = await startS3StandIn({ directory: join(scratch, 's3'), buckets: ['acme-ml-artifacts-123456789012'] });
+const s3StandIn = await startS3StandIn({ directory: join(scratch, 's3'), buckets: sampleBuckets() });
 Object.assign(process.env, LOCAL_ENV, {
   AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
   AWS_ENDPOINT_URL_SAGEMAKER: sagemakerStandIn.url,
@@ -110,11 +110,7 @@ async function seedStandIns(versions: number): Promise<void> {
   }
   await sagemakerStandIn.drain();
   sm.destroy();
-  const s3 = new S3Client({ forcePathStyle: true });
-  const report = 'fraud-detector/evaluation/fraud-xgb-2026-11-27-09-14-05-412/evaluation.json';
-  const body = readFileSync(join(REPO_ROOT, 'events', 'local-aws', 's3', 'acme-ml-artifacts-123456789012', report));
-  await s3.send(new PutObjectCommand({ Bucket: 'acme-ml-artifacts-123456789012', Key: report, Body: body }));
-  s3.destroy();
+  await seedSampleReports();
 }
 
 /**

@@ -578,7 +578,11 @@ describe('serverless.yml stage parameters', () => {
       logLevel: 'INFO',
       reviewBaseUrl: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
       bundleExtension: '.mjs',
+      // The AWS SDK ships inside every deployed bundle; only the local stack leaves it out.
+      bundleExclude: [],
+      sourcemap: true,
     });
+    expect(config.params.local).toMatchObject({ bundleExclude: ['@aws-sdk/*', '@smithy/*'], sourcemap: false });
     expect(config.params.local).toMatchObject({ reviewBaseUrl: "http://127.0.0.1:${env:MODELGATE_HTTP_PORT, '3000'}", signingKeyParameter: '' });
   });
 });
