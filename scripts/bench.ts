@@ -16,6 +16,7 @@ import { sampleBuckets, seedSampleReports } from '../local/seed.js';
 import { REPO_ROOT, assertJava, createTable, startDynamoDbLocal } from './dynamodb-local.js';
 import { LOCAL_ENV, STORY, fakeContext, loadHandlers, sampleEvent } from './story.js';
 import type { ReviewRequest } from '../shared/domain/review.js';
+import { benchScale } from './bench-scale.js';
 
 /** The review bench opens REVIEWS reviews on versions FIRST_BENCH_VERSION… of the sample group. */
 const REVIEWS = 60;
@@ -82,6 +83,20 @@ for (const step of STORY) {
   );
 }
 await benchReviews();
+{
+  // A client of its own for the scale bench, counting requests by command.
+  const { DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
+  const counts = new Map<string, number>();
+  const scaleClient = new DynamoDBClient({});
+  scaleClient.middlewareStack.add(
+    (next, context) => async (args) => {
+      counts.set(context.commandName ?? '?', (counts.get(context.commandName ?? '?') ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchScaleCounter' },
+  );
+  await benchScale(DynamoDBDocumentClient.from(scaleClient, { marshallOptions: { removeUndefinedValues: true } }), table, counts);
+}
 await Promise.all([db.stop(), sagemakerStandIn.close(), snsStandIn.close(), s3StandIn.close()]);
 rmSync(scratch, { recursive: true, force: true });
 

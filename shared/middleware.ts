@@ -25,8 +25,8 @@ export function typedErrors(subject: string): MiddlewareObj {
         );
       }
       const e = request.error;
-      if (e instanceof ModelgateError) logger.warn('invocation refused', { error: e.name, message: e.message, retryable: e.retryable });
-      else if (e) logger.error('invocation failed', { error: e.name, message: e.message });
+      if (e instanceof ModelgateError) logger.warn('invocation refused', { error: e.name, errorMessage: e.message, retryable: e.retryable });
+      else if (e) logger.error('invocation failed', { error: e.name, errorMessage: e.message });
     },
   };
 }

@@ -1,10 +1,10 @@
 import type { AuditEntry, AuditHead } from './domain/audit.js';
-import type { ArtifactNode, TrainingJob } from './domain/lineage.js';
+import type { ArtifactNode, DatasetInput, TrainingJob } from './domain/lineage.js';
 import type { PolicyVersion } from './domain/policy.js';
 import type { ReviewLink, ReviewRequest } from './domain/review.js';
 import type { KeyRing } from './domain/token.js';
 import type { ModelVersion } from './domain/version.js';
-import type { ApprovalStatus, TrainingJobDetail } from './schemas/events.js';
+import type { ApprovalStatus, ModelPackageDetail, TrainingJobDetail } from './schemas/events.js';
 
 /**
  * The ports the use cases hold. Adapters implement them: `shared/store` for DynamoDB, `shared/aws`
@@ -33,8 +33,8 @@ export interface VersionChange {
   review?: { review: ReviewRequest; links: ReviewLink[] };
   /** Waiting for its training job: added to the artifact node, which must still have no producer. */
   awaitArtifact?: { uri: string; expectedRev: number };
-  /** Linked to its training job through this artifact. */
-  linkArtifact?: { uri: string };
+  /** Linked to its training job through this artifact (and so derived from the job's datasets). */
+  linkArtifact?: { uri: string; datasets: DatasetInput[]; job: string };
 }
 
 export interface JobContext {
@@ -93,6 +93,21 @@ export interface SweepChange {
   audit: AuditAppend;
 }
 
+export type DerivedFromDataset =
+  | { kind: 'trainingJob'; uri: string; channel: string; job: string; jobArn: string }
+  | { kind: 'modelVersion'; uri: string; channel: string; job: string; modelPackageArn: string; group: string; version: number; status?: ApprovalStatus; decision?: ModelVersion['decision'] };
+
+export interface LineageItems {
+  version: ModelVersion;
+  job?: TrainingJob;
+  reviews: ReviewRequest[];
+  audit: AuditEntry[];
+  auditHead: AuditHead;
+  /** DynamoDB requests made, and in how many sequential rounds. */
+  requests: number;
+  rounds: number;
+}
+
 export interface Page<T> {
   items: T[];
   /** Opaque; pass it back to get the next page. Absent on the last page. */
@@ -133,6 +148,14 @@ export interface GovernanceStore {
   appendAudit(audit: AuditAppend): Promise<CommitResult>;
   /** Open reviews across all groups, oldest first (the sparse index). */
   listOpenReviews(page: { limit: number; cursor?: string }): Promise<Page<ReviewRequest>>;
+  /** A version and everything around it: its job and dataset edges, reviews, audit entries (two rounds of requests). */
+  loadLineage(key: { group: string; version: number }): Promise<LineageItems | undefined>;
+  /** One page of a chain's entries (or one subject's), oldest first, within [from, to]. */
+  auditTrail(args: { chain: string; subject?: string; from?: string; to?: string; limit: number; cursor?: string }): Promise<Page<AuditEntry>>;
+  /** One page of what was derived from a dataset (an S3 URI or prefix): jobs, and versions with their status. */
+  datasetImpact(args: { bucket: string; keyPrefix: string; limit: number; cursor?: string }): Promise<Page<DerivedFromDataset>>;
+  /** Every group that has a policy (the governed groups), from the sparse policy index. */
+  listGovernedGroups(): Promise<string[]>;
   /** Versions that have side effects pending (a sparse index; a hint: entries may be already settled). */
   listVersionsWithPendingEffects(page: { limit: number; cursor?: string }): Promise<Page<ModelVersion & { rev: number }>>;
 }
@@ -143,6 +166,10 @@ export interface Registry {
   describeTrainingJob(name: string): Promise<{ detail: TrainingJobDetail; metrics: Record<string, number> } | undefined>;
   /** Who created and who last changed the version (IAM identity or Studio user), and its current status. */
   describeModelPackage(arn: string): Promise<{ createdBy?: string; lastModifiedBy?: string; status?: ApprovalStatus }>;
+  /** One page of a group's versioned packages, newest first (ListModelPackages). */
+  listModelPackages(args: { group: string; nextToken?: string }): Promise<{ items: ModelPackageSummary[]; nextToken?: string }>;
+  /** A version as its EventBridge event would describe it (from DescribeModelPackage), for reconciliation. */
+  describeModelPackageDetail(arn: string): Promise<ModelPackageDetail>;
   /** `refused` when SageMaker rejects the status with a ValidationException. */
   setApprovalStatus(args: {
     modelPackageArn: string;
@@ -154,6 +181,19 @@ export interface Registry {
 
 export interface Notifier {
   publish(args: { topic: 'reviewers' | 'governance'; subject: string; message: string; attributes: Record<string, string> }): Promise<void>;
+}
+
+export interface ModelPackageSummary {
+  arn: string;
+  version: number;
+  status: ApprovalStatus;
+  createdAt: number;
+}
+
+/** SageMaker Model Cards, for `exportModelCard` with `pushToSageMaker: true`. */
+export interface ModelCards {
+  /** Creates the card, or updates it when it exists; returns which. */
+  upsert(args: { name: string; content: string; status: 'Draft' | 'PendingReview' | 'Approved' | 'Archived' }): Promise<'created' | 'updated'>;
 }
 
 /** The reviewers topic's subscriptions, each with a filter policy on the `reviewer` attribute. */
@@ -181,6 +221,7 @@ export interface Deps {
   store: GovernanceStore;
   keys: SigningKeys;
   subscriptions: Subscriptions;
+  modelCards: ModelCards;
   registry: Registry;
   notifier: Notifier;
   reports: ReportReader;

@@ -3,6 +3,7 @@ import { clients } from './aws/clients.js';
 import { signingKeys } from './aws/signing-keys.js';
 import { s3Reports } from './aws/s3.js';
 import { sageMakerRegistry } from './aws/sagemaker.js';
+import { sageMakerModelCards } from './aws/model-cards.js';
 import { snsNotifier, snsSubscriptions } from './aws/sns.js';
 import { config } from './config.js';
 import type { Deps } from './ports.js';
@@ -23,6 +24,7 @@ export function productionDeps(): Deps {
     registry: sageMakerRegistry(clients.sagemaker()),
     notifier: snsNotifier(clients.sns(), { reviewers: cfg.REVIEWERS_TOPIC_ARN, governance: cfg.GOVERNANCE_TOPIC_ARN }),
     subscriptions: snsSubscriptions(clients.sns(), cfg.REVIEWERS_TOPIC_ARN),
+    modelCards: sageMakerModelCards(clients.sagemaker()),
     reports: s3Reports(clients.s3()),
     clock: { now: () => Date.now() },
     newId,

@@ -1,12 +1,14 @@
 import {
   DescribeModelPackageCommand,
   DescribeTrainingJobCommand,
+  ListModelPackagesCommand,
   UpdateModelPackageCommand,
   type SageMakerClient,
   type UserContext,
 } from '@aws-sdk/client-sagemaker';
-import type { Registry } from '../ports.js';
-import { TrainingJobDetailSchema } from '../schemas/events.js';
+import { ValidationError, describeIssues } from '../domain/errors.js';
+import type { ModelPackageSummary, Registry } from '../ports.js';
+import { ModelPackageDetailSchema, TrainingJobDetailSchema, type ApprovalStatus } from '../schemas/events.js';
 
 /** SageMaker answers an unknown name with ValidationException "…not found" (some calls: ResourceNotFound). */
 const isNotFound = (e: unknown): boolean =>
@@ -48,6 +50,56 @@ export function sageMakerRegistry(client: SageMakerClient): Registry {
       };
     },
 
+    async listModelPackages({ group, nextToken }) {
+      const out = await client.send(
+        new ListModelPackagesCommand({
+          ModelPackageGroupName: group,
+          ModelPackageType: 'Versioned',
+          SortBy: 'CreationTime',
+          SortOrder: 'Descending',
+          MaxResults: 100,
+          ...(nextToken ? { NextToken: nextToken } : {}),
+        }),
+      );
+      const items: ModelPackageSummary[] = [];
+      for (const s of out.ModelPackageSummaryList ?? []) {
+        const arn = s.ModelPackageArn;
+        const version = s.ModelPackageVersion ?? Number(/\/(\d+)$/.exec(arn ?? '')?.[1]);
+        if (!arn || !Number.isInteger(version)) continue; // not a versioned package: nothing to reconcile
+        items.push({
+          arn,
+          version,
+          // SageMaker's default for a version registered without one.
+          status: (s.ModelApprovalStatus ?? 'PendingManualApproval') as ApprovalStatus,
+          createdAt: s.CreationTime?.getTime() ?? 0,
+        });
+      }
+      return { items, ...(out.NextToken ? { nextToken: out.NextToken } : {}) };
+    },
+
+    async describeModelPackageDetail(arn) {
+      const out = await client.send(new DescribeModelPackageCommand({ ModelPackageName: arn }));
+      // The fields the "Model Package State Change" event projects, with epoch-ms timestamps.
+      const projection = dropUndefined({
+        ModelPackageGroupName: out.ModelPackageGroupName,
+        ModelPackageVersion: out.ModelPackageVersion,
+        ModelPackageArn: out.ModelPackageArn,
+        ModelPackageDescription: out.ModelPackageDescription,
+        ModelApprovalStatus: out.ModelApprovalStatus ?? 'PendingManualApproval',
+        ModelPackageStatus: out.ModelPackageStatus,
+        ApprovalDescription: out.ApprovalDescription,
+        CreationTime: out.CreationTime?.getTime(),
+        LastModifiedTime: (out.LastModifiedTime ?? out.CreationTime)?.getTime(),
+        InferenceSpecification: out.InferenceSpecification,
+        ModelMetrics: out.ModelMetrics,
+        MetadataProperties: out.MetadataProperties,
+        CustomerMetadataProperties: out.CustomerMetadataProperties,
+      });
+      const parsed = ModelPackageDetailSchema.safeParse(projection);
+      if (!parsed.success) throw new ValidationError(`DescribeModelPackage answer for ${arn}`, describeIssues(parsed.error.issues));
+      return parsed.data;
+    },
+
     async setApprovalStatus({ modelPackageArn, status, description, clientToken }) {
       try {
         await client.send(
@@ -65,6 +117,10 @@ export function sageMakerRegistry(client: SageMakerClient): Registry {
       }
     },
   };
+}
+
+function dropUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** The IAM identity when SageMaker gives one, else the Studio user profile. */

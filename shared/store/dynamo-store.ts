@@ -14,12 +14,14 @@ import type { PolicyVersion } from '../domain/policy.js';
 import type { ReviewLink, ReviewRequest } from '../domain/review.js';
 import { ValidationError } from '../domain/errors.js';
 import type { ModelVersion } from '../domain/version.js';
+import type { ApprovalStatus } from '../schemas/events.js';
 import type {
   AuditAppend,
   CommitResult,
   GovernanceStore,
   JobChange,
   JobContext,
+  DerivedFromDataset,
   Page,
   ReviewContext,
   Reviewer,
@@ -28,7 +30,7 @@ import type {
   VersionContext,
   VoteChange,
 } from '../ports.js';
-import { OPEN_REVIEWS, PENDING_EFFECTS, fromItem, gsi, keys } from './keys.js';
+import { GOVERNED_GROUPS, OPEN_REVIEWS, PENDING_EFFECTS, fromItem, gsi, keys } from './keys.js';
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
@@ -210,6 +212,25 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
         items.push(artifactUpdate(uri, expectedRev, { add: 'waiting :arn', values: { ':arn': new Set([v.arn]) }, condition: 'attribute_not_exists(producer)' }));
       }
       if (change.linkArtifact) {
+        // The version is derived from its job's datasets: one edge per channel, for datasetImpact.
+        for (const d of change.linkArtifact.datasets) {
+          const { bucket, key } = parseS3Uri(d.uri);
+          items.push({
+            Put: {
+              TableName: table,
+              Item: {
+                ...keys.versionInput(v.group, v.version, d.channel),
+                ...gsi.datasetOfVersion(bucket, key, v.arn),
+                type: 'VersionInput',
+                ...d,
+                job: change.linkArtifact.job,
+                modelPackageArn: v.arn,
+                group: v.group,
+                version: v.version,
+              },
+            },
+          });
+        }
         items.push({
           Update: {
             TableName: table,
@@ -367,7 +388,7 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
       const current: TransactItem = {
         Put: {
           TableName: table,
-          Item: { ...keys.policyCurrent(group), type: 'PolicyCurrent', ...policy },
+          Item: { ...keys.policyCurrent(group), ...gsi.governedGroup(group), type: 'PolicyCurrent', ...policy },
           ...(policy.version === 1
             ? { ConditionExpression: 'attribute_not_exists(PK)' }
             : { ConditionExpression: 'version = :prev', ExpressionAttributeValues: { ':prev': policy.version - 1 } }),
@@ -489,6 +510,104 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
         }),
       );
       return pageOf<ReviewRequest>(out.Items, out.LastEvaluatedKey);
+    },
+
+    async loadLineage({ group, version }) {
+      const v = await get<ModelVersion>(keys.version(group, version));
+      if (!v) return undefined;
+      const chain = groupChain(group);
+      // Second round, in parallel: the job's partition, the version's reviews, its audit entries, the head.
+      const [jobItems, reviewItems, auditItems, head] = await Promise.all([
+        v.job ? queryAll({ KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': keys.job(v.job.name).PK } }) : Promise.resolve([]),
+        queryAll({
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          ExpressionAttributeValues: { ':pk': keys.version(group, version).PK, ':prefix': keys.reviewPrefix(version) },
+        }),
+        queryAll({
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'GSI1PK = :pk',
+          ExpressionAttributeValues: { ':pk': gsi.auditOf(v.arn, chain, 0).GSI1PK },
+        }),
+        get<{ seq: number; hash: string }>(keys.auditHead(chain)),
+      ]);
+      const jobItem = jobItems.find((i) => i.SK === 'JOB');
+      return {
+        version: v,
+        ...(jobItem ? { job: fromItem<TrainingJob>(jobItem) } : {}),
+        reviews: reviewItems.map((i) => fromItem<ReviewRequest>(i)),
+        audit: auditItems.map((i) => fromItem<AuditEntry>(i)).sort((a, b) => a.seq - b.seq),
+        auditHead: head ? { chain, seq: head.seq, hash: head.hash } : emptyHead(chain),
+        requests: 1 + (v.job ? 4 : 3),
+        rounds: 2,
+      };
+    },
+
+    async auditTrail({ chain, subject, from, to, limit, cursor }) {
+      const range = from || to ? { filter: '#at BETWEEN :from AND :to', values: { ':from': from ?? '0000', ':to': to ?? '9999' } } : undefined;
+      const out = await client.send(
+        new QueryCommand({
+          TableName: table,
+          ...(subject
+            ? {
+                IndexName: 'GSI1',
+                KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :chain)',
+                ExpressionAttributeValues: { ':pk': gsi.auditOf(subject, chain, 0).GSI1PK, ':chain': `${chain}#`, ...range?.values },
+              }
+            : {
+                KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+                ExpressionAttributeValues: { ':pk': keys.auditHead(chain).PK, ':prefix': keys.auditEntryPrefix, ...range?.values },
+              }),
+          ...(range ? { FilterExpression: range.filter, ExpressionAttributeNames: { '#at': 'at' } } : {}),
+          Limit: limit,
+          ExclusiveStartKey: decodeCursor(cursor),
+        }),
+      );
+      return pageOf<AuditEntry>(out.Items, out.LastEvaluatedKey);
+    },
+
+    async datasetImpact({ bucket, keyPrefix, limit, cursor }) {
+      const out = await client.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :prefix)',
+          ExpressionAttributeValues: { ':pk': gsi.dataset(bucket, '', '').GSI1PK, ':prefix': keyPrefix },
+          Limit: limit,
+          ExclusiveStartKey: decodeCursor(cursor),
+        }),
+      );
+      const edges = out.Items ?? [];
+      // One BatchGetItem for the page's versions: their status now (edges do not copy it).
+      const versionKeys = edges.filter((e) => e.type === 'VersionInput').map((e) => keys.version(String(e.group), Number(e.version)));
+      const unique = [...new Map(versionKeys.map((k) => [`${k.PK}|${k.SK}`, k])).values()];
+      const versions = unique.length ? await batchGet(unique) : [];
+      const items = edges.map((e): DerivedFromDataset => {
+        if (e.type === 'VersionInput') {
+          const v = pick(versions, keys.version(String(e.group), Number(e.version)));
+          return {
+            kind: 'modelVersion',
+            uri: String(e.uri),
+            channel: String(e.channel),
+            job: String(e.job),
+            modelPackageArn: String(e.modelPackageArn),
+            group: String(e.group),
+            version: Number(e.version),
+            ...(v ? { status: v.status as ApprovalStatus, ...(v.decision ? { decision: v.decision as ModelVersion['decision'] } : {}) } : {}),
+          };
+        }
+        return { kind: 'trainingJob', uri: String(e.uri), channel: String(e.channel), job: String(e.job), jobArn: String(e.jobArn) };
+      });
+      const next = encodeCursor(out.LastEvaluatedKey);
+      return { items, ...(next ? { cursor: next } : {}) };
+    },
+
+    async listGovernedGroups() {
+      const items = await queryAll({
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': GOVERNED_GROUPS },
+      });
+      return items.map((i) => String(i.modelPackageGroupName));
     },
 
     async listVersionsWithPendingEffects({ limit, cursor }) {

@@ -4,12 +4,14 @@
  *
  *   PK                         SK                          GSI1PK / GSI1SK                    GSI2PK / GSI2SK
  *   GROUP#<group>              VERSION#<v 10 digits>       -                                   EFFECTS#PENDING / <arn> (while effects are pending)
- *   GROUP#<group>              POLICY#CURRENT | POLICY#V#<n 10 digits>
+ *   GROUP#<group>              POLICY#CURRENT              POLICIES / <group> (the governed groups)
+ *   GROUP#<group>              POLICY#V#<n 10 digits>
  *   GROUP#<group>              REVIEW#<v 10>#<reviewId>    -                                   REVIEWS#OPEN / <openedAt>#<reviewId> (while open)
  *   LINK#<linkId>              LINK
  *   REVIEWER#<email>           REVIEWER                    (groups reviewed, SNS subscription)
  *   JOB#<jobName>              JOB
  *   JOB#<jobName>              INPUT#<channel>             DATASET#<bucket> / <key>#JOB#<job>
+ *   GROUP#<group>              VINPUT#<v 10>#<channel>     DATASET#<bucket> / <key>#MV#<arn>   (a version derived from a dataset)
  *   ARTIFACT#<s3 uri>          ARTIFACT
  *   AUDIT#<chain>              HEAD | ENTRY#<seq 12 digits> AUDITOF#<subject> / <chain>#<seq 12>
  */
@@ -22,6 +24,7 @@ export const keys = {
   policyCurrent: (group: string) => ({ PK: `GROUP#${g(group)}`, SK: 'POLICY#CURRENT' }),
   policyVersion: (group: string, version: number) => ({ PK: `GROUP#${g(group)}`, SK: `POLICY#V#${pad(version, 10)}` }),
   policyVersionPrefix: 'POLICY#V#',
+  reviewPrefix: (version: number) => `REVIEW#${pad(version, 10)}#`,
   review: (group: string, version: number, reviewId: string) => ({
     PK: `GROUP#${g(group)}`,
     SK: `REVIEW#${pad(version, 10)}#${reviewId}`,
@@ -30,6 +33,7 @@ export const keys = {
   reviewer: (email: string) => ({ PK: `REVIEWER#${email.toLowerCase()}`, SK: 'REVIEWER' }),
   job: (name: string) => ({ PK: `JOB#${name}`, SK: 'JOB' }),
   jobInput: (name: string, channel: string) => ({ PK: `JOB#${name}`, SK: `INPUT#${channel}` }),
+  versionInput: (group: string, version: number, channel: string) => ({ PK: `GROUP#${g(group)}`, SK: `VINPUT#${pad(version, 10)}#${channel}` }),
   artifact: (uri: string) => ({ PK: `ARTIFACT#${uri}`, SK: 'ARTIFACT' }),
   auditHead: (chain: string) => ({ PK: `AUDIT#${chain}`, SK: 'HEAD' }),
   auditEntry: (chain: string, seq: number) => ({ PK: `AUDIT#${chain}`, SK: `ENTRY#${pad(seq, 12)}` }),
@@ -37,10 +41,14 @@ export const keys = {
 } as const;
 
 export const OPEN_REVIEWS = 'REVIEWS#OPEN';
+/** GSI1 partition of the current policies: the governed groups. */
+export const GOVERNED_GROUPS = 'POLICIES';
 export const PENDING_EFFECTS = 'EFFECTS#PENDING';
 
 export const gsi = {
   dataset: (bucket: string, key: string, job: string) => ({ GSI1PK: `DATASET#${bucket}`, GSI1SK: `${key}#JOB#${job}` }),
+  datasetOfVersion: (bucket: string, key: string, arn: string) => ({ GSI1PK: `DATASET#${bucket}`, GSI1SK: `${key}#MV#${arn}` }),
+  governedGroup: (group: string) => ({ GSI1PK: GOVERNED_GROUPS, GSI1SK: group.toLowerCase() }),
   auditOf: (subject: string, chain: string, seq: number) => ({ GSI1PK: `AUDITOF#${subject}`, GSI1SK: `${chain}#${pad(seq, 12)}` }),
   openReview: (openedAt: string, reviewId: string) => ({ GSI2PK: OPEN_REVIEWS, GSI2SK: `${openedAt}#${reviewId}` }),
   pendingEffects: (arn: string) => ({ GSI2PK: PENDING_EFFECTS, GSI2SK: arn }),

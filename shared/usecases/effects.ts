@@ -22,7 +22,7 @@ export async function carryOut(deps: Deps, key: Key, effects: SideEffect[]): Pro
       done.push(effect.id);
     } catch (e) {
       assertIsError(e);
-      logger.error('side effect failed', { effectId: effect.id, kind: effect.kind, error: e.name, message: e.message });
+      logger.error('side effect failed', { effectId: effect.id, kind: effect.kind, error: e.name, errorMessage: e.message });
       failed.push({ id: effect.id, error: `${e.name}: ${e.message}` });
     }
   }

@@ -13,6 +13,7 @@ import { untilCommitted } from './retry.js';
 import { commitJob } from './training.js';
 
 export type GateOutcome =
+  | 'revoked'
   | 'stale'
   | 'duplicate'
   | 'recorded'
@@ -22,7 +23,7 @@ export type GateOutcome =
   | 'approval-reverted';
 
 /** A change planned from what was read: the write, its outcome and the effects it commits. */
-interface Plan {
+export interface Plan {
   outcome: GateOutcome;
   change: Omit<VersionChange, 'audit' | 'expectedRev'>;
   audit: AuditEvent[];
@@ -73,7 +74,7 @@ export async function gateWaitingVersion(deps: Deps, modelPackageArn: string): P
  * them (one UpdateItem). A conflict re-reads and re-plans; a duplicate resumes whatever an earlier
  * invocation left pending.
  */
-async function decideAndCommit(
+export async function decideAndCommit(
   deps: Deps,
   observed: Pick<VersionObservation, 'group' | 'version' | 'artifactUri'>,
   plan: (ctx: VersionContext) => Promise<Plan | 'stale' | 'duplicate'>,
@@ -174,7 +175,7 @@ async function gatePlan(deps: Deps, ctx: VersionContext, version: ModelVersion):
   };
   const metrics = await gatherMetrics(deps, policy, withJob, producer);
   const gate = evaluatePolicy(policy, metrics);
-  if (!gate.passed) return rejectPlan(withJob, gate, describeFailures(gate), evaluatedAt);
+  if (!gate.passed) return rejectPlan(withJob, gate, describeFailures(gate), evaluatedAt, producer);
 
   // Separation of duties needs to know who registered the version; the event does not say.
   const { createdBy } = await deps.registry.describeModelPackage(version.arn);
@@ -188,7 +189,7 @@ async function gatePlan(deps: Deps, ctx: VersionContext, version: ModelVersion):
   };
   return {
     outcome: 'review-opened',
-    change: { version: passed, review: opened, linkArtifact: { uri: version.artifactUri } },
+    change: { version: passed, review: opened, linkArtifact: { uri: version.artifactUri, datasets: producer.datasets, job: producer.name } },
     audit: [
       {
         action: 'version.gate-passed',
@@ -207,12 +208,13 @@ async function gatePlan(deps: Deps, ctx: VersionContext, version: ModelVersion):
   };
 }
 
-function rejectPlan(version: ModelVersion, gate: GateResult, failures: string[], evaluatedAt: string): Plan {
+function rejectPlan(version: ModelVersion, gate: GateResult, failures: string[], evaluatedAt: string, producer?: ProducerSummary): Plan {
   const rejected: ModelVersion = { ...version, gateState: 'failed', gate: { ...gate, evaluatedAt } };
+  const link = version.job && version.artifactUri && producer ? { linkArtifact: { uri: version.artifactUri, datasets: producer.datasets, job: producer.name } } : {};
   const description = fitDescription(`modelgate: rejected by policy v${gate.policyVersion}: ${failures.join('; ')}`);
   return {
     outcome: 'rejected',
-    change: { version: rejected, ...(version.job && version.artifactUri ? { linkArtifact: { uri: version.artifactUri } } : {}) },
+    change: { version: rejected, ...link },
     audit: [
       {
         action: 'version.gate-failed',

@@ -38,7 +38,7 @@ export async function sweepReviews(deps: Deps): Promise<SweepReport> {
       } catch (e) {
         assertIsError(e);
         report.failures++;
-        logger.error('sweep failed for a review', { reviewId: review.id, modelPackageArn: review.modelPackageArn, error: e.name, message: e.message });
+        logger.error('sweep failed for a review', { reviewId: review.id, modelPackageArn: review.modelPackageArn, error: e.name, errorMessage: e.message });
       }
     }
     cursor = page.cursor;
@@ -53,7 +53,7 @@ export async function sweepReviews(deps: Deps): Promise<SweepReport> {
       } catch (e) {
         assertIsError(e);
         report.failures++;
-        logger.error('sweep could not carry out pending effects', { modelPackageArn: version.arn, error: e.name, message: e.message });
+        logger.error('sweep could not carry out pending effects', { modelPackageArn: version.arn, error: e.name, errorMessage: e.message });
       }
     }
     cursor = page.cursor;

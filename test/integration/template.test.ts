@@ -56,6 +56,7 @@ const GATE_ACTIONS = [
   'sqs:SendMessage',
 ];
 
+const TABLE_GSI1_ARN = { 'Fn::Sub': '${GovernanceTable.Arn}/index/GSI1' };
 const TABLE_GSI2_ARN = { 'Fn::Sub': '${GovernanceTable.Arn}/index/GSI2' };
 const SIGNING_KEY_ARN = {
   'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/modelgate/${STAGE}/review-signing-keys`,
@@ -137,6 +138,57 @@ const FUNCTIONS: FunctionSpec[] = [
     name: 'removeReviewer',
     logicalId: 'RemoveReviewerLambdaFunction',
     actions: [...LOG_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'sns:Subscribe', 'sns:Unsubscribe'],
+    tableResources: [TABLE_ARN],
+  },
+  {
+    name: 'reconcile',
+    logicalId: 'ReconcileLambdaFunction',
+    actions: [
+      ...LOG_ACTIONS,
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:Query',
+      'sagemaker:ListModelPackages',
+      'sagemaker:DescribeTrainingJob',
+      'sagemaker:DescribeModelPackage',
+      'sagemaker:UpdateModelPackage',
+      's3:GetObject',
+      'sns:Publish',
+      'ssm:GetParameter',
+      'sqs:SendMessage',
+    ],
+    tableResources: [TABLE_ARN, TABLE_GSI1_ARN],
+  },
+  {
+    name: 'getLineage',
+    logicalId: 'GetLineageLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:GetItem', 'dynamodb:Query'],
+    tableResources: [TABLE_ARN, TABLE_GSI1_ARN],
+  },
+  {
+    name: 'datasetImpact',
+    logicalId: 'DatasetImpactLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'sagemaker:UpdateModelPackage', 'sns:Publish'],
+    tableResources: [TABLE_ARN, TABLE_GSI1_ARN],
+  },
+  {
+    name: 'exportModelCard',
+    logicalId: 'ExportModelCardLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:GetItem', 'dynamodb:Query', 'sagemaker:DescribeModelCard', 'sagemaker:CreateModelCard', 'sagemaker:UpdateModelCard'],
+    tableResources: [TABLE_ARN, TABLE_GSI1_ARN],
+  },
+  {
+    name: 'getAuditTrail',
+    logicalId: 'GetAuditTrailLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:Query'],
+    tableResources: [TABLE_ARN, TABLE_GSI1_ARN],
+  },
+  {
+    name: 'verifyAuditTrail',
+    logicalId: 'VerifyAuditTrailLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:GetItem', 'dynamodb:Query'],
     tableResources: [TABLE_ARN],
   },
   {
@@ -278,8 +330,10 @@ describe('EventBridge rules', () => {
     });
   });
 
-  it('only the two SageMaker rules and the hourly sweep exist', () => {
-    expect(resourcesOfType('AWS::Events::Rule')).toHaveLength(3);
+  it('only the two SageMaker rules, the hourly sweep and the daily reconciliation exist', () => {
+    expect(resourcesOfType('AWS::Events::Rule')).toHaveLength(4);
+    const [, reconcile] = ruleFor('ReconcileLambdaFunction');
+    expect(reconcile.Properties.ScheduleExpression).toBe('rate(1 day)');
   });
 
   it('sweepReviews runs every hour, and its failures reach the DLQ', () => {
@@ -510,7 +564,7 @@ describe('the review page on the HTTP API', () => {
 
   it('lets only the functions that sign or verify links read the signing key, and only that parameter', () => {
     const readers = FUNCTIONS.filter((fn) => grants(roleOf(fn.logicalId).statements).has('ssm:GetParameter')).map((fn) => fn.name);
-    expect(readers.sort()).toStrictEqual(['onModelPackageStateChange', 'onTrainingJobStateChange', 'review', 'sweepReviews']);
+    expect(readers.sort()).toStrictEqual(['onModelPackageStateChange', 'onTrainingJobStateChange', 'reconcile', 'review', 'sweepReviews']);
     for (const fn of FUNCTIONS) {
       const res = grants(roleOf(fn.logicalId).statements).get('ssm:GetParameter');
       if (res) expect([...res]).toStrictEqual([key(SIGNING_KEY_ARN)]);

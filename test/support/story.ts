@@ -6,6 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../../shared/aws/clients.js';
 import { sageMakerRegistry } from '../../shared/aws/sagemaker.js';
+import { sageMakerModelCards } from '../../shared/aws/model-cards.js';
 import { snsNotifier, snsSubscriptions } from '../../shared/aws/sns.js';
 import { s3Reports } from '../../shared/aws/s3.js';
 import { dynamoStore } from '../../shared/store/dynamo-store.js';
@@ -67,6 +68,7 @@ export function testDeps(client: DynamoDBClient, table: string, clock: { now: nu
     registry: sageMakerRegistry(new SageMakerClient({ region: 'us-east-1' })),
     notifier: snsNotifier(new SNSClient({ region: 'us-east-1' }), TOPICS),
     subscriptions: snsSubscriptions(new SNSClient({ region: 'us-east-1' }), TOPICS.reviewers),
+    modelCards: sageMakerModelCards(new SageMakerClient({ region: 'us-east-1' })),
     reports: s3Reports(new S3Client({ region: 'us-east-1' })),
     clock: { now: () => clock.now },
     newId: () => `id${String(++n).padStart(4, '0')}`,

@@ -1,0 +1,101 @@
+/**
+ * The scale part of `npm run bench`: 10,000 versions in one group and 1,000 training jobs on one
+ * dataset (written straight into the table with the store's own keys), then the round trips and
+ * time of getLineage, datasetImpact (per page) and listPendingReviews (per page). Every request is
+ * counted by command; a Scan would show up.
+ */
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { gsi, keys } from '../shared/store/keys.js';
+import { dynamoStore } from '../shared/store/dynamo-store.js';
+import { getLineage } from '../shared/usecases/lineage.js';
+import { datasetImpact } from '../shared/usecases/impact.js';
+import { listPendingReviews } from '../shared/usecases/pending.js';
+import type { Deps } from '../shared/ports.js';
+
+const VERSIONS = 10_000;
+const JOBS = 1_000;
+const OPEN_REVIEWS = 2_000;
+const GROUP = 'scale-detector';
+const BUCKET = 'acme-ml-datasets-123456789012';
+const KEY = 'scale/transactions/2026-11-01/train/';
+const ARN = (v: number) => `arn:aws:sagemaker:us-east-1:123456789012:model-package/${GROUP}/${v}`;
+const JOB = (j: number) => `scale-xgb-${String(j).padStart(5, '0')}`;
+
+export async function benchScale(doc: DynamoDBDocumentClient, table: string, counts: Map<string, number>): Promise<void> {
+  const t0 = performance.now();
+  const items: Record<string, unknown>[] = [];
+  for (let j = 0; j < JOBS; j++) {
+    const name = JOB(j);
+    const arn = `arn:aws:sagemaker:us-east-1:123456789012:training-job/${name}`;
+    items.push({ ...keys.job(name), type: 'TrainingJob', name, arn, status: 'Completed', lastModified: 1, hyperparameters: {}, metrics: { 'validation:auc': 0.9 }, datasets: [{ channel: 'train', uri: `s3://${BUCKET}/${KEY}` }], tags: {}, rev: 1 });
+    items.push({ ...keys.jobInput(name, 'train'), ...gsi.dataset(BUCKET, KEY, name), type: 'DatasetInput', channel: 'train', uri: `s3://${BUCKET}/${KEY}`, job: name, jobArn: arn });
+  }
+  const now = Date.parse('2026-11-27T12:00:00Z');
+  for (let v = 1; v <= VERSIONS; v++) {
+    const job = JOB(v % JOBS);
+    items.push({
+      ...keys.version(GROUP, v),
+      type: 'ModelVersion',
+      arn: ARN(v),
+      group: GROUP,
+      version: v,
+      status: v % 10 === 0 ? 'Approved' : 'PendingManualApproval',
+      lastModified: now + v,
+      createdAt: now + v,
+      customerMetadata: {},
+      job: { name: job, arn: `arn:aws:sagemaker:us-east-1:123456789012:training-job/${job}` },
+      gateState: 'passed',
+      pendingEffects: {},
+      rev: 1,
+    });
+    items.push({ ...keys.versionInput(GROUP, v, 'train'), ...gsi.datasetOfVersion(BUCKET, KEY, ARN(v)), type: 'VersionInput', channel: 'train', uri: `s3://${BUCKET}/${KEY}`, job, modelPackageArn: ARN(v), group: GROUP, version: v });
+    if (v <= OPEN_REVIEWS) {
+      const id = `r${v}`;
+      const openedAt = new Date(now + v * 1000).toISOString();
+      items.push({ ...keys.review(GROUP, v, id), ...gsi.openReview(openedAt, id), type: 'ReviewRequest', id, modelPackageArn: ARN(v), group: GROUP, version: v, status: 'Open', openedAt, expiresAt: openedAt, policyVersion: 1, requiredApprovals: 2, allowSelfApproval: false, reminderAfterHours: 24, reviewers: ['a@x.example', 'b@x.example'], links: {}, votes: {}, remindedAt: {}, rev: 1 });
+    }
+  }
+  // Seeding is not measured: BatchWriteItem, 25 items a request, 8 at a time.
+  const batches: Record<string, unknown>[][] = [];
+  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+  const write = async (batch: Record<string, unknown>[]) => {
+    let pending: unknown[] = batch.map((Item) => ({ PutRequest: { Item } }));
+    while (pending.length) {
+      const out = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending as never } }));
+      pending = out.UnprocessedItems?.[table] ?? [];
+    }
+  };
+  for (let i = 0; i < batches.length; i += 8) await Promise.all(batches.slice(i, i + 8).map(write));
+  console.log(`\nScale: ${VERSIONS.toLocaleString('en')} versions in one group, ${JOBS.toLocaleString('en')} jobs on one dataset, ${OPEN_REVIEWS.toLocaleString('en')} open reviews (${items.length.toLocaleString('en')} items seeded in ${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+  console.log(`${'call'.padEnd(40)} ${'requests'.padStart(8)}  by command${' '.repeat(30)} ms`);
+
+  const deps = { store: dynamoStore({ client: doc, table }) } as unknown as Deps;
+  const measure = async (label: string, call: () => Promise<unknown>) => {
+    counts.clear();
+    const t = performance.now();
+    await call();
+    const ms = performance.now() - t;
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    const by = [...counts.entries()].map(([k, n]) => `${k.replace('Command', '')} ${n}`).join(', ');
+    console.log(`${label.padEnd(40)} ${String(total).padStart(8)}  ${by.padEnd(40)} ${ms.toFixed(1)}`);
+    if (counts.has('ScanCommand')) throw new Error(`${label} used a Scan`);
+  };
+  await measure('getLineage (version 5,000)', () => getLineage(deps, { modelPackageGroupName: GROUP, version: 5_000 }));
+  // The dataset's 1,000 job edges sort before its 10,000 version edges: pages 1-10 hold jobs, 11 on versions.
+  let cursor: string | undefined;
+  for (let page = 1; page <= 12; page++) {
+    const call = async () => {
+      const r = await datasetImpact(deps, { s3Uri: `s3://${BUCKET}/${KEY}`, limit: 100, ...(cursor ? { cursor } : {}) });
+      cursor = r.cursor;
+    };
+    if ([1, 10, 11, 12].includes(page)) await measure(`datasetImpact, page ${page} (100 edges)`, call);
+    else await call();
+  }
+  cursor = undefined;
+  for (let page = 1; page <= 3; page++) {
+    await measure(`listPendingReviews, page ${page} (100)`, async () => {
+      const r = await listPendingReviews(deps, { limit: 100, ...(cursor ? { cursor } : {}) });
+      cursor = r.cursor;
+    });
+  }
+}

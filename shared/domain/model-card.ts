@@ -1,0 +1,532 @@
+import { z } from 'zod';
+import type { LineageDocument } from '../usecases/lineage.js';
+
+/**
+ * A model card: one version's facts, lineage, metrics against its policy at decision time, the
+ * decision with its reviewers and their comments, and the head of the group's audit chain. Pure:
+ * `buildModelCard` turns a lineage document into the card, `renderModelCardMarkdown` into a readable
+ * document, `toSageMakerContent` into the SageMaker model card JSON schema (for CreateModelCard).
+ */
+
+const Iso = z.iso.datetime({ offset: true });
+const StringMap = z.record(z.string(), z.string());
+
+export const ModelCardSchema = z.strictObject({
+  schema: z.literal('modelgate.model-card/1'),
+  generatedAt: Iso,
+  model: z.strictObject({
+    group: z.string().min(1),
+    version: z.number().int().min(1),
+    arn: z.string().min(1),
+    description: z.string().optional(),
+    status: z.enum(['PendingManualApproval', 'Approved', 'Rejected']),
+    createdAt: Iso,
+    registeredBy: z.string().optional(),
+    trainedBy: z.string().optional(),
+    artifactUri: z.string().optional(),
+    customerMetadata: StringMap,
+  }),
+  /** From customer metadata `intended_use`; `not stated` otherwise. */
+  intendedUse: z.string().min(1),
+  lineage: z.strictObject({
+    trainingJob: z
+      .strictObject({
+        name: z.string(),
+        arn: z.string(),
+        status: z.string(),
+        createdAt: Iso.optional(),
+        endedAt: Iso.optional(),
+        image: z.string().optional(),
+        metrics: z.record(z.string(), z.number()),
+      })
+      .optional(),
+    datasets: z.array(z.strictObject({ channel: z.string(), uri: z.string() })),
+    image: z.strictObject({ uri: z.string(), digest: z.string().optional() }).optional(),
+    hyperparameters: StringMap,
+    pipelineExecution: z.string().optional(),
+    evaluationReport: z.strictObject({ uri: z.string(), digest: z.string().optional() }).optional(),
+  }),
+  /** The gate's results as recorded on the version: the policy at decision time, not today's. */
+  evaluation: z
+    .strictObject({
+      policyVersion: z.number().int().min(1),
+      evaluatedAt: Iso,
+      passed: z.boolean(),
+      results: z.array(
+        z.strictObject({
+          source: z.string(),
+          metric: z.string(),
+          comparison: z.string(),
+          threshold: z.number(),
+          actual: z.number().nullable(),
+          passed: z.boolean(),
+          problem: z.string().optional(),
+        }),
+      ),
+    })
+    .optional(),
+  decision: z
+    .strictObject({
+      id: z.string(),
+      outcome: z.enum(['Approved', 'Rejected']),
+      at: Iso,
+      approvers: z.array(z.string()),
+      rejectedBy: z.string().optional(),
+      policyVersion: z.number().int().min(1),
+    })
+    .optional(),
+  reviews: z.array(
+    z.strictObject({
+      id: z.string(),
+      status: z.enum(['Open', 'Approved', 'Rejected', 'Expired']),
+      openedAt: Iso,
+      expiresAt: Iso,
+      closedAt: Iso.optional(),
+      policyVersion: z.number().int().min(1),
+      requiredApprovals: z.number().int().min(1),
+      reviewers: z.array(z.string()),
+      votes: z.array(
+        z.strictObject({ reviewer: z.string(), decision: z.enum(['approve', 'reject']), comment: z.string().optional(), at: Iso }),
+      ),
+    }),
+  ),
+  audit: z.strictObject({
+    chain: z.string(),
+    seq: z.number().int().min(0),
+    headHash: z.string().regex(/^[0-9a-f]{64}$/),
+    /** How many entries of that chain are about this version. */
+    versionEntries: z.number().int().min(0),
+  }),
+});
+export type ModelCard = z.infer<typeof ModelCardSchema>;
+
+export const INTENDED_USE_KEY = 'intended_use';
+export const NOT_STATED = 'not stated';
+
+const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
+const opt = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined || value === '' ? {} : { [key]: value }) as { [P in K]?: V };
+const sortedMap = <V>(m: Record<string, V>): Record<string, V> =>
+  Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+export function buildModelCard(lineage: LineageDocument, opts: { generatedAt: string }): ModelCard {
+  const v = lineage.modelPackage;
+  const job = lineage.trainingJob;
+  const intended = v.customerMetadata[INTENDED_USE_KEY]?.trim();
+  return {
+    schema: 'modelgate.model-card/1',
+    generatedAt: opts.generatedAt,
+    model: {
+      group: v.group,
+      version: v.version,
+      arn: v.arn,
+      ...opt('description', v.description),
+      status: v.status,
+      createdAt: new Date(v.createdAt).toISOString(),
+      ...opt('registeredBy', v.registeredBy),
+      ...opt('trainedBy', v.trainedBy ?? job?.trainedBy),
+      ...opt('artifactUri', v.artifactUri),
+      customerMetadata: sortedMap(v.customerMetadata),
+    },
+    intendedUse: intended ? intended : NOT_STATED,
+    lineage: {
+      ...(job
+        ? {
+            trainingJob: {
+              name: job.name,
+              arn: job.arn,
+              status: job.status,
+              ...opt('createdAt', iso(job.createdAt)),
+              ...opt('endedAt', iso(job.endedAt)),
+              ...opt('image', job.image),
+              metrics: sortedMap(job.metrics),
+            },
+          }
+        : {}),
+      datasets: lineage.datasets.map((d) => ({ channel: d.channel, uri: d.uri })),
+      ...(lineage.image ? { image: { uri: lineage.image.uri, ...opt('digest', lineage.image.digest) } } : {}),
+      hyperparameters: sortedMap(job?.hyperparameters ?? {}),
+      ...opt('pipelineExecution', v.pipelineExecution),
+      ...(v.report ? { evaluationReport: { uri: v.report.uri, ...opt('digest', v.report.digest) } } : {}),
+    },
+    ...(lineage.gate
+      ? {
+          evaluation: {
+            policyVersion: lineage.gate.policyVersion,
+            evaluatedAt: lineage.gate.evaluatedAt,
+            passed: lineage.gate.passed,
+            results: lineage.gate.results.map((r) => ({
+              source: r.rule.source,
+              metric: r.rule.metric,
+              comparison: r.rule.comparison,
+              threshold: r.rule.threshold,
+              actual: r.actual ?? null,
+              passed: r.passed,
+              ...opt('problem', r.problem),
+            })),
+          },
+        }
+      : {}),
+    ...(lineage.decision
+      ? {
+          decision: {
+            id: lineage.decision.id,
+            outcome: lineage.decision.outcome,
+            at: lineage.decision.at,
+            approvers: [...lineage.decision.approvers],
+            ...opt('rejectedBy', lineage.decision.rejectedBy),
+            policyVersion: lineage.decision.policyVersion,
+          },
+        }
+      : {}),
+    reviews: [...lineage.reviews]
+      .sort((a, b) => (a.openedAt < b.openedAt ? -1 : a.openedAt > b.openedAt ? 1 : 0))
+      .map((r) => ({
+        id: r.id,
+        status: r.status,
+        openedAt: r.openedAt,
+        expiresAt: r.expiresAt,
+        ...opt('closedAt', r.closedAt),
+        policyVersion: r.policyVersion,
+        requiredApprovals: r.requiredApprovals,
+        reviewers: [...r.reviewers],
+        votes: Object.entries(r.votes)
+          .map(([reviewer, vote]) => ({ reviewer, decision: vote.decision, ...opt('comment', vote.comment), at: vote.at }))
+          .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.reviewer < b.reviewer ? -1 : 1)),
+      })),
+    audit: {
+      chain: lineage.audit.head.chain,
+      seq: lineage.audit.head.seq,
+      headHash: lineage.audit.head.hash,
+      versionEntries: lineage.audit.entries.length,
+    },
+  };
+}
+
+/** A rule as one line: `trainingJob:validation:auc >= 0.85`. */
+const ruleName = (r: { source: string; metric: string }) => `${r.source}:${r.metric}`;
+
+/** Each vote's comment, by reviewer: what the reviewers wrote when they decided. */
+function comments(card: ModelCard): Array<{ reviewer: string; decision: string; comment: string }> {
+  return card.reviews.flatMap((r) => r.votes.flatMap((v) => (v.comment ? [{ reviewer: v.reviewer, decision: v.decision, comment: v.comment }] : [])));
+}
+
+// ---------------------------------------------------------------------------------------------
+// SageMaker model card content
+
+/**
+ * SageMaker's model card statuses for a version:
+ * - `Approved`: modelgate recorded an Approved decision for the version;
+ * - `PendingReview`: the version passed its gate and a review is open;
+ * - `Draft`: everything else (rejected by a reviewer or by its gate, review expired, awaiting its
+ *   training job). Never `Archived`: SageMaker does not let an archived card be changed again.
+ */
+export type ModelCardStatus = 'Draft' | 'PendingReview' | 'Approved';
+
+export function sageMakerCardStatus(card: Pick<ModelCard, 'decision' | 'reviews'>): ModelCardStatus {
+  if (card.decision?.outcome === 'Approved') return 'Approved';
+  if (!card.decision && card.reviews.some((r) => r.status === 'Open')) return 'PendingReview';
+  return 'Draft';
+}
+
+/** `<group>-v<version>`, lowercase, within SageMaker's 63 characters (a long group name keeps a hash of itself). */
+export function modelCardName(group: string, version: number): string {
+  const suffix = `-v${version}`;
+  const g = group.toLowerCase();
+  const name = `${g}${suffix}`;
+  if (name.length <= 63) return name;
+  const hash = fnv1a(g);
+  return `${g.slice(0, 63 - suffix.length - hash.length - 1)}-${hash}${suffix}`;
+}
+
+const fnv1a = (s: string): string => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+};
+
+export const MODEL_CARD_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+
+const Text = (max: number) => z.string().min(1).max(max);
+const CUSTOM_KEY = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** The parts of SageMaker's model card JSON schema that modelgate fills (documented field names and limits). */
+export const SageMakerCardContentSchema = z.strictObject({
+  model_overview: z.strictObject({
+    model_description: Text(1024).optional(),
+    model_version: z.number().int().min(1),
+    model_artifact: z.array(Text(1024)).max(15).optional(),
+    inference_environment: z.strictObject({ container_image: z.array(Text(1024)).max(15) }).optional(),
+  }),
+  intended_uses: z.strictObject({ intended_uses: Text(2048) }).optional(),
+  training_details: z
+    .strictObject({
+      training_job_details: z.strictObject({
+        training_arn: Text(1024),
+        training_datasets: z.array(Text(1024)).max(15).optional(),
+        training_environment: z.strictObject({ container_image: z.array(Text(1024)).max(15) }).optional(),
+        training_metrics: z.array(z.strictObject({ name: Text(255), value: z.number() })).max(50).optional(),
+        hyper_parameters: z.array(z.strictObject({ name: Text(255), value: z.string().max(1024) })).max(100).optional(),
+      }),
+    })
+    .optional(),
+  evaluation_details: z
+    .array(
+      z.strictObject({
+        name: Text(255),
+        metric_groups: z.array(
+          z.strictObject({
+            name: Text(255),
+            metric_data: z.array(z.strictObject({ name: Text(255), type: z.literal('number'), value: z.number(), notes: Text(1024).optional() })),
+          }),
+        ),
+      }),
+    )
+    .optional(),
+  additional_information: z.strictObject({
+    custom_details: z.record(z.string().regex(CUSTOM_KEY), z.string().max(1024)),
+  }),
+});
+export type SageMakerCardContent = z.infer<typeof SageMakerCardContentSchema>;
+
+const cut = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
+const imageRef = (image: { uri: string; digest?: string }) => (image.digest ? `${image.uri}@${image.digest}` : image.uri);
+
+/**
+ * The card as SageMaker model card content. Fields SageMaker's schema has a place for go there;
+ * the governance record (decision, approvers, comments, policy version, audit head) goes to
+ * `additional_information.custom_details`, whose values are strings of at most 1024 characters.
+ * A rule with no actual value (a missing metric) has no `number` to report and is only named in
+ * `modelgate_gate_failures`.
+ */
+export function toSageMakerContent(card: ModelCard): SageMakerCardContent {
+  const { model, lineage, evaluation, decision } = card;
+  const job = lineage.trainingJob;
+  const custom: Record<string, string> = {
+    modelgate_generated_at: card.generatedAt,
+    modelgate_model_package_arn: model.arn,
+    modelgate_model_package_group: model.group,
+    modelgate_approval_status: model.status,
+    modelgate_created_at: model.createdAt,
+    ...opt('modelgate_registered_by', model.registeredBy),
+    ...opt('modelgate_trained_by', model.trainedBy),
+    ...opt('modelgate_pipeline_execution', lineage.pipelineExecution),
+    ...opt('modelgate_image_digest', lineage.image?.digest),
+    ...opt('modelgate_evaluation_report', lineage.evaluationReport ? imageRef(lineage.evaluationReport) : undefined),
+    ...(evaluation
+      ? {
+          modelgate_policy_version: String(evaluation.policyVersion),
+          modelgate_gate: `${evaluation.passed ? 'passed' : 'failed'} at ${evaluation.evaluatedAt}`,
+          ...opt(
+            'modelgate_gate_failures',
+            evaluation.results
+              .filter((r) => !r.passed)
+              .map((r) => `${ruleName(r)} ${r.comparison} ${r.threshold}: ${r.problem ?? `actual ${r.actual}`}`)
+              .join('; '),
+          ),
+        }
+      : {}),
+    modelgate_decision: decision
+      ? `${decision.outcome} at ${decision.at} (decision ${decision.id}, policy v${decision.policyVersion})`
+      : 'none recorded',
+    ...(decision ? { modelgate_approvers: decision.approvers.join(', ') || 'none' } : {}),
+    ...opt('modelgate_rejected_by', decision?.rejectedBy),
+    ...opt(
+      'modelgate_review_comments',
+      comments(card)
+        .map((c) => `${c.reviewer} (${c.decision}): ${c.comment}`)
+        .join(' | '),
+    ),
+    modelgate_audit_chain: card.audit.chain,
+    modelgate_audit_head_seq: String(card.audit.seq),
+    modelgate_audit_head_hash: card.audit.headHash,
+  };
+  const containers = lineage.image ? [imageRef(lineage.image)] : [];
+  const scored = evaluation?.results.filter((r) => r.actual !== null) ?? [];
+  const content: SageMakerCardContent = {
+    model_overview: {
+      ...opt('model_description', model.description ? cut(model.description, 1024) : undefined),
+      model_version: model.version,
+      ...(model.artifactUri ? { model_artifact: [model.artifactUri] } : {}),
+      ...(containers.length ? { inference_environment: { container_image: containers } } : {}),
+    },
+    ...(card.intendedUse !== NOT_STATED ? { intended_uses: { intended_uses: cut(card.intendedUse, 2048) } } : {}),
+    ...(job
+      ? {
+          training_details: {
+            training_job_details: {
+              training_arn: job.arn,
+              ...(lineage.datasets.length ? { training_datasets: lineage.datasets.slice(0, 15).map((d) => d.uri) } : {}),
+              ...(job.image ? { training_environment: { container_image: [job.image] } } : {}),
+              ...(Object.keys(job.metrics).length
+                ? { training_metrics: Object.entries(job.metrics).slice(0, 50).map(([name, value]) => ({ name: cut(name, 255), value })) }
+                : {}),
+              ...(Object.keys(lineage.hyperparameters).length
+                ? {
+                    hyper_parameters: Object.entries(lineage.hyperparameters)
+                      .slice(0, 100)
+                      .map(([name, value]) => ({ name: cut(name, 255), value: cut(value, 1024) })),
+                  }
+                : {}),
+            },
+          },
+        }
+      : {}),
+    ...(evaluation && scored.length
+      ? {
+          evaluation_details: [
+            {
+              name: `modelgate policy v${evaluation.policyVersion}`,
+              metric_groups: [
+                {
+                  name: 'policy rules at decision time',
+                  metric_data: scored.map((r) => ({
+                    name: cut(ruleName(r), 255),
+                    type: 'number' as const,
+                    value: r.actual ?? 0,
+                    notes: `${r.comparison} ${r.threshold}: ${r.passed ? 'pass' : 'FAIL'}`,
+                  })),
+                },
+              ],
+            },
+          ],
+        }
+      : {}),
+    additional_information: { custom_details: Object.fromEntries(Object.entries(custom).map(([k, val]) => [k, cut(val, 1024)])) },
+  };
+  return SageMakerCardContentSchema.parse(content);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown
+
+/**
+ * Escapes a value for Markdown text and table cells: the backslash and every character that can
+ * start inline markup (backticks, emphasis, links, strikethrough), the table's pipe, HTML (`&` and `<`
+ * as entities), and line breaks (as `<br>`, so a value never starts a line of its own: no heading,
+ * list or table row can be injected).
+ */
+export function escapeMarkdown(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
+    .replace(/\r\n|\r|\n/g, '<br>');
+}
+
+const e = escapeMarkdown;
+const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+const table = (head: string[], rows: string[][]): string[] => [row(head), row(head.map(() => '---')), ...rows.map(row)];
+
+export function renderModelCardMarkdown(card: ModelCard): string {
+  const { model, lineage, evaluation, decision } = card;
+  const job = lineage.trainingJob;
+  const out: string[] = [];
+  const section = (title: string, ...lines: string[]) => out.push(`## ${title}`, '', ...lines, '');
+
+  out.push(`# Model card: ${e(model.group)} version ${model.version}`, '', `Generated by modelgate at ${e(card.generatedAt)}.`, '');
+
+  section(
+    'Model',
+    ...table(
+      ['Field', 'Value'],
+      [
+        ['Model package group', e(model.group)],
+        ['Version', String(model.version)],
+        ['Model package ARN', e(model.arn)],
+        ['Description', model.description ? e(model.description) : '—'],
+        ['Approval status', e(model.status)],
+        ['Created', e(model.createdAt)],
+        ['Registered by', model.registeredBy ? e(model.registeredBy) : 'unknown'],
+        ['Trained by', model.trainedBy ? e(model.trainedBy) : 'unknown'],
+      ],
+    ),
+  );
+
+  section('Intended use', e(card.intendedUse));
+
+  section(
+    'Lineage',
+    ...table(
+      ['Field', 'Value'],
+      [
+        ['Training job', job ? e(job.name) : 'not linked'],
+        ...(job ? [['Training job ARN', e(job.arn)], ['Training job status', e(job.status)]] : []),
+        ...(job?.endedAt ? [['Training ended', e(job.endedAt)]] : []),
+        ['Image', lineage.image ? e(lineage.image.uri) : '—'],
+        ['Image digest', lineage.image?.digest ? e(lineage.image.digest) : '—'],
+        ['Model artifact', model.artifactUri ? e(model.artifactUri) : '—'],
+        ['Pipeline execution', lineage.pipelineExecution ? e(lineage.pipelineExecution) : '—'],
+        ['Evaluation report', lineage.evaluationReport ? e(imageRef(lineage.evaluationReport)) : '—'],
+      ],
+    ),
+    '',
+    '### Datasets',
+    '',
+    ...(lineage.datasets.length ? table(['Channel', 'URI'], lineage.datasets.map((d) => [e(d.channel), e(d.uri)])) : ['None recorded.']),
+    '',
+    '### Hyperparameters',
+    '',
+    ...(Object.keys(lineage.hyperparameters).length
+      ? table(['Name', 'Value'], Object.entries(lineage.hyperparameters).map(([k, v]) => [e(k), e(v)]))
+      : ['None recorded.']),
+  );
+
+  if (Object.keys(model.customerMetadata).length) {
+    section('Customer metadata', ...table(['Key', 'Value'], Object.entries(model.customerMetadata).map(([k, v]) => [e(k), e(v)])));
+  }
+
+  if (evaluation) {
+    section(
+      `Metrics against policy version ${evaluation.policyVersion}`,
+      `The gate ${evaluation.passed ? 'passed' : 'failed'} at ${e(evaluation.evaluatedAt)}, under policy version ${evaluation.policyVersion}: the policy at decision time.`,
+      '',
+      ...table(
+        ['Rule', 'Threshold', 'Actual', 'Result'],
+        evaluation.results.map((r) => [
+          e(ruleName(r)),
+          `${r.comparison} ${r.threshold}`,
+          r.actual === null ? e(r.problem ?? 'n/a') : String(r.actual),
+          r.passed ? 'pass' : 'FAIL',
+        ]),
+      ),
+    );
+  } else {
+    section('Metrics against policy', 'The version has not been evaluated against a policy.');
+  }
+
+  const decisionLines = decision
+    ? [
+        `**${decision.outcome}** at ${e(decision.at)} under policy version ${decision.policyVersion} (decision ${e(decision.id)}).`,
+        '',
+        `- Approvers: ${decision.approvers.length ? decision.approvers.map(e).join(', ') : 'none'}`,
+        ...(decision.rejectedBy ? [`- Rejected by: ${e(decision.rejectedBy)}`] : []),
+      ]
+    : ['No decision has been recorded.'];
+  const reviewLines = card.reviews.flatMap((r) => [
+    '',
+    `### Review ${e(r.id)}: ${r.status}`,
+    '',
+    `Opened ${e(r.openedAt)}, ${r.closedAt ? `closed ${e(r.closedAt)}` : `expires ${e(r.expiresAt)}`}; policy version ${r.policyVersion}, ${r.requiredApprovals} approval${r.requiredApprovals === 1 ? '' : 's'} required. Reviewers: ${r.reviewers.map(e).join(', ')}.`,
+    '',
+    ...(r.votes.length
+      ? table(['Reviewer', 'Vote', 'Comment', 'At'], r.votes.map((v) => [e(v.reviewer), v.decision, v.comment ? e(v.comment) : '—', e(v.at)]))
+      : ['No votes yet.']),
+  ]);
+  section('Decision', ...decisionLines, ...reviewLines);
+
+  section(
+    'Audit',
+    ...table(
+      ['Field', 'Value'],
+      [
+        ['Chain', e(card.audit.chain)],
+        ['Head sequence number', String(card.audit.seq)],
+        ['Head hash', e(card.audit.headHash)],
+        ['Entries about this version', String(card.audit.versionEntries)],
+      ],
+    ),
+  );
+
+  return `${out.join('\n').trimEnd()}\n`;
+}

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { clientToken, fitDescription } from '../domain/effects.js';
+import { ValidationError, describeIssues } from '../domain/errors.js';
+import { parseS3Uri } from '../domain/lineage.js';
+import type { Decision } from '../domain/review.js';
+import type { DerivedFromDataset, Deps } from '../ports.js';
+import { decideAndCommit, type Plan } from './gate.js';
+
+const RequestSchema = z
+  .strictObject({
+    /** An object's URI or a prefix (`s3://bucket/path/`): everything under it counts. */
+    s3Uri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3:// URI or prefix'),
+    limit: z.number().int().min(1).max(100).default(100),
+    cursor: z.string().min(1).max(4096).optional(),
+    revoke: z.boolean().default(false),
+    reason: z.string().min(1).max(512).optional(),
+    changedBy: z.string().min(1).max(256).optional(),
+    dryRun: z.boolean().default(false),
+  })
+  .superRefine((r, ctx) => {
+    if (r.revoke && !r.reason) ctx.addIssue({ code: 'custom', path: ['reason'], message: 'a revocation needs a reason' });
+    if (r.revoke && !r.changedBy) ctx.addIssue({ code: 'custom', path: ['changedBy'], message: 'a revocation needs changedBy' });
+    if (r.revoke && r.cursor) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'a revocation covers every page; it takes no cursor' });
+  });
+
+export interface ImpactReport {
+  s3Uri: string;
+  trainingJobs: Array<{ job: string; jobArn: string; channel: string; uri: string }>;
+  modelVersions: Array<{ modelPackageArn: string; group: string; version: number; status: string; job: string; channel: string; uri: string }>;
+  /** Only for a listing (no revoke): pass it back for the next page. */
+  cursor?: string;
+  revocation?: { dryRun: boolean; reason: string; revoked: string[]; alreadyRevoked: string[] };
+}
+
+/**
+ * Operator / incident responder: every training job and model version derived from a dataset (an
+ * S3 URI or prefix), with each version's approval status, a page at a time (one Query and one
+ * BatchGetItem per page, whatever the table's size). With `revoke: true` and a reason, every
+ * derived Approved version is set to Rejected through the normal path: recorded with a decision,
+ * audited, notified, UpdateModelPackage with a ClientToken; running it again changes nothing.
+ */
+export async function datasetImpact(deps: Deps, payload: unknown): Promise<ImpactReport> {
+  const parsed = RequestSchema.safeParse(payload);
+  if (!parsed.success) throw new ValidationError('datasetImpact request', describeIssues(parsed.error.issues));
+  const req = parsed.data;
+  const { bucket, key } = parseS3Uri(req.s3Uri);
+  const report: ImpactReport = { s3Uri: req.s3Uri, trainingJobs: [], modelVersions: [] };
+  const add = (items: DerivedFromDataset[]) => {
+    for (const i of items) {
+      if (i.kind === 'trainingJob') report.trainingJobs.push({ job: i.job, jobArn: i.jobArn, channel: i.channel, uri: i.uri });
+      else report.modelVersions.push({ modelPackageArn: i.modelPackageArn, group: i.group, version: i.version, status: i.status ?? 'unknown', job: i.job, channel: i.channel, uri: i.uri });
+    }
+  };
+  if (!req.revoke) {
+    const page = await deps.store.datasetImpact({ bucket, keyPrefix: key, limit: req.limit, ...(req.cursor ? { cursor: req.cursor } : {}) });
+    add(page.items);
+    return { ...report, ...(page.cursor ? { cursor: page.cursor } : {}) };
+  }
+  let cursor: string | undefined;
+  do {
+    const page = await deps.store.datasetImpact({ bucket, keyPrefix: key, limit: req.limit, ...(cursor ? { cursor } : {}) });
+    add(page.items);
+    cursor = page.cursor;
+  } while (cursor);
+  // A version derived through two channels is listed twice; it is revoked once.
+  const approved = [...new Map(report.modelVersions.filter((v) => v.status === 'Approved').map((v) => [v.modelPackageArn, v])).values()];
+  const revocation = { dryRun: req.dryRun, reason: req.reason ?? '', revoked: [] as string[], alreadyRevoked: [] as string[] };
+  for (const v of approved) {
+    if (req.dryRun) {
+      revocation.revoked.push(v.modelPackageArn);
+      continue;
+    }
+    const outcome = await revokeVersion(deps, v, { dataset: req.s3Uri, reason: req.reason ?? '', actor: req.changedBy ?? '' });
+    (outcome === 'revoked' ? revocation.revoked : revocation.alreadyRevoked).push(v.modelPackageArn);
+  }
+  return { ...report, revocation };
+}
+
+/** One revocation through the gate's commit path; a version already rejected is left as it is. */
+async function revokeVersion(
+  deps: Deps,
+  v: { modelPackageArn: string; group: string; version: number },
+  why: { dataset: string; reason: string; actor: string },
+): Promise<'revoked' | 'duplicate'> {
+  const outcome = await decideAndCommit(deps, { group: v.group, version: v.version }, async (ctx): Promise<Plan | 'duplicate'> => {
+    const current = ctx.version;
+    if (!current || current.status !== 'Approved' || current.decision?.outcome === 'Rejected') return 'duplicate';
+    const { rev: _rev, ...version } = current;
+    const at = new Date(deps.clock.now()).toISOString();
+    const decision: Decision = {
+      id: deps.newId(),
+      outcome: 'Rejected',
+      at,
+      approvers: [],
+      rejectedBy: why.actor,
+      policyVersion: current.decision?.policyVersion ?? current.gate?.policyVersion ?? 0,
+    };
+    const description = fitDescription(`modelgate: approval revoked (decision ${decision.id}) by ${why.actor}: derived from ${why.dataset}: ${why.reason}`);
+    return {
+      outcome: 'revoked',
+      change: { version: { ...version, decision } },
+      audit: [
+        {
+          action: 'version.revoked',
+          subject: version.arn,
+          actor: why.actor,
+          detail: { decisionId: decision.id, dataset: why.dataset, reason: why.reason, previousDecision: current.decision?.id ?? null },
+        },
+      ],
+      effects: [
+        {
+          kind: 'setApprovalStatus',
+          id: `revoke:${decision.id}`,
+          modelPackageArn: version.arn,
+          status: 'Rejected',
+          description,
+          clientToken: clientToken(version.arn, 'revoke', why.dataset, version.lastModified),
+        },
+        {
+          kind: 'notify',
+          id: `revoke-notice:${decision.id}`,
+          topic: 'governance',
+          subject: `Approval revoked: ${version.group} v${version.version}`.slice(0, 99),
+          message: [`${why.actor} revoked the approval of ${version.arn}.`, `It was trained on ${why.dataset}.`, `Reason: ${why.reason}`].join('\n'),
+          attributes: { event: 'approval-revoked', group: version.group },
+        },
+      ],
+    };
+  });
+  return outcome === 'revoked' ? 'revoked' : 'duplicate';
+}

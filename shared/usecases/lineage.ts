@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { verifyChain, type AuditEntry, type AuditHead } from '../domain/audit.js';
+import { NotFound, ValidationError, describeIssues } from '../domain/errors.js';
+import type { TrainingJob } from '../domain/lineage.js';
+import { GroupNameSchema } from '../domain/policy.js';
+import type { Decision, ReviewRequest } from '../domain/review.js';
+import type { ModelVersion } from '../domain/version.js';
+import type { Deps } from '../ports.js';
+
+/** By model package ARN, or by group and version. */
+export const VersionRefSchema = z.union([
+  z.strictObject({ modelPackageArn: z.string().regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[^/]+\/\d+$/, 'must be a versioned model package ARN') }),
+  z.strictObject({ modelPackageGroupName: GroupNameSchema, version: z.number().int().min(1) }),
+]);
+export type VersionRef = z.infer<typeof VersionRefSchema>;
+
+export function parseVersionRef(payload: unknown, subject: string): { group: string; version: number } {
+  const parsed = VersionRefSchema.safeParse(payload);
+  if (!parsed.success) throw new ValidationError(subject, describeIssues(parsed.error.issues));
+  if ('modelPackageArn' in parsed.data) {
+    const [group, version] = parsed.data.modelPackageArn.split('/').slice(-2);
+    return { group: group ?? '', version: Number(version) };
+  }
+  return { group: parsed.data.modelPackageGroupName, version: parsed.data.version };
+}
+
+/** One document: a version, its ancestors, its gate results and decisions, and its audit entries. */
+export interface LineageDocument {
+  modelPackage: Omit<ModelVersion, 'pendingEffects' | 'gate' | 'decision' | 'review' | 'job' | 'gateState'> & { pipelineExecution?: string };
+  trainingJob?: Omit<TrainingJob, 'tags'> & { tags: Record<string, string> };
+  datasets: Array<{ channel: string; uri: string }>;
+  image?: { uri: string; digest?: string };
+  gate?: ModelVersion['gate'] & { state?: ModelVersion['gateState'] };
+  reviews: Array<Pick<ReviewRequest, 'id' | 'status' | 'openedAt' | 'expiresAt' | 'policyVersion' | 'requiredApprovals' | 'reviewers' | 'votes' | 'decision' | 'closedAt'>>;
+  decision?: Decision;
+  audit: { chain: string; head: AuditHead; entries: AuditEntry[]; chainVerified?: boolean };
+  /** DynamoDB requests this answer cost, and in how many sequential rounds (bounded: 2). */
+  cost: { requests: number; rounds: number };
+}
+
+/** Operator: `serverless invoke -f getLineage --data '{"modelPackageArn":"…"}'`. */
+export async function getLineage(deps: Pick<Deps, 'store'>, payload: unknown): Promise<LineageDocument> {
+  const key = parseVersionRef(payload, 'getLineage request');
+  const items = await deps.store.loadLineage(key);
+  if (!items) throw new NotFound(`modelgate has no record of ${key.group} version ${key.version}`);
+  const { version: v, job } = items;
+  const { pendingEffects: _p, gate, decision, review: _r, job: _j, gateState, ...facts } = v;
+  const datasets = job?.datasets ?? [];
+  const image = v.image ?? job?.image;
+  return {
+    modelPackage: { ...facts, ...(v.generatedBy ? { pipelineExecution: v.generatedBy } : {}) },
+    ...(job ? { trainingJob: job } : {}),
+    datasets,
+    ...(image ? { image: { uri: image, ...(v.imageDigest ? { digest: v.imageDigest } : {}) } } : {}),
+    ...(gate ? { gate: { ...gate, ...(gateState ? { state: gateState } : {}) } } : {}),
+    reviews: items.reviews.map((r) => ({
+      id: r.id,
+      status: r.status,
+      openedAt: r.openedAt,
+      expiresAt: r.expiresAt,
+      policyVersion: r.policyVersion,
+      requiredApprovals: r.requiredApprovals,
+      reviewers: r.reviewers,
+      votes: r.votes,
+      ...(r.decision ? { decision: r.decision } : {}),
+      ...(r.closedAt ? { closedAt: r.closedAt } : {}),
+    })),
+    ...(decision ? { decision } : {}),
+    audit: { chain: items.auditHead.chain, head: items.auditHead, entries: items.audit },
+    cost: { requests: items.requests, rounds: items.rounds },
+  };
+}
+
+/** Verifies a group's whole chain (for documents that carry the head). */
+export async function verifyGroupChain(deps: Pick<Deps, 'store'>, chain: string) {
+  const entries = await deps.store.readAuditChain(chain);
+  return verifyChain(chain, entries, await deps.store.getAuditHead(chain));
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { SideEffectFailed, ValidationError, describeIssues } from '../domain/errors.js';
+import {
+  buildModelCard,
+  modelCardName,
+  renderModelCardMarkdown,
+  sageMakerCardStatus,
+  toSageMakerContent,
+  type ModelCard,
+  type ModelCardStatus,
+} from '../domain/model-card.js';
+import type { Deps } from '../ports.js';
+import { VersionRefSchema, getLineage } from './lineage.js';
+
+const Options = {
+  /** Create or update the SageMaker model card `<group>-v<version>` too. Default false. */
+  pushToSageMaker: z.boolean().optional(),
+  /** What to return. Default both. */
+  format: z.enum(['json', 'markdown', 'both']).optional(),
+};
+const [ByArn, ByName] = VersionRefSchema.options;
+const ByArnRequest = ByArn.extend(Options);
+const ByNameRequest = ByName.extend(Options);
+
+export const ExportModelCardRequestSchema = z.union([ByArnRequest, ByNameRequest]);
+export type ExportModelCardRequest = z.infer<typeof ExportModelCardRequestSchema>;
+
+export interface ExportedModelCard {
+  /** The card (format `json` or `both`). */
+  card?: ModelCard;
+  /** The card as a Markdown document (format `markdown` or `both`). */
+  markdown?: string;
+  /** With `pushToSageMaker`: the SageMaker model card's name, status, and whether it was created or updated. */
+  pushed?: { name: string; status: ModelCardStatus; outcome: 'created' | 'updated' };
+}
+
+/** A request by ARN is checked as one; anything else as a request by group and version, so each problem is named. */
+function parseRequest(payload: unknown): ExportModelCardRequest {
+  const schema = typeof payload === 'object' && payload !== null && 'modelPackageArn' in payload ? ByArnRequest : ByNameRequest;
+  const parsed = schema.safeParse(payload);
+  if (!parsed.success) throw new ValidationError('exportModelCard request', describeIssues(parsed.error.issues));
+  return parsed.data;
+}
+
+/**
+ * Operator: the model card of one version, built from its lineage document (one read of two
+ * rounds): facts, intended use, lineage, the metrics against the policy at decision time, the
+ * decision with its reviewers and comments, and the group's audit head. With `pushToSageMaker`,
+ * the card is written to SageMaker Model Cards; its status follows `sageMakerCardStatus`.
+ */
+export async function exportModelCard(deps: Pick<Deps, 'store' | 'clock' | 'modelCards'>, payload: unknown): Promise<ExportedModelCard> {
+  const { pushToSageMaker = false, format = 'both', ...ref } = parseRequest(payload);
+  // An unknown version is NotFound (from getLineage).
+  const lineage = await getLineage(deps, ref);
+  const card = buildModelCard(lineage, { generatedAt: new Date(deps.clock.now()).toISOString() });
+  let pushed: ExportedModelCard['pushed'];
+  if (pushToSageMaker) {
+    const name = modelCardName(card.model.group, card.model.version);
+    const status = sageMakerCardStatus(card);
+    const content = JSON.stringify(toSageMakerContent(card));
+    try {
+      pushed = { name, status, outcome: await deps.modelCards.upsert({ name, content, status }) };
+    } catch (e) {
+      throw new SideEffectFailed(`SageMaker model card ${name}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, { cause: e });
+    }
+  }
+  return {
+    ...(format !== 'markdown' ? { card } : {}),
+    ...(format !== 'json' ? { markdown: renderModelCardMarkdown(card) } : {}),
+    ...(pushed ? { pushed } : {}),
+  };
+}
