@@ -16,7 +16,6 @@ import { sampleBuckets, seedSampleReports } from '../local/seed.js';
 import { REPO_ROOT, assertJava, createTable, startDynamoDbLocal } from './dynamodb-local.js';
 import { LOCAL_ENV, STORY, fakeContext, loadHandlers, sampleEvent } from './story.js';
 import type { ReviewRequest } from '../shared/domain/review.js';
-import { benchScale } from './bench-scale.js';
 
 /** The review bench opens REVIEWS reviews on versions FIRST_BENCH_VERSION… of the sample group. */
 const REVIEWS = 60;
@@ -95,6 +94,8 @@ await benchReviews();
     },
     { step: 'initialize', name: 'benchScaleCounter' },
   );
+  // Imported here, after the environment is set: the use cases' logger reads its level on load.
+  const { benchScale } = await import('./bench-scale.js');
   await benchScale(DynamoDBDocumentClient.from(scaleClient, { marshallOptions: { removeUndefinedValues: true } }), table, counts);
 }
 await Promise.all([db.stop(), sagemakerStandIn.close(), snsStandIn.close(), s3StandIn.close()]);
