@@ -2,15 +2,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   CreateModelCardCommand,
   DescribeModelCardCommand,
-  DescribeModelPackageCommand,
   DescribeTrainingJobCommand,
   ResourceNotFound,
   SageMakerClient,
   UpdateModelCardCommand,
-  UpdateModelPackageCommand,
 } from '@aws-sdk/client-sagemaker';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { S3Client } from '@aws-sdk/client-s3';
 import { groupChain } from '../../shared/domain/audit.js';
 import { NotFound, ValidationError } from '../../shared/domain/errors.js';
 import { ModelCardSchema } from '../../shared/domain/model-card.js';
@@ -21,7 +19,7 @@ import { putPolicy } from '../../shared/usecases/policies.js';
 import { submitVote } from '../../shared/usecases/review.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
-import { SAMPLE_REPORT, reviewTokens, s3Body, story, testDeps } from '../support/story.js';
+import { openSampleReview, resetMocks, story, testDeps } from '../support/story.js';
 
 const sm = mockClient(SageMakerClient);
 const sns = mockClient(SNSClient);
@@ -41,25 +39,12 @@ beforeAll(async () => {
 afterAll(() => table.drop());
 beforeEach(() => {
   clock.now = Date.parse('2026-11-27T12:00:00Z');
-  sm.reset();
-  sns.reset();
-  s3.reset();
-  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
-  sm.on(UpdateModelPackageCommand).resolves({});
-  sm.on(DescribeModelPackageCommand).resolves({
-    CreatedBy: { IamIdentity: { Arn: 'arn:aws:sts::123456789012:assumed-role/SageMakerPipelineRole/fraud-detector-train' } },
-  });
-  s3.on(GetObjectCommand).resolves({ Body: s3Body(SAMPLE_REPORT) });
+  resetMocks(sm, sns, s3);
 });
 
 /** A group whose version 1 passed its gate and was approved by its reviewers, through the use cases. */
 async function approvedVersion(prefix: string, policy: Record<string, unknown> = {}) {
-  const s = story(prefix);
-  sm.on(DescribeTrainingJobCommand).resolves(s.describe('training-job-completed.json', { 'validation:auc': 0.912 }) as never);
-  await putPolicy(deps, s.policy(policy));
-  await recordTrainingJob(deps, s.job('training-job-completed.json'));
-  expect((await handleModelPackageChange(deps, s.version('model-package-pending.json'))).outcome).toBe('review-opened');
-  const tokens = reviewTokens(sns.commandCalls(PublishCommand).map((c) => c.args[0].input));
+  const { s, tokens } = await openSampleReview(deps, { sm, sns }, prefix, policy);
   clock.now += 3_600_000;
   expect((await submitVote(deps, tokens[RISK] ?? '', { decision: 'approve', comment: 'metrics and lineage | check out' })).status).toBe(200);
   if ((policy['requiredApprovals'] ?? 2) === 2) {

@@ -1,7 +1,7 @@
 import { mockClient } from 'aws-sdk-client-mock';
 import { DescribeModelPackageCommand, DescribeTrainingJobCommand, SageMakerClient, UpdateModelPackageCommand } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotFound, ValidationError } from '../../shared/domain/errors.js';
@@ -16,12 +16,11 @@ import { submitVote } from '../../shared/usecases/review.js';
 import { sweepReviews } from '../../shared/usecases/sweep.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
-import { EVENTS_DIR, REVIEW_BASE_URL, TEST_KEY_RING, TOPICS, SAMPLE_REPORT, reviewTokens, s3Body, story, testDeps } from '../support/story.js';
+import { EVENTS_DIR, REVIEW_BASE_URL, TEST_KEY_RING, TOPICS, openSampleReview, resetMocks, story, testDeps } from '../support/story.js';
 
 const sm = mockClient(SageMakerClient);
 const sns = mockClient(SNSClient);
 const s3 = mockClient(S3Client);
-const REPORT = SAMPLE_REPORT;
 const ADMIN = 'arn:aws:sts::123456789012:assumed-role/PlatformAdmin/asmith';
 const NEW = 'model-risk@acme-bank.example';
 const T0 = Date.parse('2026-11-27T12:00:00Z');
@@ -38,28 +37,13 @@ beforeAll(async () => {
 afterAll(() => table.drop());
 beforeEach(() => {
   clock.now = T0;
-  sm.reset();
-  sns.reset();
-  s3.reset();
-  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  resetMocks(sm, sns, s3);
+  sm.on(DescribeModelPackageCommand).resolves({});
   sns.on(SubscribeCommand).callsFake((input: { Endpoint: string }) => ({ SubscriptionArn: `${TOPICS.reviewers}:${input.Endpoint.split('@')[0]}-0b1c` }));
   sns.on(UnsubscribeCommand).resolves({});
-  sm.on(UpdateModelPackageCommand).resolves({});
-  sm.on(DescribeModelPackageCommand).resolves({});
-  s3.on(GetObjectCommand).resolves({ Body: s3Body(REPORT) });
 });
 
-async function openReviewFor(prefix: string) {
-  const s = story(prefix);
-  sm.on(DescribeTrainingJobCommand).resolves(s.describe('training-job-completed.json', { 'validation:auc': 0.912 }) as never);
-  await putPolicy(deps, s.policy());
-  await recordTrainingJob(deps, s.job('training-job-completed.json'));
-  await handleModelPackageChange(deps, s.version('model-package-pending.json'));
-  const tokens = reviewTokens(sns.commandCalls(PublishCommand).map((c) => c.args[0].input));
-  sns.resetHistory();
-  sm.resetHistory();
-  return { s, tokens };
-}
+const openReviewFor = (prefix: string) => openSampleReview(deps, { sm, sns }, prefix);
 
 const published = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
 

@@ -1,22 +1,19 @@
 import { mockClient } from 'aws-sdk-client-mock';
-import { DescribeModelPackageCommand, DescribeTrainingJobCommand, SageMakerClient, UpdateModelPackageCommand } from '@aws-sdk/client-sagemaker';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeModelPackageCommand, SageMakerClient, UpdateModelPackageCommand } from '@aws-sdk/client-sagemaker';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { groupChain, verifyChain } from '../../shared/domain/audit.js';
 import { signReviewToken, verifyReviewToken } from '../../shared/domain/token.js';
 import type { Deps } from '../../shared/ports.js';
 import { handleModelPackageChange } from '../../shared/usecases/gate.js';
-import { putPolicy } from '../../shared/usecases/policies.js';
 import { showReview, submitVote } from '../../shared/usecases/review.js';
-import { recordTrainingJob } from '../../shared/usecases/training.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
-import { TEST_KEY_RING, SAMPLE_REPORT, reviewTokens, s3Body, story, testDeps } from '../support/story.js';
+import { TEST_KEY_RING, openSampleReview, resetMocks, testDeps } from '../support/story.js';
 
 const sm = mockClient(SageMakerClient);
 const sns = mockClient(SNSClient);
 const s3 = mockClient(S3Client);
-const REPORT = SAMPLE_REPORT;
 const RISK = 'risk-officer@acme-bank.example';
 const LEAD = 'ml-lead@acme-bank.example';
 const CHIEF = 'chief-risk@acme-bank.example';
@@ -32,30 +29,10 @@ beforeAll(async () => {
 afterAll(() => table.drop());
 beforeEach(() => {
   clock.now = Date.parse('2026-11-27T12:00:00Z');
-  sm.reset();
-  sns.reset();
-  s3.reset();
-  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
-  sm.on(UpdateModelPackageCommand).resolves({});
-  sm.on(DescribeModelPackageCommand).resolves({
-    CreatedBy: { IamIdentity: { Arn: 'arn:aws:sts::123456789012:assumed-role/SageMakerPipelineRole/fraud-detector-train' } },
-  });
-  s3.on(GetObjectCommand).resolves({ Body: s3Body(REPORT) });
+  resetMocks(sm, sns, s3);
 });
 
-/** A group whose version 1 passed its gate: returns each reviewer's token, from their SNS message. */
-async function openReviewFor(prefix: string, policy: Record<string, unknown> = {}) {
-  const s = story(prefix);
-  sm.on(DescribeTrainingJobCommand).resolves(s.describe('training-job-completed.json', { 'validation:auc': 0.912 }) as never);
-  await putPolicy(deps, s.policy(policy));
-  await recordTrainingJob(deps, s.job('training-job-completed.json'));
-  const result = await handleModelPackageChange(deps, s.version('model-package-pending.json'));
-  expect(result.outcome).toBe('review-opened');
-  const tokens = reviewTokens(sns.commandCalls(PublishCommand).map((c) => c.args[0].input));
-  sns.resetHistory();
-  sm.resetHistory();
-  return { s, tokens };
-}
+const openReviewFor = (prefix: string, policy: Record<string, unknown> = {}) => openSampleReview(deps, { sm, sns }, prefix, policy);
 
 /** Everything a review touches, to show that a request changed nothing. */
 async function stateOf(group: string) {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { S3Client } from '@aws-sdk/client-s3';
+import { DescribeModelPackageCommand, DescribeTrainingJobCommand, SageMakerClient, UpdateModelPackageCommand } from '@aws-sdk/client-sagemaker';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../../shared/aws/clients.js';
 import { sageMakerRegistry } from '../../shared/aws/sagemaker.js';
@@ -11,6 +12,9 @@ import { snsNotifier, snsSubscriptions } from '../../shared/aws/sns.js';
 import { s3Reports } from '../../shared/aws/s3.js';
 import { dynamoStore } from '../../shared/store/dynamo-store.js';
 import type { Deps } from '../../shared/ports.js';
+import { handleModelPackageChange } from '../../shared/usecases/gate.js';
+import { putPolicy } from '../../shared/usecases/policies.js';
+import { recordTrainingJob } from '../../shared/usecases/training.js';
 import type { KeyRing } from '../../shared/domain/token.js';
 import { ModelPackageStateChangeSchema, TrainingJobStateChangeSchema, type ModelPackageDetail, type TrainingJobDetail } from '../../shared/schemas/events.js';
 
@@ -98,4 +102,37 @@ export function reviewTokens(
       new RegExp(`${REVIEW_BASE_URL}/reviews/(\\S+)`).exec(m.Message ?? '')?.[1] ?? '',
     ]),
   );
+}
+
+type SageMakerStub = AwsClientStub<SageMakerClient>;
+type SnsStub = AwsClientStub<SNSClient>;
+type S3Stub = AwsClientStub<S3Client>;
+
+/** The mocked SDK answers every gate and review test starts from. */
+export function resetMocks(sm: SageMakerStub, sns: SnsStub, s3: S3Stub, createdBy = 'arn:aws:sts::123456789012:assumed-role/SageMakerPipelineRole/fraud-detector-train'): void {
+  sm.reset();
+  sns.reset();
+  s3.reset();
+  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  sm.on(UpdateModelPackageCommand).resolves({});
+  sm.on(DescribeModelPackageCommand).resolves({ CreatedBy: { IamIdentity: { Arn: createdBy } } });
+  s3.on(GetObjectCommand).resolves({ Body: s3Body(SAMPLE_REPORT) });
+}
+
+/**
+ * A group whose version 1 passed its gate, through the use cases: its policy, its completed job,
+ * the registration. Returns each reviewer's token (from their SNS message); the mocks' histories
+ * are cleared so that a test sees only what it causes.
+ */
+export async function openSampleReview(deps: Deps, mocks: { sm: SageMakerStub; sns: SnsStub }, prefix: string, policy: Record<string, unknown> = {}) {
+  const s = story(prefix);
+  mocks.sm.on(DescribeTrainingJobCommand).resolves(s.describe('training-job-completed.json', { 'validation:auc': 0.912 }) as never);
+  await putPolicy(deps, s.policy(policy));
+  await recordTrainingJob(deps, s.job('training-job-completed.json'));
+  const result = await handleModelPackageChange(deps, s.version('model-package-pending.json'));
+  if (result.outcome !== 'review-opened') throw new Error(`expected a review to open, got ${result.outcome}`);
+  const tokens = reviewTokens(mocks.sns.commandCalls(PublishCommand).map((c) => c.args[0].input));
+  mocks.sns.resetHistory();
+  mocks.sm.resetHistory();
+  return { s, tokens };
 }
