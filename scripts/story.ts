@@ -58,6 +58,3 @@ export async function loadHandlers(): Promise<Record<FunctionName, Handler>> {
     onModelPackageStateChange: await load('onModelPackageStateChange'),
   };
 }
-
-/** The table name serverless.yml gives a stage. */
-export const tableNameFor = (stage: string): string => `modelgate-${stage}-governance`;

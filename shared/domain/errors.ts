@@ -36,16 +36,6 @@ export class Conflict extends ModelgateError {
   readonly retryable = true;
 }
 
-export class Expired extends ModelgateError {
-  readonly status = 410;
-  readonly retryable = false;
-}
-
-export class Forbidden extends ModelgateError {
-  readonly status = 403;
-  readonly retryable = false;
-}
-
 /** A side effect (SNS, SageMaker) that failed after its state change was committed. */
 export class SideEffectFailed extends ModelgateError {
   readonly status = 502;

@@ -145,6 +145,21 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
     },
   });
 
+  /** One page of a sparse GSI2 partition (open reviews, versions with pending effects), oldest first. */
+  const sparsePage = async <T>(pk: string, limit: number, cursor?: string): Promise<Page<T>> => {
+    const out = await client.send(
+      new QueryCommand({
+        TableName: table,
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'GSI2PK = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        Limit: limit,
+        ExclusiveStartKey: decodeCursor(cursor),
+      }),
+    );
+    return pageOf<T>(out.Items, out.LastEvaluatedKey);
+  };
+
   const readHead = (items: Item[], chain: string): AuditHead => {
     const h = pick(items, keys.auditHead(chain));
     return h ? { chain, seq: h.seq as number, hash: h.hash as string } : emptyHead(chain);
@@ -498,19 +513,7 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
 
     appendAudit: (audit) => transact(auditItems(audit)),
 
-    async listOpenReviews({ limit, cursor }) {
-      const out = await client.send(
-        new QueryCommand({
-          TableName: table,
-          IndexName: 'GSI2',
-          KeyConditionExpression: 'GSI2PK = :pk',
-          ExpressionAttributeValues: { ':pk': OPEN_REVIEWS },
-          Limit: limit,
-          ExclusiveStartKey: decodeCursor(cursor),
-        }),
-      );
-      return pageOf<ReviewRequest>(out.Items, out.LastEvaluatedKey);
-    },
+    listOpenReviews: ({ limit, cursor }) => sparsePage<ReviewRequest>(OPEN_REVIEWS, limit, cursor),
 
     async loadLineage({ group, version }) {
       const v = await get<ModelVersion>(keys.version(group, version));
@@ -610,19 +613,7 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
       return items.map((i) => String(i.modelPackageGroupName));
     },
 
-    async listVersionsWithPendingEffects({ limit, cursor }) {
-      const out = await client.send(
-        new QueryCommand({
-          TableName: table,
-          IndexName: 'GSI2',
-          KeyConditionExpression: 'GSI2PK = :pk',
-          ExpressionAttributeValues: { ':pk': PENDING_EFFECTS },
-          Limit: limit,
-          ExclusiveStartKey: decodeCursor(cursor),
-        }),
-      );
-      return pageOf<ModelVersion & { rev: number }>(out.Items, out.LastEvaluatedKey);
-    },
+    listVersionsWithPendingEffects: ({ limit, cursor }) => sparsePage<ModelVersion & { rev: number }>(PENDING_EFFECTS, limit, cursor),
 
     getTrainingJob: (name) => get<TrainingJob & { rev: number }>(keys.job(name)),
     getVersion: ({ group, version }) => get<ModelVersion & { rev: number }>(keys.version(group, version)),

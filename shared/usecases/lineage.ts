@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { verifyChain, type AuditEntry, type AuditHead } from '../domain/audit.js';
+import type { AuditEntry, AuditHead } from '../domain/audit.js';
 import { NotFound, ValidationError, describeIssues } from '../domain/errors.js';
 import type { TrainingJob } from '../domain/lineage.js';
 import { GroupNameSchema } from '../domain/policy.js';
@@ -69,10 +69,4 @@ export async function getLineage(deps: Pick<Deps, 'store'>, payload: unknown): P
     audit: { chain: items.auditHead.chain, head: items.auditHead, entries: items.audit },
     cost: { requests: items.requests, rounds: items.rounds },
   };
-}
-
-/** Verifies a group's whole chain (for documents that carry the head). */
-export async function verifyGroupChain(deps: Pick<Deps, 'store'>, chain: string) {
-  const entries = await deps.store.readAuditChain(chain);
-  return verifyChain(chain, entries, await deps.store.getAuditHead(chain));
 }
