@@ -35,6 +35,12 @@ export interface VersionChange {
   awaitArtifact?: { uri: string; expectedRev: number };
   /** Linked to its training job through this artifact (and so derived from the job's datasets). */
   linkArtifact?: { uri: string; datasets: DatasetInput[]; job: string };
+  /**
+   * A job confirmed through the artifact path (DescribeTrainingJob + ListTags) before its own event:
+   * recorded in the same transaction as the version, so a refused version leaves no job behind.
+   * Needs `linkArtifact`: the artifact node gets its producer and this consumer in one update.
+   */
+  recordJob?: { job: TrainingJob; audit: AuditAppend; artifactExpectedRev: number };
 }
 
 export interface JobContext {
@@ -49,6 +55,12 @@ export interface JobChange {
   /** Sets the artifact node's producer; conditional on the node's `rev`, so no waiting version is missed. */
   artifact?: { uri: string; expectedRev: number };
   audit: AuditAppend;
+  /**
+   * An enrichment (a later event carried facts the record lacked): versions already linked to the
+   * job's artifact get `trainedBy` when they lack it, and an edge for each dataset added, each
+   * conditional on the version's `rev`.
+   */
+  linkedVersions?: Array<{ group: string; version: number; arn: string; expectedRev: number; trainedBy?: string; datasets: DatasetInput[] }>;
 }
 
 export type CommitResult = 'committed' | 'conflict';
@@ -80,6 +92,22 @@ export interface VoteChange {
   review: ReviewRequest;
   expectedReviewRev: number;
   /** Present when the vote decides: the version with its decision and the registry update to carry out. */
+  version?: { version: ModelVersion; expectedRev: number };
+  audit: AuditAppend;
+}
+
+/**
+ * A reviewer added to or removed from an open review (addReviewer, removeReviewer): the review,
+ * its new or revoked link, and the version when the change sends messages (as pending effects).
+ */
+export interface ReviewerMembershipChange {
+  review: ReviewRequest;
+  expectedReviewRev: number;
+  /** The added reviewer's new link. */
+  addLinks?: ReviewLink[];
+  /** The removed reviewer's link; it must still be unused (a vote already cast stays). */
+  revokeLink?: { id: string; at: string; by: string };
+  /** Present when there are effects: the version with them pending. */
   version?: { version: ModelVersion; expectedRev: number };
   audit: AuditAppend;
 }
@@ -144,6 +172,10 @@ export interface GovernanceStore {
   loadReviewContext(key: { linkId?: string; group: string; version: number; reviewId: string }): Promise<ReviewContext>;
   commitVote(change: VoteChange): Promise<CommitResult>;
   commitSweep(change: SweepChange): Promise<CommitResult>;
+  /** One open review's reviewer change, in one transaction conditional on the revs read. */
+  commitReviewerMembership(change: ReviewerMembershipChange): Promise<CommitResult>;
+  /** One group's open reviews, oldest first (a sparse index: closed reviews are not read). */
+  listOpenReviewsOfGroup(group: string): Promise<ReviewRequest[]>;
   /** Appends entries that record no other change (refusals). */
   appendAudit(audit: AuditAppend): Promise<CommitResult>;
   /** Open reviews across all groups, oldest first (the sparse index). */
@@ -158,12 +190,16 @@ export interface GovernanceStore {
   listGovernedGroups(): Promise<string[]>;
   /** Versions that have side effects pending (a sparse index; a hint: entries may be already settled). */
   listVersionsWithPendingEffects(page: { limit: number; cursor?: string }): Promise<Page<ModelVersion & { rev: number }>>;
+  /** Versions waiting for their training job (`gateState` awaiting-job; a sparse index), oldest registration first. */
+  listVersionsAwaitingJob(page: { limit: number; cursor?: string }): Promise<Page<ModelVersion & { rev: number }>>;
 }
 
 /** SageMaker, as the gate needs it. */
 export interface Registry {
-  /** undefined when SageMaker does not know the job. */
+  /** undefined when SageMaker does not know the job. The answer carries no tags: see `listTags`. */
   describeTrainingJob(name: string): Promise<{ detail: TrainingJobDetail; metrics: Record<string, number> } | undefined>;
+  /** A resource's tags (ListTags, every page), e.g. a training job's `sagemaker:user-profile-arn`. */
+  listTags(arn: string): Promise<Record<string, string>>;
   /** Who created and who last changed the version (IAM identity or Studio user), and its current status. */
   describeModelPackage(arn: string): Promise<{ createdBy?: string; lastModifiedBy?: string; status?: ApprovalStatus }>;
   /** One page of a group's versioned packages, newest first (ListModelPackages). */

@@ -7,6 +7,6 @@ import { productionDeps } from '#shared/wiring.js';
 
 /** Operator: `serverless invoke -f addReviewer --path events/add-reviewer.json`. */
 export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(typedErrors('addReviewer request'))
   .handler(async (payload: unknown) => addReviewer(productionDeps(), payload));

@@ -11,6 +11,6 @@ import { productionDeps } from '#shared/wiring.js';
  * SageMaker model card `<group>-v<version>`.
  */
 export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(typedErrors('exportModelCard request'))
   .handler(async (payload: unknown) => exportModelCard(productionDeps(), payload));

@@ -7,6 +7,6 @@ import { productionDeps } from '#shared/wiring.js';
 
 /** Operator: `serverless invoke -f getAuditTrail --path events/get-audit-trail.json`. */
 export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(typedErrors('getAuditTrail request'))
   .handler(async (payload: unknown) => getAuditTrail(productionDeps(), payload));

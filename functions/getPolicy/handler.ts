@@ -7,6 +7,6 @@ import { productionDeps } from '#shared/wiring.js';
 
 /** Operator: `serverless invoke -f getPolicy --data '{"modelPackageGroupName":"fraud-detector"}'`. */
 export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(typedErrors('getPolicy request'))
   .handler(async (payload: unknown) => getPolicy(productionDeps(), payload));

@@ -7,6 +7,6 @@ import { productionDeps } from '#shared/wiring.js';
 
 /** Operator: `serverless invoke -f listPendingReviews --data '{"limit":25}'`. */
 export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(typedErrors('listPendingReviews request'))
   .handler(async (payload: unknown) => listPendingReviews(productionDeps(), payload));

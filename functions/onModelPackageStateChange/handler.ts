@@ -9,7 +9,7 @@ import { productionDeps } from '#shared/wiring.js';
 
 /** EventBridge: every SageMaker Model Package State Change. */
 export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(typedErrors('model package state change event'))
   .use(parser({ schema: ModelPackageStateChangeSchema }))
   .handler(async (event) => {

@@ -9,7 +9,7 @@ import { productionDeps } from '#shared/wiring.js';
 
 /** EventBridge: SageMaker Training Job State Change (Completed, Failed, Stopped). */
 export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(typedErrors('training job state change event'))
   .use(parser({ schema: TrainingJobStateChangeSchema }))
   .handler(async (event) => {

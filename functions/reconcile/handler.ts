@@ -10,6 +10,6 @@ import { productionDeps } from '#shared/wiring.js';
  * Also the daily EventBridge schedule, whose Scheduled Event reconciles every governed group.
  */
 export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(typedErrors('reconcile request'))
   .handler(async (payload: unknown) => reconcile(productionDeps(), payload));

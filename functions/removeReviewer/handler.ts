@@ -7,6 +7,6 @@ import { productionDeps } from '#shared/wiring.js';
 
 /** Operator: `serverless invoke -f removeReviewer --path events/remove-reviewer.json`. */
 export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(typedErrors('removeReviewer request'))
   .handler(async (payload: unknown) => removeReviewer(productionDeps(), payload));

@@ -7,6 +7,6 @@ import { productionDeps } from '#shared/wiring.js';
 
 /** EventBridge schedule, hourly: reminders, expiry, and side effects left pending. */
 export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(typedErrors('sweep'))
   .handler(async () => sweepReviews(productionDeps()));

@@ -7,6 +7,6 @@ import { productionDeps } from '#shared/wiring.js';
 
 /** Operator: `serverless invoke -f verifyAuditTrail --path events/verify-audit-trail.json`. */
 export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(typedErrors('verifyAuditTrail request'))
   .handler(async (payload: unknown) => verifyAuditTrail(productionDeps(), payload));

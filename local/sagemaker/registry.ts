@@ -569,6 +569,23 @@ export class Registry {
     return { output: dropUndefined(output), events: [], changed: false };
   }
 
+  /**
+   * ListTags of a training job (the tags it was created with; DescribeTrainingJob has none). The
+   * stand-in keeps tags for training jobs only. NextToken is the offset of the next tag.
+   */
+  listTags(input: InputReader): Outcome {
+    const arn = input.string('ResourceArn', { required: true, max: 256 });
+    const maxResults = input.integer('MaxResults', { min: 50, max: 100 }) ?? 50;
+    const nextToken = input.string('NextToken', { max: 8192 });
+    const job = Object.values(this.state.trainingJobs).find((j) => j.arn === arn);
+    if (!job) throw notFound();
+    const start = nextToken === undefined ? 0 : Number(nextToken);
+    if (!Number.isInteger(start) || start < 0 || start > job.tags.length) throw validationError('Invalid pagination token.');
+    const page = job.tags.slice(start, start + maxResults);
+    const next = start + page.length < job.tags.length ? String(start + page.length) : undefined;
+    return { output: { Tags: page.map((t) => ({ Key: t.Key, Value: t.Value })), ...(next ? { NextToken: next } : {}) }, events: [], changed: false };
+  }
+
   stopTrainingJob(input: InputReader): Outcome {
     const job = this.findJob(input);
     this.assertInProgress(job);
@@ -679,6 +696,7 @@ export const sageMakerOperations: Record<string, Operation> = {
   CreateTrainingJob: (r, i) => r.createTrainingJob(i),
   DescribeTrainingJob: (r, i) => r.describeTrainingJob(i),
   StopTrainingJob: (r, i) => r.stopTrainingJob(i),
+  ListTags: (r, i) => r.listTags(i),
 };
 
 /** `ModelgateLocal.<Operation>`: seeding, outside SageMaker's namespace. */

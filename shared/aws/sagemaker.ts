@@ -2,13 +2,22 @@ import {
   DescribeModelPackageCommand,
   DescribeTrainingJobCommand,
   ListModelPackagesCommand,
+  ListTagsCommand,
   UpdateModelPackageCommand,
+  paginateListTags,
   type SageMakerClient,
   type UserContext,
 } from '@aws-sdk/client-sagemaker';
 import { ValidationError, describeIssues } from '../domain/errors.js';
 import type { ModelPackageSummary, Registry } from '../ports.js';
+import { z } from 'zod';
 import { ModelPackageDetailSchema, TrainingJobDetailSchema, type ApprovalStatus } from '../schemas/events.js';
+
+/** ListTags' answer, as far as modelgate reads it. */
+const ListTagsAnswerSchema = z.looseObject({
+  Tags: z.array(z.looseObject({ Key: z.string().min(1), Value: z.string() })).optional(),
+  NextToken: z.string().optional(),
+});
 
 /** SageMaker answers an unknown name with ValidationException "…not found" (some calls: ResourceNotFound). */
 const isNotFound = (e: unknown): boolean =>
@@ -28,14 +37,33 @@ export function sageMakerRegistry(client: SageMakerClient): Registry {
       for (const m of out.FinalMetricDataList ?? []) {
         if (m.MetricName !== undefined && m.Value !== undefined && Number.isFinite(m.Value)) metrics[m.MetricName] = m.Value;
       }
-      // DescribeTrainingJob is the shape the event projects; parse it with the event's schema.
-      const detail = TrainingJobDetailSchema.parse({
-        ...out,
+      // DescribeTrainingJob is the shape the event projects; parse it with the event's schema. Its
+      // answer has no Tags (they come from ListTags): anything under that name is not trusted.
+      const { Tags: _notInTheAnswer, ...answer } = out as typeof out & { Tags?: unknown };
+      const parsed = TrainingJobDetailSchema.safeParse({
+        ...answer,
         CreationTime: out.CreationTime?.getTime(),
         TrainingEndTime: out.TrainingEndTime?.getTime(),
         LastModifiedTime: (out.LastModifiedTime ?? out.CreationTime)?.getTime(),
       });
-      return { detail, metrics };
+      if (!parsed.success) throw new ValidationError(`DescribeTrainingJob answer for ${name}`, describeIssues(parsed.error.issues));
+      return { detail: parsed.data, metrics };
+    },
+
+    async listTags(arn) {
+      const tags: Record<string, string> = {};
+      const pages = paginateListTags(
+        // The paginator reuses one input object for every page; a copy per command keeps each
+        // request as it was sent. A repeated NextToken ends the listing instead of looping.
+        { client, pageSize: 100, stopOnSameToken: true, withCommand: (c) => new ListTagsCommand({ ...c.input }) },
+        { ResourceArn: arn },
+      );
+      for await (const page of pages) {
+        const parsed = ListTagsAnswerSchema.safeParse(page);
+        if (!parsed.success) throw new ValidationError(`ListTags answer for ${arn}`, describeIssues(parsed.error.issues));
+        for (const t of parsed.data.Tags ?? []) tags[t.Key] = t.Value;
+      }
+      return tags;
     },
 
     async describeModelPackage(arn) {

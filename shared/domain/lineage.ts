@@ -62,12 +62,79 @@ export function trainingJobFromDetail(d: TrainingJobDetail, metrics: Record<stri
       c.DataSource.S3DataSource ? [{ channel: c.ChannelName, uri: c.DataSource.S3DataSource.S3Uri }] : [],
     ),
     // A Failed or Stopped job is recorded with its reason and no artifact, even if a partial one exists.
-    ...(completed && d.ModelArtifacts ? { artifactUri: d.ModelArtifacts.S3ModelArtifacts } : {}),
+    ...(completed && d.ModelArtifacts?.S3ModelArtifacts ? { artifactUri: d.ModelArtifacts.S3ModelArtifacts } : {}),
     ...(d.FailureReason ? { failureReason: d.FailureReason } : {}),
     metrics: completed ? metrics : {},
     tags: d.Tags ?? {},
-    ...(d.Tags?.['sagemaker:user-profile-arn'] ? { trainedBy: d.Tags['sagemaker:user-profile-arn'] } : {}),
+    ...(d.Tags?.[TRAINED_BY_TAG] ? { trainedBy: d.Tags[TRAINED_BY_TAG] } : {}),
   };
+}
+
+/** The tag that names the Studio user who trained a job. */
+export const TRAINED_BY_TAG = 'sagemaker:user-profile-arn';
+
+/** What a later observation of a recorded job added to the record (see `enrichJob`). */
+export interface JobEnrichment {
+  job: TrainingJob;
+  added: {
+    tags: string[];
+    hyperparameters: string[];
+    datasets: DatasetInput[];
+    /** Scalar facts the record lacked: trainedBy, image, roleArn, createdAt, endedAt, failureReason. */
+    fields: string[];
+  };
+}
+
+/**
+ * The record with the facts it lacks and the observation has (the record keeps every fact it
+ * holds: nothing recorded is overwritten), or undefined when the observation adds nothing. A job
+ * recorded from DescribeTrainingJob before its event may lack what only the event carries (its
+ * tags, and so `trainedBy`). Tags, hyperparameters, datasets, image and role describe the job
+ * whatever its state; an end time and a failure reason only the state they were observed in.
+ */
+export function enrichJob(recorded: TrainingJob, observed: TrainingJob): JobEnrichment | undefined {
+  const job: TrainingJob = {
+    ...recorded,
+    tags: { ...recorded.tags },
+    hyperparameters: { ...recorded.hyperparameters },
+    datasets: [...recorded.datasets],
+  };
+  const added: JobEnrichment['added'] = { tags: [], hyperparameters: [], datasets: [], fields: [] };
+  for (const [k, v] of Object.entries(observed.tags)) {
+    if (!Object.hasOwn(job.tags, k)) {
+      job.tags[k] = v;
+      added.tags.push(k);
+    }
+  }
+  for (const [k, v] of Object.entries(observed.hyperparameters)) {
+    if (!Object.hasOwn(job.hyperparameters, k)) {
+      job.hyperparameters[k] = v;
+      added.hyperparameters.push(k);
+    }
+  }
+  for (const d of observed.datasets) {
+    if (!job.datasets.some((r) => r.channel === d.channel)) {
+      job.datasets.push(d);
+      added.datasets.push(d);
+    }
+  }
+  const trainedBy = observed.trainedBy ?? job.tags[TRAINED_BY_TAG];
+  const fill = <K extends 'trainedBy' | 'image' | 'roleArn' | 'createdAt' | 'endedAt' | 'failureReason'>(k: K, v: TrainingJob[K] | undefined) => {
+    if (job[k] === undefined && v !== undefined) {
+      job[k] = v;
+      added.fields.push(k);
+    }
+  };
+  fill('trainedBy', trainedBy);
+  fill('image', observed.image);
+  fill('roleArn', observed.roleArn);
+  fill('createdAt', observed.createdAt);
+  if (observed.status === recorded.status) {
+    fill('endedAt', observed.endedAt);
+    fill('failureReason', observed.failureReason);
+  }
+  const changed = added.tags.length + added.hyperparameters.length + added.datasets.length + added.fields.length > 0;
+  return changed ? { job, added } : undefined;
 }
 
 export function producerSummary(job: TrainingJob): ProducerSummary {

@@ -247,50 +247,136 @@ const fnv1a = (s: string): string => {
 
 export const MODEL_CARD_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 
-const Text = (max: number) => z.string().min(1).max(max);
-const CUSTOM_KEY = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/**
+ * Limits of SageMaker's model card JSON schema, as the CloudFormation template reference publishes
+ * them for AWS::SageMaker::ModelCard (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sagemaker-modelcard.html
+ * and its property types ModelOverview, InferenceEnvironment, IntendedUses, TrainingJobDetails,
+ * TrainingEnvironment, TrainingMetric, TrainingHyperParameter, EvaluationDetail, MetricGroup,
+ * SimpleMetric/MetricDataItems, AdditionalInformation), the SageMaker Python SDK's
+ * `model_card/schema_constraints.py` (training metrics at most 50) and the API reference
+ * (API_UpdateModelCard.html: `Content` at most 100,000 characters).
+ *
+ * A limit written as a pattern `.{1,n}` counts characters (code points) and, as a Java pattern,
+ * matches no line terminator; `Pattern(n)` mirrors exactly that. A limit written as "Maximum n" is
+ * mirrored with zod's `.max(n)`, which counts UTF-16 units: never fewer than the code points, so the
+ * mirror refuses at least what SageMaker refuses.
+ */
+export const MODEL_CARD_LIMITS = {
+  content: 100_000,
+  description: 1024,
+  uri: 1024,
+  uris: 15,
+  intendedUses: 2048,
+  trainingArn: 1024,
+  trainingMetrics: 50,
+  /** No maximum is published for hyper_parameters; SageMaker's own HyperParameters hold at most 100. */
+  hyperParameters: 100,
+  hyperParameterText: 255,
+  metricName: 255,
+  notes: 1024,
+  evaluationName: 63,
+  metricGroupName: 63,
+  customDetail: 1024,
+} as const;
 
-/** The parts of SageMaker's model card JSON schema that modelgate fills (documented field names and limits). */
-export const SageMakerCardContentSchema = z.strictObject({
-  model_overview: z.strictObject({
-    model_description: Text(1024).optional(),
-    model_version: z.number().int().min(1),
-    model_artifact: z.array(Text(1024)).max(15).optional(),
-    inference_environment: z.strictObject({ container_image: z.array(Text(1024)).max(15) }).optional(),
-  }),
-  intended_uses: z.strictObject({ intended_uses: Text(2048) }).optional(),
-  training_details: z
-    .strictObject({
-      training_job_details: z.strictObject({
-        training_arn: Text(1024),
-        training_datasets: z.array(Text(1024)).max(15).optional(),
-        training_environment: z.strictObject({ container_image: z.array(Text(1024)).max(15) }).optional(),
-        training_metrics: z.array(z.strictObject({ name: Text(255), value: z.number() })).max(50).optional(),
-        hyper_parameters: z.array(z.strictObject({ name: Text(255), value: z.string().max(1024) })).max(100).optional(),
-      }),
-    })
-    .optional(),
-  evaluation_details: z
-    .array(
-      z.strictObject({
-        name: Text(255),
-        metric_groups: z.array(
-          z.strictObject({
-            name: Text(255),
-            metric_data: z.array(z.strictObject({ name: Text(255), type: z.literal('number'), value: z.number(), notes: Text(1024).optional() })),
-          }),
-        ),
-      }),
-    )
-    .optional(),
-  additional_information: z.strictObject({
-    custom_details: z.record(z.string().regex(CUSTOM_KEY), z.string().max(1024)),
-  }),
-});
+const Text = (max: number) => z.string().min(1).max(max);
+/** Java's `.{1,n}`: 1 to n code points, none of them a line terminator. */
+const Pattern = (max: number) => z.string().regex(new RegExp(`^[^\\n\\r\\u0085\\u2028\\u2029]{1,${max}}$`, 'u'), `must be 1–${max} characters on one line`);
+const CUSTOM_KEY = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const L = MODEL_CARD_LIMITS;
+
+/** The parts of SageMaker's model card JSON schema that modelgate fills, with their published limits. */
+export const SageMakerCardContentSchema = z
+  .strictObject({
+    model_overview: z.strictObject({
+      model_description: Text(L.description).optional(),
+      model_version: z.number().int().min(1),
+      model_artifact: z.array(Text(L.uri)).max(L.uris).optional(),
+      inference_environment: z.strictObject({ container_image: z.array(Text(L.uri)).max(L.uris) }).optional(),
+    }),
+    intended_uses: z.strictObject({ intended_uses: Text(L.intendedUses) }).optional(),
+    training_details: z
+      .strictObject({
+        training_job_details: z.strictObject({
+          training_arn: Text(L.trainingArn),
+          training_datasets: z.array(Text(L.uri)).max(L.uris).optional(),
+          training_environment: z.strictObject({ container_image: z.array(Text(L.uri)).max(L.uris) }).optional(),
+          training_metrics: z.array(z.strictObject({ name: Pattern(L.metricName), value: z.number() })).max(L.trainingMetrics).optional(),
+          hyper_parameters: z
+            .array(z.strictObject({ name: Pattern(L.hyperParameterText), value: Pattern(L.hyperParameterText) }))
+            .max(L.hyperParameters)
+            .optional(),
+        }),
+      })
+      .optional(),
+    evaluation_details: z
+      .array(
+        z.strictObject({
+          name: Pattern(L.evaluationName),
+          metric_groups: z.array(
+            z.strictObject({
+              name: Pattern(L.metricGroupName),
+              metric_data: z.array(
+                z.strictObject({ name: Pattern(L.metricName), type: z.literal('number'), value: z.number(), notes: Text(L.notes).optional() }),
+              ),
+            }),
+          ),
+        }),
+      )
+      .optional(),
+    additional_information: z.strictObject({
+      custom_details: z.record(z.string().regex(CUSTOM_KEY), z.string().max(L.customDetail)),
+    }),
+  })
+  .superRefine((content, ctx) => {
+    const length = JSON.stringify(content).length;
+    if (length > L.content) ctx.addIssue({ code: 'custom', message: `Content is ${length} characters; SageMaker allows at most ${L.content}` });
+  });
 export type SageMakerCardContent = z.infer<typeof SageMakerCardContentSchema>;
 
-const cut = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
+/** Lone surrogates (not characters at all) become U+FFFD; paired ones are one code point and stay. */
+const wellFormed = (s: string): string => s.replace(/[\uD800-\uDFFF]/gu, '\uFFFD');
+
+/**
+ * At most `max` UTF-16 units (so at most `max` characters too), cut between code points, never
+ * inside a surrogate pair, with an ellipsis when something was cut.
+ */
+export function cut(s: string, max: number): string {
+  const text = wellFormed(s);
+  if (text.length <= max) return text;
+  let out = '';
+  for (const ch of text) {
+    if (out.length + ch.length > max - 1) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+/** For a `.{1,n}` field: line terminators become spaces, then cut to n. */
+const oneLine = (s: string, max: number): string => cut(s.replace(/[\n\r\u0085\u2028\u2029]/g, ' '), max);
+
 const imageRef = (image: { uri: string; digest?: string }) => (image.digest ? `${image.uri}@${image.digest}` : image.uri);
+
+/** What did not fit SageMaker's schema as it was, by hyperparameter or metric name, for the card's note. */
+interface Shortened {
+  cut: string[];
+  emptyLeftOut: string[];
+  sizeLeftOut: string[];
+}
+
+export const SHORTENED_NOTE_KEY = 'modelgate_shortened';
+
+function shortenedNote(s: Shortened): string | undefined {
+  const list = (names: string[]) => names.map((n) => oneLine(n, 64)).join(', ');
+  const parts = [
+    ...(s.cut.length ? [`cut to ${L.hyperParameterText} characters: ${list(s.cut)}`] : []),
+    ...(s.emptyLeftOut.length ? [`left out (empty name or value, which the model card schema does not allow): ${list(s.emptyLeftOut)}`] : []),
+    ...(s.sizeLeftOut.length ? [`left out to keep the card within ${L.content} characters: ${list(s.sizeLeftOut)}`] : []),
+  ];
+  if (!parts.length) return undefined;
+  const note = `Shortened for SageMaker; the modelgate card (exportModelCard) has every value. ${parts.join('; ')}.`;
+  return note.length <= L.customDetail ? note : `${cut(note, L.customDetail - 40)} (${s.cut.length + s.emptyLeftOut.length + s.sizeLeftOut.length} names in all)`;
+}
 
 /**
  * The card as SageMaker model card content. Fields SageMaker's schema has a place for go there;
@@ -298,6 +384,11 @@ const imageRef = (image: { uri: string; digest?: string }) => (image.digest ? `$
  * `additional_information.custom_details`, whose values are strings of at most 1024 characters.
  * A rule with no actual value (a missing metric) has no `number` to report and is only named in
  * `modelgate_gate_failures`.
+ *
+ * What SageMaker's schema cannot hold as it is gets shortened, and the card says so under
+ * `modelgate_shortened`: a hyperparameter value (or name) over 255 characters is cut; an empty one
+ * (legal in a training job) is left out; if the whole content would pass 100,000 characters,
+ * hyperparameters, then training metrics, then rule results are left out from the end until it fits.
  */
 export function toSageMakerContent(card: ModelCard): SageMakerCardContent {
   const { model, lineage, evaluation, decision } = card;
@@ -341,59 +432,83 @@ export function toSageMakerContent(card: ModelCard): SageMakerCardContent {
     modelgate_audit_head_seq: String(card.audit.seq),
     modelgate_audit_head_hash: card.audit.headHash,
   };
-  const containers = lineage.image ? [imageRef(lineage.image)] : [];
+  const containers = lineage.image ? [cut(imageRef(lineage.image), L.uri)] : [];
   const scored = evaluation?.results.filter((r) => r.actual !== null) ?? [];
-  const content: SageMakerCardContent = {
-    model_overview: {
-      ...opt('model_description', model.description ? cut(model.description, 1024) : undefined),
-      model_version: model.version,
-      ...(model.artifactUri ? { model_artifact: [model.artifactUri] } : {}),
-      ...(containers.length ? { inference_environment: { container_image: containers } } : {}),
-    },
-    ...(card.intendedUse !== NOT_STATED ? { intended_uses: { intended_uses: cut(card.intendedUse, 2048) } } : {}),
-    ...(job
-      ? {
-          training_details: {
-            training_job_details: {
-              training_arn: job.arn,
-              ...(lineage.datasets.length ? { training_datasets: lineage.datasets.slice(0, 15).map((d) => d.uri) } : {}),
-              ...(job.image ? { training_environment: { container_image: [job.image] } } : {}),
-              ...(Object.keys(job.metrics).length
-                ? { training_metrics: Object.entries(job.metrics).slice(0, 50).map(([name, value]) => ({ name: cut(name, 255), value })) }
-                : {}),
-              ...(Object.keys(lineage.hyperparameters).length
-                ? {
-                    hyper_parameters: Object.entries(lineage.hyperparameters)
-                      .slice(0, 100)
-                      .map(([name, value]) => ({ name: cut(name, 255), value: cut(value, 1024) })),
-                  }
-                : {}),
+
+  const shortened: Shortened = { cut: [], emptyLeftOut: [], sizeLeftOut: [] };
+  const hyperParameters: Array<{ name: string; value: string }> = [];
+  for (const [name, value] of Object.entries(lineage.hyperparameters).slice(0, L.hyperParameters)) {
+    if (name === '' || value === '') {
+      shortened.emptyLeftOut.push(name === '' ? '(empty name)' : name);
+      continue;
+    }
+    const entry = { name: oneLine(name, L.hyperParameterText), value: oneLine(value, L.hyperParameterText) };
+    if (entry.name !== name || entry.value !== value) shortened.cut.push(name);
+    hyperParameters.push(entry);
+  }
+  const trainingMetrics = job ? Object.entries(job.metrics).slice(0, L.trainingMetrics).map(([name, value]) => ({ name: oneLine(name, L.metricName), value })) : [];
+  const metricData = scored.map((r) => ({
+    name: oneLine(ruleName(r), L.metricName),
+    type: 'number' as const,
+    value: r.actual ?? 0,
+    notes: cut(`${r.comparison} ${r.threshold}: ${r.passed ? 'pass' : 'FAIL'}`, L.notes),
+  }));
+
+  const build = (): SageMakerCardContent => {
+    const note = shortenedNote(shortened);
+    return {
+      model_overview: {
+        ...opt('model_description', model.description ? cut(model.description, L.description) : undefined),
+        model_version: model.version,
+        ...(model.artifactUri ? { model_artifact: [cut(model.artifactUri, L.uri)] } : {}),
+        ...(containers.length ? { inference_environment: { container_image: containers } } : {}),
+      },
+      ...(card.intendedUse !== NOT_STATED ? { intended_uses: { intended_uses: cut(card.intendedUse, L.intendedUses) } } : {}),
+      ...(job
+        ? {
+            training_details: {
+              training_job_details: {
+                training_arn: cut(job.arn, L.trainingArn),
+                ...(lineage.datasets.length ? { training_datasets: lineage.datasets.slice(0, L.uris).map((d) => cut(d.uri, L.uri)) } : {}),
+                ...(job.image ? { training_environment: { container_image: [cut(job.image, L.uri)] } } : {}),
+                ...(trainingMetrics.length ? { training_metrics: trainingMetrics } : {}),
+                ...(hyperParameters.length ? { hyper_parameters: hyperParameters } : {}),
+              },
             },
-          },
-        }
-      : {}),
-    ...(evaluation && scored.length
-      ? {
-          evaluation_details: [
-            {
-              name: `modelgate policy v${evaluation.policyVersion}`,
-              metric_groups: [
-                {
-                  name: 'policy rules at decision time',
-                  metric_data: scored.map((r) => ({
-                    name: cut(ruleName(r), 255),
-                    type: 'number' as const,
-                    value: r.actual ?? 0,
-                    notes: `${r.comparison} ${r.threshold}: ${r.passed ? 'pass' : 'FAIL'}`,
-                  })),
-                },
-              ],
-            },
-          ],
-        }
-      : {}),
-    additional_information: { custom_details: Object.fromEntries(Object.entries(custom).map(([k, val]) => [k, cut(val, 1024)])) },
+          }
+        : {}),
+      ...(evaluation && metricData.length
+        ? {
+            evaluation_details: [
+              {
+                name: `modelgate policy v${evaluation.policyVersion}`,
+                metric_groups: [{ name: 'policy rules at decision time', metric_data: metricData }],
+              },
+            ],
+          }
+        : {}),
+      additional_information: {
+        custom_details: Object.fromEntries(
+          Object.entries({ ...custom, ...(note ? { [SHORTENED_NOTE_KEY]: note } : {}) }).map(([k, val]) => [k, cut(val, L.customDetail)]),
+        ),
+      },
+    };
   };
+
+  // Leave entries out from the end, hyperparameters first, until the whole content fits.
+  let content = build();
+  const reducible: Array<{ list: Array<{ name: string }>; names: string[] }> = [
+    { list: hyperParameters, names: shortened.sizeLeftOut },
+    { list: trainingMetrics, names: shortened.sizeLeftOut },
+    { list: metricData, names: shortened.sizeLeftOut },
+  ];
+  for (const { list, names } of reducible) {
+    while (JSON.stringify(content).length > L.content && list.length > 0) {
+      const dropped = list.pop();
+      if (dropped) names.push(dropped.name);
+      content = build();
+    }
+  }
   return SageMakerCardContentSchema.parse(content);
 }
 

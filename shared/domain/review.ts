@@ -51,6 +51,10 @@ export interface ReviewLink {
   expiresAt: string;
   usedAt?: string;
   vote?: Vote;
+  /** Set when the reviewer was removed before using the link: it no longer opens or decides anything. */
+  revokedAt?: string;
+  /** Who removed the reviewer (the operator's `changedBy`). */
+  revokedBy?: string;
 }
 
 /** The claims a link's token is signed over. */
@@ -158,10 +162,24 @@ export function isSamePerson(reviewer: string, identity: string | undefined): bo
 }
 
 export type VoteOutcome =
-  | { kind: 'refused'; refusal: 'closed' | 'self-approval' | 'bad-request'; message: string }
+  | { kind: 'refused'; refusal: 'closed' | 'revoked' | 'self-approval' | 'bad-request'; message: string }
   | { kind: 'recorded' | 'approved' | 'rejected'; review: ReviewRequest; link: ReviewLink; decision?: Decision };
 
 export const MAX_COMMENT = 2000;
+
+/**
+ * What shows nothing on its own: white space; control, format, surrogate, private-use and
+ * unassigned code points (\p{C}: U+200B, U+200C, U+200D, U+2060, U+FEFF, bidi controls, tags…);
+ * combining marks with nothing to combine with (\p{M}); the other default-ignorable code points
+ * (variation selectors, U+034F…); and the blank fillers that fonts draw as nothing (Hangul fillers
+ * U+115F, U+1160, U+3164, U+FFA0, and the Braille blank U+2800).
+ */
+const VISIBLE = /[^\p{White_Space}\p{C}\p{M}\p{Default_Ignorable_Code_Point}\u115F\u1160\u3164\uFFA0\u2800]/u;
+
+/** Whether a text has at least one visible character: a comment that says something. */
+export function hasVisibleText(text: string): boolean {
+  return VISIBLE.test(text);
+}
 
 /**
  * The review state machine for one vote. A Reject needs a comment and ends the review at once;
@@ -178,7 +196,13 @@ export function castVote(args: {
 }): VoteOutcome {
   const { review, link, vote, version, now } = args;
   if (review.status !== 'Open') return { kind: 'refused', refusal: 'closed', message: `the review is ${review.status}` };
-  const comment = vote.comment?.trim() ?? '';
+  if (!review.reviewers.includes(link.reviewer)) {
+    return { kind: 'refused', refusal: 'revoked', message: 'You are no longer a reviewer of this version.' };
+  }
+  // A comment counts only when it shows something: a zero-width space or a Hangul filler does not
+  // explain a rejection. An approval's invisible comment is dropped rather than stored.
+  const text = vote.comment?.trim() ?? '';
+  const comment = hasVisibleText(text) ? text : '';
   if (vote.decision === 'reject' && comment === '') {
     return { kind: 'refused', refusal: 'bad-request', message: 'A comment is required to reject.' };
   }
@@ -231,4 +255,106 @@ export function decisionEffect(review: ReviewRequest, decision: Decision): SetAp
     description: fitDescription(`modelgate decision ${decision.id}: ${who} (policy v${decision.policyVersion}, review ${review.id})`),
     clientToken: clientToken(review.modelPackageArn, 'decision', decision.id),
   };
+}
+
+/** Whether an open review can still reach its quorum with the reviewers who may still vote. */
+export interface QuorumState {
+  approvals: number;
+  requiredApprovals: number;
+  /** Listed reviewers who have not voted yet. */
+  canStillVote: string[];
+  reachable: boolean;
+}
+
+export function quorumState(review: ReviewRequest): QuorumState {
+  const approvals = Object.values(review.votes).filter((v) => v.decision === 'approve').length;
+  const canStillVote = review.reviewers.filter((r) => !review.votes[r]);
+  return { approvals, requiredApprovals: review.requiredApprovals, canStillVote, reachable: approvals + canStillVote.length >= review.requiredApprovals };
+}
+
+/** A reviewer added to an open review: their own link and message, unless they already voted on it. */
+export interface ReviewerAdded {
+  review: ReviewRequest;
+  link?: ReviewLink;
+  message?: Notify;
+}
+
+/**
+ * Adds a reviewer (added to the group's policy) to an open review. They get a link of their own
+ * with the review's expiry, and its message (signed when sent). Someone removed after voting and
+ * added again keeps their vote and gets no second link. `undefined`: nothing to change.
+ */
+export function addReviewerToReview(args: {
+  review: ReviewRequest;
+  reviewer: string;
+  version: Pick<ModelVersion, 'arn' | 'group' | 'version' | 'description' | 'job' | 'image' | 'imageDigest' | 'gate'>;
+  now: number;
+  newId: () => string;
+}): ReviewerAdded | undefined {
+  const { review, reviewer, version, now } = args;
+  if (review.status !== 'Open' || review.reviewers.includes(reviewer)) return undefined;
+  const reviewers = [...review.reviewers, reviewer];
+  if (review.votes[reviewer]) return { review: { ...review, reviewers } };
+  const link: ReviewLink = {
+    id: args.newId(),
+    reviewId: review.id,
+    modelPackageArn: review.modelPackageArn,
+    version: review.version,
+    reviewer,
+    expiresAt: review.expiresAt,
+  };
+  const updated: ReviewRequest = {
+    ...review,
+    reviewers,
+    links: { ...review.links, [reviewer]: link.id },
+    // The link goes out now: the first reminder is due one period from now, not from the opening.
+    remindedAt: { ...review.remindedAt, [reviewer]: new Date(now).toISOString() },
+  };
+  const gate = version.gate ?? { passed: true, policyVersion: review.policyVersion, results: [] };
+  // The link id in the effect id: a reviewer removed and added again gets a new message, not the old one's id.
+  const message = { ...reviewMessage(version, gate, updated, link, 'review-requested'), id: `review:${review.id}:${reviewer}:${link.id}` };
+  return { review: updated, link, message };
+}
+
+/** A reviewer removed from an open review: the link to revoke (when unused), the quorum left, and a notice when it is out of reach. */
+export interface ReviewerRemoved {
+  review: ReviewRequest;
+  /** Their link, when they had not used it: revoked in the same transaction. */
+  revokedLinkId?: string;
+  /** Whether they had voted: a vote already cast stays and counts. */
+  voteKept: boolean;
+  quorum: QuorumState;
+  /** To the governance topic when the quorum can no longer be met; the review stays open. */
+  notice?: Notify;
+}
+
+/**
+ * Removes a reviewer (removed from the group's policy) from an open review: they are no longer
+ * listed (no reminder, no vote), their unused link is revoked, a vote they cast stays. The review
+ * keeps the approvals it needs: when the reviewers left cannot reach them, it stays open (a Reject
+ * still closes it, and it expires as any other) and governance is told. `undefined`: not listed.
+ */
+export function removeReviewerFromReview(args: { review: ReviewRequest; reviewer: string; now: number }): ReviewerRemoved | undefined {
+  const { review, reviewer, now } = args;
+  if (review.status !== 'Open' || !review.reviewers.includes(reviewer)) return undefined;
+  const { [reviewer]: linkId, ...links } = review.links;
+  const updated: ReviewRequest = { ...review, reviewers: review.reviewers.filter((r) => r !== reviewer), links };
+  const voteKept = review.votes[reviewer] !== undefined;
+  const quorum = quorumState(updated);
+  const at = new Date(now).toISOString();
+  const notice: Notify | undefined = quorum.reachable
+    ? undefined
+    : {
+        kind: 'notify',
+        id: `quorum-unreachable:${review.id}:${reviewer}:${at}`,
+        topic: 'governance',
+        subject: `Review cannot reach its quorum: ${review.group} v${review.version}`.slice(0, 99),
+        message: [
+          `${reviewer} was removed from the review of ${review.modelPackageArn}.`,
+          `It has ${quorum.approvals} of ${quorum.requiredApprovals} approvals and ${quorum.canStillVote.length} reviewer(s) who may still vote${quorum.canStillVote.length ? ` (${quorum.canStillVote.join(', ')})` : ''}, so it can no longer be approved.`,
+          `The review stays open: a Reject still ends it, addReviewer sends a new reviewer a link, and otherwise it expires at ${review.expiresAt}.`,
+        ].join('\n'),
+        attributes: { event: 'review-quorum-unreachable', group: review.group },
+      };
+  return { review: updated, ...(linkId && !voteKept ? { revokedLinkId: linkId } : {}), voteKept, quorum, ...(notice ? { notice } : {}) };
 }

@@ -6,14 +6,24 @@ import { z } from 'zod';
  */
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
+/**
+ * The largest |epoch ms| a `Date` holds (ECMA-262 "Time Values and Time Range": ±8.64e15 ms, that
+ * is ±100,000,000 days). A value beyond it is refused here: `new Date(ms).toISOString()` would throw
+ * a RangeError later, after the event was accepted.
+ */
+export const MAX_TIME_MS = 8.64e15;
+
+// `Number("1" + "0".repeat(29))` is a finite 1e29 (and `Math.round` keeps it): only the range check refuses it.
+const inDateRange = (ms: number): number | undefined => (Number.isFinite(ms) && Math.abs(ms) <= MAX_TIME_MS ? ms : undefined);
+
 export function parseTimestamp(value: string | number): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? normaliseEpoch(value) : undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? inDateRange(normaliseEpoch(value)) : undefined;
   const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return normaliseEpoch(Number(trimmed));
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return inDateRange(normaliseEpoch(Number(trimmed)));
   // Date.parse alone accepts nonsense ("model-1" is 2001-01-01 in V8): only ISO 8601 is a date here.
   if (!ISO_8601.test(trimmed)) return undefined;
   const ms = Date.parse(trimmed);
-  return Number.isNaN(ms) ? undefined : ms;
+  return Number.isNaN(ms) ? undefined : inDateRange(ms);
 }
 
 // Epoch seconds (10 digits) would otherwise read as 1970; SageMaker sends milliseconds, but the
@@ -25,7 +35,12 @@ function normaliseEpoch(n: number): number {
 export const TimestampSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseTimestamp(v);
   if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `not a timestamp: ${JSON.stringify(v)}` });
+    // The value is quoted only up to 40 characters: an error message is not a place for a whole payload.
+    const shown = JSON.stringify(v);
+    ctx.addIssue({
+      code: 'custom',
+      message: `not a timestamp: ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}`,
+    });
     return z.NEVER;
   }
   return ms;

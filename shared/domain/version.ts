@@ -23,6 +23,8 @@ export interface ModelVersion {
   /** The training job, once linked through the artifact URI. */
   job?: { name: string; arn: string };
   gateState?: 'awaiting-job' | 'passed' | 'failed';
+  /** When the gate first found no training job to link (ISO time); only while `gateState` is awaiting-job. */
+  awaitingSince?: string;
   gate?: GateResult & { evaluatedAt: string };
   review?: { id: string; status: string };
   /** Who registered the version (DescribeModelPackage CreatedBy) and who trained it, for separation of duties. */
@@ -36,7 +38,7 @@ export interface ModelVersion {
 /** What one model package event says about the version. */
 export type VersionObservation = Omit<
   ModelVersion,
-  'job' | 'gateState' | 'gate' | 'review' | 'decision' | 'pendingEffects' | 'registeredBy' | 'trainedBy'
+  'job' | 'gateState' | 'awaitingSince' | 'gate' | 'review' | 'decision' | 'pendingEffects' | 'registeredBy' | 'trainedBy'
 >;
 
 export function observeVersion(d: ModelPackageDetail): VersionObservation {

@@ -11,6 +11,92 @@ const S3UriSchema = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\
 const ArnSchema = (resource: string) =>
   z.string().regex(new RegExp(`^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\\d{12}:${resource}/.+$`), `must be a SageMaker ${resource} ARN`);
 
+/**
+ * SageMaker's documented API limits, applied to the fields modelgate stores, so that an event that
+ * SageMaker could not have sent is refused with the field named instead of failing in DynamoDB
+ * (item size, two writes on one key) after Lambda's retries. Lengths are in characters (Unicode
+ * code points, as the API's length constraints count them), not UTF-16 units.
+ *
+ * - HyperParameters: at most 100 entries, key ≤ 256, value ≤ 2500, and InputDataConfig: at most 20
+ *   channels (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrainingJobDefinition.html,
+ *   the same shapes as API_CreateTrainingJob / API_DescribeTrainingJob).
+ * - ChannelName: 1–64 characters of `[A-Za-z0-9\.\-_]` (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Channel.html);
+ *   unique within a job (each channel is one `INPUT#<channel>` item).
+ * - Tags: at most 50 per resource (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html),
+ *   key 1–128, value 0–256 (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Tag.html).
+ * - CustomerMetadataProperties: at most 50 entries, key 1–128, value 1–256; ModelPackageDescription
+ *   and ApprovalDescription ≤ 1024 (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ModelPackage.html,
+ *   API_ModelPackageSummary.html).
+ */
+export const SAGEMAKER_LIMITS = {
+  hyperParameters: { entries: 100, key: { min: 0, max: 256 }, value: { min: 0, max: 2500 } },
+  channels: 20,
+  channelName: { min: 1, max: 64 },
+  tags: { entries: 50, key: { min: 1, max: 128 }, value: { min: 0, max: 256 } },
+  customerMetadata: { entries: 50, key: { min: 1, max: 128 }, value: { min: 1, max: 256 } },
+  description: 1024,
+} as const;
+
+/** Characters as the SageMaker API counts them (code points: an emoji is one, not two). */
+export const charCount = (s: string): number => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+
+const between = (n: number, { min, max }: { min: number; max: number }): string | undefined =>
+  n < min || n > max ? `is ${n} characters; SageMaker allows ${min === 0 ? `at most ${max}` : `${min}–${max}`}` : undefined;
+
+/** A string of at most `max` characters (code points). */
+const Text = (max: number) =>
+  z.string().superRefine((s, ctx) => {
+    const problem = between(charCount(s), { min: 0, max });
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/**
+ * A string-to-string map whose keys are the customer's (Tags, HyperParameters,
+ * CustomerMetadataProperties). `constructor`, `toString`, `hasOwnProperty` and `__proto__` are
+ * legal keys there. `z.record` skips a `__proto__` key (it would otherwise hit the prototype setter
+ * of the `{}` it builds), so that entry would be lost without a word: this schema checks every own
+ * key and builds its output with `Object.fromEntries`, which creates own data properties (no
+ * setter runs, no prototype is touched). Each problem is named by its key.
+ */
+const StringMap = (limits: {
+  entries: number;
+  key: { min: number; max: number };
+  value: { min: number; max: number };
+  /** Which keys count toward `entries` (default: all). */
+  counts?: (key: string) => boolean;
+}) =>
+  z.unknown().transform((input, ctx): Record<string, string> => {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      ctx.addIssue({ code: 'custom', message: 'expected an object of strings' });
+      return z.NEVER;
+    }
+    const entries = Object.entries(input);
+    for (const [key, value] of entries) {
+      const keyProblem = between(charCount(key), limits.key);
+      if (keyProblem) ctx.addIssue({ code: 'custom', path: [key], message: `key ${keyProblem}` });
+      if (typeof value !== 'string') ctx.addIssue({ code: 'custom', path: [key], message: `expected a string, received ${value === null ? 'null' : typeof value}` });
+      else {
+        const valueProblem = between(charCount(value), limits.value);
+        if (valueProblem) ctx.addIssue({ code: 'custom', path: [key], message: `value ${valueProblem}` });
+      }
+    }
+    const counted = limits.counts ? entries.filter(([k]) => limits.counts?.(k)).length : entries.length;
+    if (counted > limits.entries) ctx.addIssue({ code: 'custom', message: `has ${counted} entries; SageMaker allows at most ${limits.entries}` });
+    return Object.fromEntries(entries) as Record<string, string>;
+  });
+
+/**
+ * Tags whose keys start with `aws:` or `sagemaker:` are added by AWS itself (SageMaker Studio adds
+ * `sagemaker:user-profile-arn`, `sagemaker:domain-arn`, …); AWS's tagging rules do not count
+ * system tags toward a resource's limit, so an event is not refused for carrying them.
+ */
+const isUserTag = (key: string): boolean => !/^(aws|sagemaker):/i.test(key);
+const TagsSchema = StringMap({ ...SAGEMAKER_LIMITS.tags, counts: isUserTag });
+
 export const TrainingJobStatuses = ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const;
 
 export const TrainingJobDetailSchema = z.looseObject({
@@ -18,7 +104,7 @@ export const TrainingJobDetailSchema = z.looseObject({
   TrainingJobArn: ArnSchema('training-job'),
   TrainingJobStatus: z.enum(TrainingJobStatuses),
   FailureReason: z.string().optional(),
-  HyperParameters: z.record(z.string(), z.string()).optional(),
+  HyperParameters: StringMap(SAGEMAKER_LIMITS.hyperParameters).optional(),
   AlgorithmSpecification: z
     .looseObject({ TrainingImage: z.string().optional(), AlgorithmName: z.string().optional() })
     .optional(),
@@ -26,19 +112,42 @@ export const TrainingJobDetailSchema = z.looseObject({
   InputDataConfig: z
     .array(
       z.looseObject({
-        ChannelName: z.string().min(1),
+        ChannelName: z
+          .string()
+          .min(SAGEMAKER_LIMITS.channelName.min)
+          .max(SAGEMAKER_LIMITS.channelName.max)
+          .regex(/^[A-Za-z0-9.\-_]+$/, 'must match [A-Za-z0-9.-_]+'),
         DataSource: z.looseObject({
           S3DataSource: z.looseObject({ S3Uri: S3UriSchema }).optional(),
         }),
       }),
     )
+    .max(SAGEMAKER_LIMITS.channels)
+    .superRefine((channels, ctx) => {
+      // Each channel is one item keyed by its name: two channels of one name would be two writes
+      // of one key in one transaction, which DynamoDB refuses (ValidationException).
+      const seen = new Map<string, number>();
+      channels.forEach((c, i) => {
+        const first = seen.get(c.ChannelName);
+        if (first === undefined) seen.set(c.ChannelName, i);
+        else ctx.addIssue({ code: 'custom', path: [i, 'ChannelName'], message: `duplicates the name of channel ${first}` });
+      });
+    })
     .optional(),
   OutputDataConfig: z.looseObject({ S3OutputPath: z.string().optional() }).optional(),
-  ModelArtifacts: z.looseObject({ S3ModelArtifacts: S3UriSchema }).optional(),
+  // A job that is not Completed may carry `S3ModelArtifacts: ""` (or no ModelArtifacts): no artifact.
+  // Parsed as absent, so the domain sees one "no artifact".
+  ModelArtifacts: z.looseObject({ S3ModelArtifacts: z.preprocess((v) => (v === '' ? undefined : v), S3UriSchema.optional()) }).optional(),
   CreationTime: TimestampSchema.optional(),
   TrainingEndTime: TimestampSchema.optional(),
   LastModifiedTime: TimestampSchema,
-  Tags: z.record(z.string(), z.string()).optional(),
+  Tags: TagsSchema.optional(),
+}).superRefine((d, ctx) => {
+  // Only a Completed job has a model artifact: one that names an empty one is refused (the gate
+  // links versions by it). No ModelArtifacts at all is accepted, as in AWS's own sample event.
+  if (d.TrainingJobStatus === 'Completed' && d.ModelArtifacts && !d.ModelArtifacts.S3ModelArtifacts) {
+    ctx.addIssue({ code: 'custom', path: ['ModelArtifacts', 'S3ModelArtifacts'], message: 'a Completed job must name its model artifact (an s3:// URI)' });
+  }
 });
 export type TrainingJobDetail = z.infer<typeof TrainingJobDetailSchema>;
 
@@ -52,10 +161,10 @@ export const ModelPackageDetailSchema = z
     ModelPackageGroupName: z.string().min(1).max(63),
     ModelPackageVersion: z.number().int().min(1),
     ModelPackageArn: ArnSchema('model-package'),
-    ModelPackageDescription: z.string().optional(),
+    ModelPackageDescription: Text(SAGEMAKER_LIMITS.description).optional(),
     ModelApprovalStatus: z.enum(ApprovalStatuses),
     ModelPackageStatus: z.string().optional(),
-    ApprovalDescription: z.string().optional(),
+    ApprovalDescription: Text(SAGEMAKER_LIMITS.description).optional(),
     CreationTime: TimestampSchema,
     LastModifiedTime: TimestampSchema.optional(),
     InferenceSpecification: z
@@ -75,7 +184,7 @@ export const ModelPackageDetailSchema = z
       })
       .optional(),
     MetadataProperties: z.looseObject({ GeneratedBy: z.string().optional() }).optional(),
-    CustomerMetadataProperties: z.record(z.string(), z.string()).optional(),
+    CustomerMetadataProperties: StringMap(SAGEMAKER_LIMITS.customerMetadata).optional(),
   })
   .superRefine((d, ctx) => {
     // The ARN names the group and version: a detail that contradicts itself is refused.

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TRAINING_CHAIN, emptyHead, groupChain, type AuditEntry, type AuditHead } from '../domain/audit.js';
-import { parseS3Uri, producerSummary, type ArtifactNode, type TrainingJob } from '../domain/lineage.js';
+import { parseS3Uri, producerSummary, type ArtifactNode, type DatasetInput, type TrainingJob } from '../domain/lineage.js';
 import type { PolicyVersion } from '../domain/policy.js';
 import type { ReviewLink, ReviewRequest } from '../domain/review.js';
 import { ValidationError } from '../domain/errors.js';
@@ -25,12 +25,15 @@ import type {
   Page,
   ReviewContext,
   Reviewer,
+  ReviewerMembershipChange,
   SweepChange,
   VersionChange,
   VersionContext,
   VoteChange,
 } from '../ports.js';
-import { GOVERNED_GROUPS, OPEN_REVIEWS, PENDING_EFFECTS, fromItem, gsi, keys } from './keys.js';
+import { AWAITING_JOB, GOVERNED_GROUPS, OPEN_REVIEWS, PENDING_EFFECTS, fromItem, gsi, keys, openReviewsOfGroup } from './keys.js';
+import { ownKeysClient } from './attributes.js';
+import { decodeCursor, encodeCursor, type CursorShape } from './cursor.js';
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
@@ -39,7 +42,11 @@ type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteComman
 const LINK_RETENTION_S = 90 * 24 * 3600;
 
 /** The DynamoDB adapter of `GovernanceStore`. Keep this stateless: one instance per cold start. */
-export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient; table: string }): GovernanceStore {
+export function dynamoStore({ client: documentClient, table }: { client: DynamoDBDocumentClient; table: string }): GovernanceStore {
+  // The document client's commands, marshalled so that every map key survives (a `__proto__` or
+  // `constructor` key in customer metadata), and every write checked against DynamoDB's limits
+  // before it is sent (./attributes.ts).
+  const client = ownKeysClient(documentClient);
   const get = async <T>(key: Item): Promise<T | undefined> => {
     const out = await client.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
     return out.Item ? fromItem<T>(out.Item) : undefined;
@@ -122,7 +129,7 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
   const artifactUpdate = (
     uri: string,
     expectedRev: number,
-    change: { set?: string; add?: string; values: Record<string, unknown>; condition?: string },
+    change: { set?: string; add?: string; delete?: string; values: Record<string, unknown>; condition?: string },
   ): TransactItem => ({
     Update: {
       TableName: table,
@@ -130,6 +137,7 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
       UpdateExpression: [
         `SET #type = :type, uri = :uri, rev = if_not_exists(rev, :zero) + :one${change.set ? `, ${change.set}` : ''}`,
         ...(change.add ? [`ADD ${change.add}`] : []),
+        ...(change.delete ? [`DELETE ${change.delete}`] : []),
       ].join(' '),
       ConditionExpression:
         expectedRev === 0 ? 'attribute_not_exists(PK)' : ['rev = :rev', change.condition].filter(Boolean).join(' AND '),
@@ -145,6 +153,46 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
     },
   });
 
+  /** A job and one edge per input channel (dataset → job), conditional on the job's `rev`. */
+  const jobItems = (job: TrainingJob, expectedRev: number): TransactItem[] => [
+    {
+      Put: {
+        TableName: table,
+        Item: { ...keys.job(job.name), type: 'TrainingJob', ...job, rev: expectedRev + 1 },
+        ...expectRev(expectedRev),
+      },
+    },
+    ...job.datasets.map((d): TransactItem => {
+      const { bucket, key } = parseS3Uri(d.uri);
+      return {
+        Put: {
+          TableName: table,
+          Item: { ...keys.jobInput(job.name, d.channel), ...gsi.dataset(bucket, key, job.name), type: 'DatasetInput', job: job.name, jobArn: job.arn, ...d },
+        },
+      };
+    }),
+  ];
+
+  /** A version's edge to one dataset of its job (for datasetImpact). */
+  const versionInputItem = (v: { group: string; version: number; arn: string }, d: DatasetInput, job: string): TransactItem => {
+    const { bucket, key } = parseS3Uri(d.uri);
+    return {
+      Put: {
+        TableName: table,
+        Item: {
+          ...keys.versionInput(v.group, v.version, d.channel),
+          ...gsi.datasetOfVersion(bucket, key, v.arn),
+          type: 'VersionInput',
+          ...d,
+          job,
+          modelPackageArn: v.arn,
+          group: v.group,
+          version: v.version,
+        },
+      },
+    };
+  };
+
   /** One page of a sparse GSI2 partition (open reviews, versions with pending effects), oldest first. */
   const sparsePage = async <T>(pk: string, limit: number, cursor?: string): Promise<Page<T>> => {
     const out = await client.send(
@@ -154,10 +202,10 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
         KeyConditionExpression: 'GSI2PK = :pk',
         ExpressionAttributeValues: { ':pk': pk },
         Limit: limit,
-        ExclusiveStartKey: decodeCursor(cursor),
+        ExclusiveStartKey: decodeCursor(pages.sparse(pk), cursor),
       }),
     );
-    return pageOf<T>(out.Items, out.LastEvaluatedKey);
+    return pageOf<T>(pages.sparse(pk), out.Items, out.LastEvaluatedKey);
   };
 
   const readHead = (items: Item[], chain: string): AuditHead => {
@@ -207,18 +255,7 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
           },
         });
         for (const link of links) {
-          items.push({
-            Put: {
-              TableName: table,
-              Item: {
-                ...keys.link(link.id),
-                type: 'ReviewLink',
-                ...link,
-                ttl: Math.floor(Date.parse(link.expiresAt) / 1000) + LINK_RETENTION_S,
-              },
-              ConditionExpression: 'attribute_not_exists(PK)',
-            },
-          });
+          items.push({ Put: { TableName: table, Item: linkItem(link), ConditionExpression: 'attribute_not_exists(PK)' } });
         }
       }
       if (change.awaitArtifact) {
@@ -246,15 +283,34 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
             },
           });
         }
-        items.push({
-          Update: {
-            TableName: table,
-            Key: keys.artifact(change.linkArtifact.uri),
-            UpdateExpression: 'ADD consumers :arn DELETE waiting :arn',
-            ConditionExpression: 'attribute_exists(producer)',
-            ExpressionAttributeValues: { ':arn': new Set([v.arn]) },
-          },
-        });
+        if (change.recordJob) {
+          // The job confirmed through the artifact path commits with the version, or not at all.
+          const { job, audit, artifactExpectedRev } = change.recordJob;
+          items.push(...jobItems(job, 0), ...auditItems(audit));
+          // DynamoDB allows one operation per item in a transaction: the producer and this consumer
+          // go into one update of the artifact node, which must still have no producer.
+          items.push(
+            artifactUpdate(change.linkArtifact.uri, artifactExpectedRev, {
+              set: 'producer = :producer',
+              add: 'consumers :arn',
+              delete: 'waiting :arn',
+              values: { ':producer': producerSummary(job), ':arn': new Set([v.arn]) },
+              condition: 'attribute_not_exists(producer)',
+            }),
+          );
+        } else {
+          items.push({
+            Update: {
+              TableName: table,
+              Key: keys.artifact(change.linkArtifact.uri),
+              UpdateExpression: 'ADD consumers :arn DELETE waiting :arn',
+              ConditionExpression: 'attribute_exists(producer)',
+              ExpressionAttributeValues: { ':arn': new Set([v.arn]) },
+            },
+          });
+        }
+      } else if (change.recordJob) {
+        throw new Error('recordJob needs linkArtifact: a job is recorded with the version it links');
       }
       return transact(items);
     },
@@ -272,28 +328,25 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
 
     async commitJobChange(change: JobChange) {
       const { job } = change;
-      const items: TransactItem[] = [
-        {
-          Put: {
-            TableName: table,
-            Item: { ...keys.job(job.name), type: 'TrainingJob', ...job, rev: change.expectedRev + 1 },
-            ...expectRev(change.expectedRev),
-          },
-        },
-        ...job.datasets.map((d): TransactItem => {
-          const { bucket, key } = parseS3Uri(d.uri);
-          return {
-            Put: {
-              TableName: table,
-              Item: { ...keys.jobInput(job.name, d.channel), ...gsi.dataset(bucket, key, job.name), type: 'DatasetInput', job: job.name, jobArn: job.arn, ...d },
-            },
-          };
-        }),
-        ...auditItems(change.audit),
-      ];
+      const items: TransactItem[] = [...jobItems(job, change.expectedRev), ...auditItems(change.audit)];
       if (change.artifact) {
         const { uri, expectedRev } = change.artifact;
         items.push(artifactUpdate(uri, expectedRev, { set: 'producer = :producer', values: { ':producer': producerSummary(job) } }));
+      }
+      for (const linked of change.linkedVersions ?? []) {
+        if (linked.trainedBy) {
+          // rev moves on, so a writer that read the version before this fails its condition and re-reads.
+          items.push({
+            Update: {
+              TableName: table,
+              Key: keys.version(linked.group, linked.version),
+              UpdateExpression: 'SET trainedBy = :by, rev = rev + :one',
+              ConditionExpression: 'rev = :rev AND attribute_not_exists(trainedBy)',
+              ExpressionAttributeValues: { ':by': linked.trainedBy, ':one': 1, ':rev': linked.expectedRev },
+            },
+          });
+        }
+        for (const d of linked.datasets) items.push(versionInputItem(linked, d, job.name));
       }
       return transact(items);
     },
@@ -470,11 +523,12 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
       const items: TransactItem[] = [
         {
           // The link is consumed once: a second vote with it fails here, whatever the review's state.
+          // A link revoked since it was read (its reviewer removed) fails here too.
           Update: {
             TableName: table,
             Key: keys.link(link.id),
             UpdateExpression: 'SET usedAt = :at, vote = :vote',
-            ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(usedAt)',
+            ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(usedAt) AND attribute_not_exists(revokedAt)',
             ExpressionAttributeValues: { ':at': link.usedAt, ':vote': link.vote },
           },
         },
@@ -509,6 +563,47 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
         { Put: { TableName: table, Item: versionItem(change.version, change.expectedVersionRev + 1), ...expectRev(change.expectedVersionRev) } },
         ...auditItems(change.audit),
       ]);
+    },
+
+    async commitReviewerMembership(change: ReviewerMembershipChange) {
+      const items: TransactItem[] = [
+        {
+          Put: {
+            TableName: table,
+            Item: reviewItem(change.review, change.expectedReviewRev + 1),
+            ConditionExpression: 'rev = :rev',
+            ExpressionAttributeValues: { ':rev': change.expectedReviewRev },
+          },
+        },
+        ...(change.addLinks ?? []).map((link): TransactItem => ({ Put: { TableName: table, Item: linkItem(link), ConditionExpression: 'attribute_not_exists(PK)' } })),
+        ...auditItems(change.audit),
+      ];
+      if (change.revokeLink) {
+        const { id, at, by } = change.revokeLink;
+        items.push({
+          // Only an unused link is revoked: a vote that consumed it first wins, and this change is re-read.
+          Update: {
+            TableName: table,
+            Key: keys.link(id),
+            UpdateExpression: 'SET revokedAt = :at, revokedBy = :by',
+            ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(usedAt)',
+            ExpressionAttributeValues: { ':at': at, ':by': by },
+          },
+        });
+      }
+      if (change.version) {
+        items.push({ Put: { TableName: table, Item: versionItem(change.version.version, change.version.expectedRev + 1), ...expectRev(change.version.expectedRev) } });
+      }
+      return transact(items);
+    },
+
+    async listOpenReviewsOfGroup(group) {
+      const items = await queryAll({
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': openReviewsOfGroup(group) },
+      });
+      return items.map((i) => fromItem<ReviewRequest>(i));
     },
 
     appendAudit: (audit) => transact(auditItems(audit)),
@@ -546,6 +641,7 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
     },
 
     async auditTrail({ chain, subject, from, to, limit, cursor }) {
+      const shape = subject ? pages.auditOfSubject(subject, chain) : pages.auditChain(chain);
       const range = from || to ? { filter: '#at BETWEEN :from AND :to', values: { ':from': from ?? '0000', ':to': to ?? '9999' } } : undefined;
       const out = await client.send(
         new QueryCommand({
@@ -562,21 +658,27 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
               }),
           ...(range ? { FilterExpression: range.filter, ExpressionAttributeNames: { '#at': 'at' } } : {}),
           Limit: limit,
-          ExclusiveStartKey: decodeCursor(cursor),
+          ExclusiveStartKey: decodeCursor(shape, cursor),
         }),
       );
-      return pageOf<AuditEntry>(out.Items, out.LastEvaluatedKey);
+      return pageOf<AuditEntry>(shape, out.Items, out.LastEvaluatedKey);
     },
 
     async datasetImpact({ bucket, keyPrefix, limit, cursor }) {
+      const shape = pages.dataset(bucket, keyPrefix);
       const out = await client.send(
         new QueryCommand({
           TableName: table,
           IndexName: 'GSI1',
-          KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': gsi.dataset(bucket, '', '').GSI1PK, ':prefix': keyPrefix },
+          // The whole bucket (`s3://bucket/`) has no key prefix: begins_with refuses an empty one.
+          ...(keyPrefix
+            ? {
+                KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :prefix)',
+                ExpressionAttributeValues: { ':pk': shape.partition.value, ':prefix': keyPrefix },
+              }
+            : { KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': shape.partition.value } }),
           Limit: limit,
-          ExclusiveStartKey: decodeCursor(cursor),
+          ExclusiveStartKey: decodeCursor(shape, cursor),
         }),
       );
       const edges = out.Items ?? [];
@@ -600,7 +702,7 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
         }
         return { kind: 'trainingJob', uri: String(e.uri), channel: String(e.channel), job: String(e.job), jobArn: String(e.jobArn) };
       });
-      const next = encodeCursor(out.LastEvaluatedKey);
+      const next = encodeCursor(shape, out.LastEvaluatedKey);
       return { items, ...(next ? { cursor: next } : {}) };
     },
 
@@ -615,6 +717,20 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
 
     listVersionsWithPendingEffects: ({ limit, cursor }) => sparsePage<ModelVersion & { rev: number }>(PENDING_EFFECTS, limit, cursor),
 
+    async listVersionsAwaitingJob({ limit, cursor }) {
+      const out = await client.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'GSI1PK = :pk',
+          ExpressionAttributeValues: { ':pk': AWAITING_JOB },
+          Limit: limit,
+          ExclusiveStartKey: decodeCursor(pages.awaitingJob, cursor),
+        }),
+      );
+      return pageOf<ModelVersion & { rev: number }>(pages.awaitingJob, out.Items, out.LastEvaluatedKey);
+    },
+
     getTrainingJob: (name) => get<TrainingJob & { rev: number }>(keys.job(name)),
     getVersion: ({ group, version }) => get<ModelVersion & { rev: number }>(keys.version(group, version)),
     async getArtifact(uri) {
@@ -626,41 +742,78 @@ export function dynamoStore({ client, table }: { client: DynamoDBDocumentClient;
   };
 }
 
-/** A version as stored: in the sparse pending-effects index while it has any. */
+/**
+ * A version as stored: in the sparse pending-effects index while it has any, and in the sparse
+ * awaiting-job index (GSI1) while it waits for its training job (the sweep re-gates from there).
+ */
 function versionItem(v: ModelVersion, rev: number): Item {
   const pending = Object.keys(v.pendingEffects ?? {}).length > 0;
-  return { ...keys.version(v.group, v.version), ...(pending ? gsi.pendingEffects(v.arn) : {}), type: 'ModelVersion', ...v, rev };
+  return {
+    ...keys.version(v.group, v.version),
+    ...(pending ? gsi.pendingEffects(v.arn) : {}),
+    ...(v.gateState === 'awaiting-job' ? gsi.awaitingJob(v.createdAt, v.arn) : {}),
+    type: 'ModelVersion',
+    ...v,
+    rev,
+  };
 }
 
-/** A review as stored: in the sparse open-reviews index while it is open. */
+/** A review as stored: in the sparse open-reviews indexes (all groups: GSI2; its group: GSI1) while it is open. */
 function reviewItem(r: ReviewRequest, rev: number): Item {
   return {
     ...keys.review(r.group, r.version, r.id),
-    ...(r.status === 'Open' ? gsi.openReview(r.openedAt, r.id) : {}),
+    ...(r.status === 'Open' ? { ...gsi.openReview(r.openedAt, r.id), ...gsi.openReviewOfGroup(r.group, r.openedAt, r.id) } : {}),
     type: 'ReviewRequest',
     ...r,
     rev,
   };
 }
 
-function pageOf<T>(items: Item[] | undefined, last: Record<string, unknown> | undefined): Page<T> {
-  const cursor = encodeCursor(last);
+/** A review link as stored: kept for "already used" answers until DynamoDB TTL removes it. */
+function linkItem(link: ReviewLink): Item {
+  return { ...keys.link(link.id), type: 'ReviewLink', ...link, ttl: Math.floor(Date.parse(link.expiresAt) / 1000) + LINK_RETENTION_S };
+}
+
+function pageOf<T>(shape: CursorShape, items: Item[] | undefined, last: Record<string, unknown> | undefined): Page<T> {
+  const cursor = encodeCursor(shape, last);
   return { items: (items ?? []).map((i) => fromItem<T>(i)), ...(cursor ? { cursor } : {}) };
 }
 
-const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined =>
-  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
-
-function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (key && typeof key === 'object' && !Array.isArray(key)) return key as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new ValidationError('cursor', ['not a cursor returned by a previous page']);
-}
+/**
+ * Each paged query, as its cursor must look (./cursor.ts): the index, the partition key value, the
+ * sort key prefix, and, on an index, the kinds of item it holds (their table key prefixes).
+ */
+const pages = {
+  sparse: (pk: string): CursorShape => ({
+    index: 'GSI2',
+    partition: { name: 'GSI2PK', value: pk },
+    sort: { name: 'GSI2SK', prefix: '' },
+    table: pk === OPEN_REVIEWS ? { PK: ['GROUP#'], SK: ['REVIEW#'] } : { PK: ['GROUP#'], SK: ['VERSION#'] },
+  }),
+  awaitingJob: {
+    index: 'GSI1',
+    partition: { name: 'GSI1PK', value: AWAITING_JOB },
+    sort: { name: 'GSI1SK', prefix: '' },
+    table: { PK: ['GROUP#'], SK: ['VERSION#'] },
+  } satisfies CursorShape as CursorShape,
+  auditChain: (chain: string): CursorShape => ({
+    partition: { name: 'PK', value: keys.auditHead(chain).PK },
+    sort: { name: 'SK', prefix: keys.auditEntryPrefix },
+  }),
+  auditOfSubject: (subject: string, chain: string): CursorShape => ({
+    index: 'GSI1',
+    partition: { name: 'GSI1PK', value: gsi.auditOf(subject, chain, 0).GSI1PK },
+    sort: { name: 'GSI1SK', prefix: `${chain}#` },
+    table: { PK: [keys.auditHead(chain).PK], SK: [keys.auditEntryPrefix] },
+  }),
+  dataset: (bucket: string, keyPrefix: string): CursorShape => ({
+    index: 'GSI1',
+    partition: { name: 'GSI1PK', value: gsi.dataset(bucket, '', '').GSI1PK },
+    sort: { name: 'GSI1SK', prefix: keyPrefix },
+    // A training job's input edge, or a version's.
+    table: { PK: ['JOB#', 'GROUP#'], SK: ['INPUT#', 'VINPUT#'] },
+  }),
+};
 
 function artifactFrom(item: Item): ArtifactNode & { rev: number } {
   const a = fromItem<{ uri: string; producer?: ArtifactNode['producer']; waiting?: string[]; consumers?: string[]; rev: number }>(item);

@@ -3,10 +3,11 @@
  * GetItem, BatchGetItem, Query or transaction on these keys; nothing here needs a Scan.
  *
  *   PK                         SK                          GSI1PK / GSI1SK                    GSI2PK / GSI2SK
- *   GROUP#<group>              VERSION#<v 10 digits>       -                                   EFFECTS#PENDING / <arn> (while effects are pending)
+ *   GROUP#<group>              VERSION#<v 10 digits>       VERSIONS#AWAITING-JOB /             EFFECTS#PENDING / <arn> (while effects are pending)
+ *                                                          <createdAt ISO>#<arn> (while awaiting its job)
  *   GROUP#<group>              POLICY#CURRENT              POLICIES / <group> (the governed groups)
  *   GROUP#<group>              POLICY#V#<n 10 digits>
- *   GROUP#<group>              REVIEW#<v 10>#<reviewId>    -                                   REVIEWS#OPEN / <openedAt>#<reviewId> (while open)
+ *   GROUP#<group>              REVIEW#<v 10>#<reviewId>    OPENREVIEWS#<group> / <openedAt>#<reviewId> (while open)   REVIEWS#OPEN / <openedAt>#<reviewId> (while open)
  *   LINK#<linkId>              LINK
  *   REVIEWER#<email>           REVIEWER                    (groups reviewed, SNS subscription)
  *   JOB#<jobName>              JOB
@@ -16,6 +17,8 @@
  *   AUDIT#<chain>              HEAD | ENTRY#<seq 12 digits> AUDITOF#<subject> / <chain>#<seq 12>
  */
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+/** ISO time (sorts as text); a time outside Date's range (which toISOString refuses) as its number. */
+const sortableTime = (ms: number): string => (Number.isNaN(new Date(ms).getTime()) ? String(ms) : new Date(ms).toISOString());
 /** SageMaker lowercases a group's name in its ARNs, so a group's keys use the lowercase name too. */
 const g = (group: string): string => group.toLowerCase();
 
@@ -44,6 +47,10 @@ export const OPEN_REVIEWS = 'REVIEWS#OPEN';
 /** GSI1 partition of the current policies: the governed groups. */
 export const GOVERNED_GROUPS = 'POLICIES';
 export const PENDING_EFFECTS = 'EFFECTS#PENDING';
+/** GSI1 partition of one group's open reviews. */
+export const openReviewsOfGroup = (group: string): string => `OPENREVIEWS#${g(group)}`;
+/** GSI1 partition of the versions waiting for their training job (sparse: only while gateState is awaiting-job). */
+export const AWAITING_JOB = 'VERSIONS#AWAITING-JOB';
 
 export const gsi = {
   dataset: (bucket: string, key: string, job: string) => ({ GSI1PK: `DATASET#${bucket}`, GSI1SK: `${key}#JOB#${job}` }),
@@ -51,7 +58,10 @@ export const gsi = {
   governedGroup: (group: string) => ({ GSI1PK: GOVERNED_GROUPS, GSI1SK: group.toLowerCase() }),
   auditOf: (subject: string, chain: string, seq: number) => ({ GSI1PK: `AUDITOF#${subject}`, GSI1SK: `${chain}#${pad(seq, 12)}` }),
   openReview: (openedAt: string, reviewId: string) => ({ GSI2PK: OPEN_REVIEWS, GSI2SK: `${openedAt}#${reviewId}` }),
+  /** One group's open reviews (sparse, like `openReview`): what a reviewer change must update, without reading closed reviews. */
+  openReviewOfGroup: (group: string, openedAt: string, reviewId: string) => ({ GSI1PK: openReviewsOfGroup(group), GSI1SK: `${openedAt}#${reviewId}` }),
   pendingEffects: (arn: string) => ({ GSI2PK: PENDING_EFFECTS, GSI2SK: arn }),
+  awaitingJob: (createdAt: number, arn: string) => ({ GSI1PK: AWAITING_JOB, GSI1SK: `${sortableTime(createdAt)}#${arn}` }),
 } as const;
 
 export const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'type', 'ttl'] as const;

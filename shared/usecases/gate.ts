@@ -1,6 +1,6 @@
-import { appendToChain, type AuditEvent } from '../domain/audit.js';
+import { TRAINING_CHAIN, appendToChain, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, clientToken, fitDescription, type PendingEffect, type SideEffect } from '../domain/effects.js';
-import { jobNameFromArtifactUri, producerSummary, trainingJobFromDetail, type ProducerSummary } from '../domain/lineage.js';
+import { jobNameFromArtifactUri, producerSummary, trainingJobFromDetail, type ProducerSummary, type TrainingJob } from '../domain/lineage.js';
 import { describeFailures, evaluatePolicy, needsSource, type GateResult, type GatheredMetrics } from '../domain/policy.js';
 import { readReport } from '../domain/report.js';
 import { openReview } from '../domain/review.js';
@@ -10,7 +10,7 @@ import type { ModelPackageDetail } from '../schemas/events.js';
 import { logger } from '../logger.js';
 import { carryOut, resumePending } from './effects.js';
 import { untilCommitted } from './retry.js';
-import { commitJob } from './training.js';
+import { jobRecordedEvent } from './training.js';
 
 export type GateOutcome =
   | 'revoked'
@@ -56,18 +56,32 @@ export async function handleModelPackageChange(deps: Deps, detail: ModelPackageD
   return { outcome, modelPackageArn: observed.arn };
 }
 
-/** Gates a version that was waiting for its training job, once the job has been recorded. */
-export async function gateWaitingVersion(deps: Deps, modelPackageArn: string): Promise<GateOutcome> {
+/** The table key of a versioned model package ARN (its group as the ARN spells it: lowercase). */
+export function versionKeyOf(modelPackageArn: string): { group: string; version: number } | undefined {
   const m = /:model-package\/([^/]+)\/(\d+)$/.exec(modelPackageArn);
-  if (!m?.[1] || !m[2]) throw new Error(`not a versioned model package ARN: ${modelPackageArn}`);
-  const key = { group: m[1], version: Number(m[2]) };
+  return m?.[1] && m[2] ? { group: m[1], version: Number(m[2]) } : undefined;
+}
+
+/**
+ * Gates a version that was waiting for its training job: when the job's event arrives (every
+ * delivery of it), and from the hourly sweep. A version whose job is still not recorded nor
+ * confirmable stays as it is, and nothing is written ('duplicate'). Only a version that is still
+ * PendingManualApproval in the registry is gated.
+ */
+export async function gateWaitingVersion(deps: Deps, modelPackageArn: string): Promise<GateOutcome> {
+  const key = versionKeyOf(modelPackageArn);
+  if (!key) throw new Error(`not a versioned model package ARN: ${modelPackageArn}`);
   const current = await deps.store.getVersion(key);
-  if (!current || current.gateState !== 'awaiting-job') return 'duplicate';
+  if (!isWaiting(current)) return 'duplicate';
   return decideAndCommit(deps, current, async (ctx) => {
-    if (!ctx.version || ctx.version.gateState !== 'awaiting-job') return 'duplicate';
-    return gatePlan(deps, ctx, stripRev(ctx.version));
+    if (!isWaiting(ctx.version)) return 'duplicate';
+    const p = await gatePlan(deps, ctx, stripRev(ctx.version));
+    // Still no job: the version's record and its audit entry already say why it waits.
+    return p.outcome === 'awaiting-job' ? 'duplicate' : p;
   });
 }
+
+const isWaiting = <V extends ModelVersion>(v: V | undefined): v is V => v?.gateState === 'awaiting-job' && v.status === 'PendingManualApproval';
 
 /**
  * Read (one BatchGetItem) → plan → commit (one transaction) → carry out the effects → settle
@@ -150,10 +164,13 @@ async function gatePlan(deps: Deps, ctx: VersionContext, version: ModelVersion):
   if (!version.artifactUri) {
     return rejectPlan(version, { passed: false, policyVersion: policy.version, results: [] }, ['the version names no model artifact (ModelDataUrl), so its training job cannot be linked'], evaluatedAt);
   }
-  const producer = ctx.artifact?.producer ?? (await producerFromLayout(deps, version.artifactUri));
+  // The job's event came first (the artifact node names its producer), or SageMaker confirms the
+  // job that the artifact's path names: then it is recorded with this version, in one transaction.
+  const confirmed = ctx.artifact?.producer ? undefined : await jobFromLayout(deps, version.artifactUri);
+  const producer = ctx.artifact?.producer ?? (confirmed ? producerSummary(confirmed) : undefined);
   if (!producer) {
-    // Unlinked: the version waits, unapproved, for its training job's event.
-    const linked = { ...version, gateState: 'awaiting-job' as const };
+    // Unlinked: the version waits, unapproved, for its training job's event (or the sweep).
+    const linked: ModelVersion = { ...version, gateState: 'awaiting-job', awaitingSince: version.awaitingSince ?? evaluatedAt };
     return {
       outcome: 'awaiting-job',
       change: { version: linked, awaitArtifact: { uri: version.artifactUri, expectedRev: ctx.artifact?.rev ?? 0 } },
@@ -169,13 +186,17 @@ async function gatePlan(deps: Deps, ctx: VersionContext, version: ModelVersion):
     };
   }
   const withJob: ModelVersion = {
-    ...version,
+    ...settled(version),
     job: { name: producer.name, arn: producer.arn },
     ...(producer.trainedBy ? { trainedBy: producer.trainedBy } : {}),
   };
+  const recordJob = confirmed ? await recordConfirmedJob(deps, ctx, confirmed) : {};
   const metrics = await gatherMetrics(deps, policy, withJob, producer);
   const gate = evaluatePolicy(policy, metrics);
-  if (!gate.passed) return rejectPlan(withJob, gate, describeFailures(gate), evaluatedAt, producer);
+  if (!gate.passed) {
+    const rejected = rejectPlan(withJob, gate, describeFailures(gate), evaluatedAt, producer);
+    return { ...rejected, change: { ...rejected.change, ...recordJob } };
+  }
 
   // Separation of duties needs to know who registered the version; the event does not say.
   const { createdBy } = await deps.registry.describeModelPackage(version.arn);
@@ -189,7 +210,7 @@ async function gatePlan(deps: Deps, ctx: VersionContext, version: ModelVersion):
   };
   return {
     outcome: 'review-opened',
-    change: { version: passed, review: opened, linkArtifact: { uri: version.artifactUri, datasets: producer.datasets, job: producer.name } },
+    change: { version: passed, review: opened, linkArtifact: { uri: version.artifactUri, datasets: producer.datasets, job: producer.name }, ...recordJob },
     audit: [
       {
         action: 'version.gate-passed',
@@ -208,8 +229,14 @@ async function gatePlan(deps: Deps, ctx: VersionContext, version: ModelVersion):
   };
 }
 
+/** A version that leaves awaiting-job no longer says since when it waited. */
+function settled(version: ModelVersion): ModelVersion {
+  const { awaitingSince: _since, ...rest } = version;
+  return rest;
+}
+
 function rejectPlan(version: ModelVersion, gate: GateResult, failures: string[], evaluatedAt: string, producer?: ProducerSummary): Plan {
-  const rejected: ModelVersion = { ...version, gateState: 'failed', gate: { ...gate, evaluatedAt } };
+  const rejected: ModelVersion = { ...settled(version), gateState: 'failed', gate: { ...gate, evaluatedAt } };
   const link = version.job && version.artifactUri && producer ? { linkArtifact: { uri: version.artifactUri, datasets: producer.datasets, job: producer.name } } : {};
   const description = fitDescription(`modelgate: rejected by policy v${gate.policyVersion}: ${failures.join('; ')}`);
   return {
@@ -291,16 +318,29 @@ async function revertPlan(deps: Deps, version: ModelVersion, target: ModelVersio
   };
 }
 
-/** Confirms the job that the artifact's path names, and records it, when its event has not arrived. */
-async function producerFromLayout(deps: Deps, artifactUri: string): Promise<ProducerSummary | undefined> {
+/**
+ * The job that the artifact's path names, when SageMaker confirms it (Completed, same artifact) and
+ * its event has not arrived. DescribeTrainingJob has no tags, so they are read with ListTags: the
+ * Studio user who trained the job is one (separation of duties).
+ */
+async function jobFromLayout(deps: Deps, artifactUri: string): Promise<TrainingJob | undefined> {
   const jobName = jobNameFromArtifactUri(artifactUri);
   if (!jobName) return undefined;
   const described = await deps.registry.describeTrainingJob(jobName);
   if (!described || described.detail.TrainingJobStatus !== 'Completed') return undefined;
   if (described.detail.ModelArtifacts?.S3ModelArtifacts !== artifactUri) return undefined;
-  const job = trainingJobFromDetail(described.detail, described.metrics);
-  await commitJob(deps, job);
-  return producerSummary(job);
+  const tags = await deps.registry.listTags(described.detail.TrainingJobArn);
+  return trainingJobFromDetail({ ...described.detail, Tags: tags }, described.metrics);
+}
+
+/**
+ * The confirmed job's record, committed with the version (VersionChange.recordJob): a version
+ * refused later in the plan or at its commit leaves no job, no artifact node and no audit entry.
+ */
+async function recordConfirmedJob(deps: Deps, ctx: VersionContext, job: TrainingJob): Promise<Pick<VersionChange, 'recordJob'>> {
+  const head = await deps.store.getAuditHead(TRAINING_CHAIN);
+  const audit = appendToChain(head, [jobRecordedEvent(job, 'DescribeTrainingJob')], deps.clock.now());
+  return { recordJob: { job, audit: { expectedHead: head, entries: audit.entries }, artifactExpectedRev: ctx.artifact?.rev ?? 0 } };
 }
 
 async function gatherMetrics(

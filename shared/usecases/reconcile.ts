@@ -3,6 +3,7 @@ import { ModelgateError, ValidationError, assertIsError, describeIssues } from '
 import { GroupNameSchema } from '../domain/policy.js';
 import type { Deps, ModelPackageSummary } from '../ports.js';
 import type { ApprovalStatus, ModelPackageDetail } from '../schemas/events.js';
+import type { ModelVersion } from '../domain/version.js';
 import { logger } from '../logger.js';
 import { handleModelPackageChange, type GateOutcome } from './gate.js';
 
@@ -40,10 +41,23 @@ export interface GroupReport {
   unexplainedApprovals: string[];
   /** Other recorded versions whose status in the registry differs from the record. */
   statusDrift: Array<{ arn: string; registry: ApprovalStatus; recorded: ApprovalStatus }>;
+  /**
+   * Recorded versions still waiting for their training job (ungated, unapproved), with how long
+   * they have waited. The hourly sweep gates each one as soon as its job is recorded or confirmed.
+   */
+  stuck: StuckVersion[];
   /** Empty in a dry run. */
   actions: ReconcileAction[];
   /** Versions (or the listing) that failed; the others were still reconciled. */
   errors: Array<{ arn?: string; error: string }>;
+}
+
+export interface StuckVersion {
+  arn: string;
+  /** When the gate first found no job to link (for a version recorded before that was kept: its registration). */
+  awaitingSince: string;
+  ageHours: number;
+  artifactUri?: string;
 }
 
 export interface ReconcileReport {
@@ -55,6 +69,7 @@ export interface ReconcileReport {
     missing: number;
     unexplainedApprovals: number;
     statusDrift: number;
+    stuck: number;
     actions: number;
     errors: number;
   };
@@ -113,6 +128,7 @@ export async function reconcile(deps: Deps, payload: unknown): Promise<Reconcile
       missing: sum((g) => g.missing.length),
       unexplainedApprovals: sum((g) => g.unexplainedApprovals.length),
       statusDrift: sum((g) => g.statusDrift.length),
+      stuck: sum((g) => g.stuck.length),
       actions: sum((g) => g.actions.length),
       errors: sum((g) => g.errors.length),
     },
@@ -131,6 +147,7 @@ async function reconcileGroup(deps: Deps, group: string, dryRun: boolean): Promi
     missing: [],
     unexplainedApprovals: [],
     statusDrift: [],
+    stuck: [],
     actions: [],
     errors: [],
   };
@@ -163,6 +180,7 @@ async function reconcileGroup(deps: Deps, group: string, dryRun: boolean): Promi
 async function reconcileVersion(deps: Deps, group: string, summary: ModelPackageSummary, dryRun: boolean, report: GroupReport): Promise<void> {
   const recorded = await deps.store.getVersion({ group, version: summary.version });
   if (recorded) report.recorded++;
+  if (recorded?.gateState === 'awaiting-job') report.stuck.push(stuckVersion(recorded, deps.clock.now()));
   if (!recorded) {
     report.missing.push(summary.arn);
   } else if (summary.status === 'Approved' && recorded.decision?.outcome !== 'Approved') {
@@ -174,6 +192,16 @@ async function reconcileVersion(deps: Deps, group: string, summary: ModelPackage
   }
   if (dryRun) return;
   report.actions.push(await observe(deps, summary.arn));
+}
+
+function stuckVersion(v: ModelVersion, now: number): StuckVersion {
+  const since = v.awaitingSince ? Date.parse(v.awaitingSince) : v.createdAt;
+  return {
+    arn: v.arn,
+    awaitingSince: Number.isFinite(since) && Math.abs(since) <= 8.64e15 ? new Date(since).toISOString() : String(since),
+    ageHours: Math.round(((now - since) / 3_600_000) * 10) / 10,
+    ...(v.artifactUri ? { artifactUri: v.artifactUri } : {}),
+  };
 }
 
 /**

@@ -36,8 +36,7 @@ async function authorize(deps: Deps, token: string, method: 'GET' | 'POST'): Pro
     return refusal({ kind });
   }
   const { claims } = verdict;
-  const m = /:model-package\/([^/]+)\/\d+$/.exec(claims.modelPackageArn);
-  const group = m?.[1] ?? '';
+  const group = groupOf(claims.modelPackageArn);
   const ctx = await deps.store.loadReviewContext({ linkId: claims.linkId, group, version: claims.version, reviewId: claims.reviewId });
   const { link, review, version } = ctx;
   const chain = groupChain(group);
@@ -58,6 +57,12 @@ async function authorize(deps: Deps, token: string, method: 'GET' | 'POST'): Pro
     await auditRefusal(deps, chain, ctx.auditHead, { kind: 'refused', reason: 'claims do not match the link', method, linkId: claims.linkId }, claims.modelPackageArn, link?.reviewer ?? 'unknown');
     return refusal({ kind: 'refused' });
   }
+  // Removed from the review: the link is revoked (and, defensively, a link whose reviewer the review
+  // no longer lists and who has not voted decides nothing either).
+  if (link.revokedAt || (!link.usedAt && !review.reviewers.includes(link.reviewer))) {
+    await auditRefusal(deps, chain, ctx.auditHead, { kind: 'revoked', method, linkId: link.id, revokedAt: link.revokedAt ?? null }, review.modelPackageArn, link.reviewer);
+    return refusal({ kind: 'revoked' });
+  }
   if (link.usedAt) {
     await auditRefusal(deps, chain, ctx.auditHead, { kind: 'used', method, linkId: link.id, usedAt: link.usedAt }, review.modelPackageArn, link.reviewer);
     return refusal({ kind: 'used', by: link.reviewer, at: link.usedAt, ...(link.vote ? { status: link.vote.decision } : {}) });
@@ -75,7 +80,33 @@ export async function showReview(deps: Deps, token: string): Promise<HtmlResult>
   if ('status' in auth) return auth;
   const { link, review, version } = auth.ctx;
   const job = version.job ? await deps.store.getTrainingJob(version.job.name) : undefined;
-  return { status: 200, body: renderReviewPage(pageModel(review, link, version, job)) };
+  const body = renderReviewPage(pageModel(review, link, version, job));
+  // The review id, never the token: Logs Insights finds one review's requests by it.
+  logger.info('review page shown', { reviewId: review.id, modelPackageArn: review.modelPackageArn });
+  return { status: 200, body };
+}
+
+/** The group named by a model package ARN (`…:model-package/<group>/<version>`). */
+function groupOf(modelPackageArn: string): string {
+  return /:model-package\/([^/]+)\/\d+$/.exec(modelPackageArn)?.[1] ?? '';
+}
+
+/**
+ * A POST that another site's page sent (see `shared/web/request.ts`): refused before anything is
+ * read or decided, and audited. A token that verifies names the chain (its group's, with the link
+ * id); otherwise the refusal goes to the `review-links` chain. The sender is not the reviewer, so
+ * the actor is `unknown`.
+ */
+export async function refuseCrossSite(deps: Deps, token: string, reason: string): Promise<HtmlResult> {
+  const verdict = verifyReviewToken(token, await deps.keys.keyRing(), Math.floor(deps.clock.now() / 1000));
+  const detail = { kind: 'cross-site', method: 'POST', reason };
+  if (verdict.ok) {
+    const { modelPackageArn, linkId } = verdict.claims;
+    await auditRefusal(deps, groupChain(groupOf(modelPackageArn)), undefined, { ...detail, linkId }, modelPackageArn, 'unknown');
+  } else {
+    await auditRefusal(deps, REVIEW_LINKS_CHAIN, undefined, { ...detail, token: verdict.reason }, 'review-links', 'unknown');
+  }
+  return refusal({ kind: 'cross-site' });
 }
 
 export interface VoteForm {

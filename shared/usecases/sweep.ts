@@ -7,6 +7,7 @@ import type { Deps } from '../ports.js';
 import { logger } from '../logger.js';
 import { carryOut, resumePending } from './effects.js';
 import { untilCommitted } from './retry.js';
+import { gateWaitingVersion } from './gate.js';
 
 export interface SweepReport {
   openReviews: number;
@@ -14,6 +15,12 @@ export interface SweepReport {
   expired: number;
   resumedEffects: number;
   failures: number;
+  /** Versions listed as waiting for their training job (the sparse awaiting-job index). */
+  awaitingJob: number;
+  /** Of those, the versions gated now: their job is recorded, or SageMaker confirms it. */
+  regated: number;
+  /** Waiting versions whose gate failed (they stay listed, and the next sweep tries again). */
+  regateFailures: Array<{ modelPackageArn: string; error: string }>;
 }
 
 const PAGE = 100;
@@ -25,7 +32,7 @@ const PAGE = 100;
  * earlier invocation left pending. One review's failure does not stop the others.
  */
 export async function sweepReviews(deps: Deps): Promise<SweepReport> {
-  const report: SweepReport = { openReviews: 0, reminded: 0, expired: 0, resumedEffects: 0, failures: 0 };
+  const report: SweepReport = { openReviews: 0, reminded: 0, expired: 0, resumedEffects: 0, failures: 0, awaitingJob: 0, regated: 0, regateFailures: [] };
   let cursor: string | undefined;
   do {
     const page = await deps.store.listOpenReviews({ limit: PAGE, ...(cursor ? { cursor } : {}) });
@@ -44,6 +51,8 @@ export async function sweepReviews(deps: Deps): Promise<SweepReport> {
     cursor = page.cursor;
   } while (cursor);
 
+  await regateAwaitingVersions(deps, report);
+
   cursor = undefined;
   do {
     const page = await deps.store.listVersionsWithPendingEffects({ limit: PAGE, ...(cursor ? { cursor } : {}) });
@@ -60,6 +69,30 @@ export async function sweepReviews(deps: Deps): Promise<SweepReport> {
   } while (cursor);
   logger.info('review sweep done', { ...report });
   return report;
+}
+
+/**
+ * Gates every version still waiting for its training job whose job is now recorded (its event's
+ * gate failed after the job's commit) or confirmable through the artifact path. A version whose
+ * job is still unknown is left as it is: nothing is written, so no audit entry every hour.
+ */
+async function regateAwaitingVersions(deps: Deps, report: SweepReport): Promise<void> {
+  let cursor: string | undefined;
+  do {
+    const page = await deps.store.listVersionsAwaitingJob({ limit: PAGE, ...(cursor ? { cursor } : {}) });
+    for (const version of page.items) {
+      report.awaitingJob++;
+      try {
+        if ((await gateWaitingVersion(deps, version.arn)) !== 'duplicate') report.regated++;
+      } catch (e) {
+        assertIsError(e);
+        report.failures++;
+        report.regateFailures.push({ modelPackageArn: version.arn, error: `${e.name}: ${e.message}`.slice(0, 500) });
+        logger.error('sweep could not gate a waiting version', { modelPackageArn: version.arn, error: e.name, errorMessage: e.message });
+      }
+    }
+    cursor = page.cursor;
+  } while (cursor);
 }
 
 /** Expires or reminds one review; returns 'expired' or the number of reminders sent. */
@@ -125,11 +158,15 @@ async function sweepOne(deps: Deps, listed: ReviewRequest): Promise<'expired' | 
   return expired ? 'expired' : effects.length;
 }
 
-/** Reviewers without a vote whose last reminder (or the opening) is `reminderAfterHours` old. */
+/**
+ * Reviewers without a vote whose last reminder (or the opening) is `reminderAfterHours` old. Only
+ * the reviewers the review lists, each with their link: a reviewer removed from the group
+ * (removeReviewer) is neither, and gets no reminder.
+ */
 export function dueReminders(review: ReviewRequest, now: number): string[] {
   const period = review.reminderAfterHours * 3_600_000;
   return review.reviewers.filter((r) => {
-    if (review.votes[r]) return false;
+    if (review.votes[r] || !review.links[r]) return false;
     const last = Date.parse(review.remindedAt[r] ?? review.openedAt);
     return now - last >= period;
   });

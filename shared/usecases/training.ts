@@ -1,18 +1,22 @@
-import { appendToChain } from '../domain/audit.js';
-import { trainingJobFromDetail, type TrainingJob } from '../domain/lineage.js';
+import { appendToChain, type AuditEvent } from '../domain/audit.js';
+import { assertIsError } from '../domain/errors.js';
+import { enrichJob, trainingJobFromDetail, type ArtifactNode, type JobEnrichment, type TrainingJob } from '../domain/lineage.js';
 import { freshness } from '../domain/version.js';
-import type { Deps } from '../ports.js';
+import type { CommitResult, Deps, JobChange, JobContext } from '../ports.js';
 import type { TrainingJobDetail } from '../schemas/events.js';
 import { logger } from '../logger.js';
 import { untilCommitted } from './retry.js';
-import { gateWaitingVersion } from './gate.js';
+import { gateWaitingVersion, versionKeyOf } from './gate.js';
 
-export type TrainingOutcome = { outcome: 'recorded' | 'duplicate' | 'stale'; job: string; gatedWaiting: number };
+export type JobOutcome = 'recorded' | 'enriched' | 'duplicate' | 'stale';
+export type TrainingOutcome = { outcome: JobOutcome; job: string; gatedWaiting: number };
 
 /**
  * The training recorder: the job, its datasets, image, hyperparameters, final metrics and artifact,
- * and the lineage edges between them, in one transaction with its audit entry. Versions that were
- * registered before this event and wait for the artifact are gated afterwards.
+ * and the lineage edges between them, in one transaction with its audit entry. A later delivery
+ * that carries facts the record lacks (the job was recorded from DescribeTrainingJob, which has no
+ * tags) enriches it. Versions that wait for the job's artifact are gated afterwards, on every
+ * delivery: a retry (a duplicate) gates a version whose gate failed after the job was committed.
  */
 export async function recordTrainingJob(deps: Deps, detail: TrainingJobDetail): Promise<TrainingOutcome> {
   const job = trainingJobFromDetail(detail, {});
@@ -24,54 +28,70 @@ export async function recordTrainingJob(deps: Deps, detail: TrainingJobDetail): 
       : undefined;
   const result = await commitJob(deps, job, metrics);
   let gatedWaiting = 0;
-  if (result.outcome === 'recorded') {
-    for (const arn of result.waiting) {
+  const failures: Error[] = [];
+  for (const arn of result.waiting) {
+    // One version's failure does not keep the others waiting; the invocation still fails after, so it is retried.
+    try {
       if ((await gateWaitingVersion(deps, arn)) !== 'duplicate') gatedWaiting++;
+    } catch (e) {
+      assertIsError(e);
+      failures.push(e);
+      logger.error('gating a waiting version failed', { modelPackageArn: arn, error: e.name, errorMessage: e.message });
     }
   }
-  logger.info('training job processed', { trainingJobArn: job.arn, status: job.status, outcome: result.outcome, gatedWaiting });
+  logger.info('training job processed', { trainingJobArn: job.arn, status: job.status, outcome: result.outcome, gatedWaiting, gateFailures: failures.length });
+  if (failures[0]) throw failures[0];
   return { outcome: result.outcome, job: job.name, gatedWaiting };
 }
 
+/** The audit entry of a job recorded from its event, or (`source`) from DescribeTrainingJob and ListTags. */
+export function jobRecordedEvent(job: TrainingJob, source?: string): AuditEvent {
+  return {
+    action: 'training-job.recorded',
+    subject: job.arn,
+    actor: 'sagemaker',
+    detail: {
+      status: job.status,
+      lastModified: job.lastModified,
+      datasets: job.datasets.map((d) => d.uri),
+      ...(job.image ? { image: job.image } : {}),
+      ...(job.artifactUri ? { artifactUri: job.artifactUri } : {}),
+      metrics: job.metrics,
+      ...(job.trainedBy ? { trainedBy: job.trainedBy } : {}),
+      ...(job.failureReason ? { failureReason: job.failureReason } : {}),
+      ...(source ? { source } : {}),
+    },
+  };
+}
+
 /**
- * Records a job (from its event, or from DescribeTrainingJob when a version came first). `metrics`
- * is called at most once, and only when the job's state is new.
+ * Records a job from its event. `metrics` is called at most once, and only when the job's state is
+ * new. A repeated or older state adds the facts the record lacks (see `enrichJob`), or is dropped.
+ * `waiting`: the versions waiting for the job's artifact, once the job is recorded.
  */
 export async function commitJob(
   deps: Deps,
   base: TrainingJob,
   metrics?: () => Promise<Record<string, number>>,
-): Promise<{ outcome: 'recorded' | 'duplicate' | 'stale'; waiting: string[] }> {
+): Promise<{ outcome: JobOutcome; waiting: string[] }> {
   let fetched: Record<string, number> | undefined;
-  return untilCommitted<{ outcome: 'recorded' | 'duplicate' | 'stale'; waiting: string[] }>(async () => {
+  return untilCommitted<{ outcome: JobOutcome; waiting: string[] }>(async () => {
     const ctx = await deps.store.loadJobContext({ jobName: base.name, ...(base.artifactUri ? { artifactUri: base.artifactUri } : {}) });
     const fresh = freshness(ctx.job, base);
-    if (fresh === 'duplicate' || fresh === 'stale' || fresh === 'tie') {
+    if (ctx.job && (fresh === 'duplicate' || fresh === 'stale' || fresh === 'tie')) {
       // A job's final states do not follow one another: a second final state at the same time is dropped.
-      return { result: 'committed' as const, value: { outcome: fresh === 'duplicate' ? 'duplicate' : 'stale', waiting: [] } };
+      const { rev, ...recorded } = ctx.job;
+      const artifact = recorded.artifactUri === base.artifactUri ? ctx.artifact : recorded.artifactUri ? await deps.store.getArtifact(recorded.artifactUri) : undefined;
+      // Versions still waiting though the node names its producer: their gate failed after the job's commit.
+      const waiting = artifact?.producer ? artifact.waiting : [];
+      const enrichment = enrichJob(recorded, base);
+      if (!enrichment) return { result: 'committed' as const, value: { outcome: fresh === 'duplicate' ? 'duplicate' : 'stale', waiting } };
+      const result = await commitEnrichment(deps, ctx, rev, enrichment, base, artifact);
+      return { result, value: { outcome: 'enriched' as const, waiting } };
     }
     if (metrics) fetched ??= await metrics();
     const job = fetched ? { ...base, metrics: fetched } : base;
-    const audit = appendToChain(
-      ctx.auditHead,
-      [
-        {
-          action: 'training-job.recorded',
-          subject: job.arn,
-          actor: 'sagemaker',
-          detail: {
-            status: job.status,
-            lastModified: job.lastModified,
-            datasets: job.datasets.map((d) => d.uri),
-            ...(job.image ? { image: job.image } : {}),
-            ...(job.artifactUri ? { artifactUri: job.artifactUri } : {}),
-            metrics: job.metrics,
-            ...(job.failureReason ? { failureReason: job.failureReason } : {}),
-          },
-        },
-      ],
-      deps.clock.now(),
-    );
+    const audit = appendToChain(ctx.auditHead, [jobRecordedEvent(job)], deps.clock.now());
     const result = await deps.store.commitJobChange({
       job,
       expectedRev: ctx.job?.rev ?? 0,
@@ -79,5 +99,52 @@ export async function commitJob(
       audit: { expectedHead: ctx.auditHead, entries: audit.entries },
     });
     return { result, value: { outcome: 'recorded' as const, waiting: ctx.artifact?.waiting ?? [] } };
+  });
+}
+
+/**
+ * The record with what a later observation added, in one transaction: the job, the artifact node's
+ * producer summary (the gate reads the job's facts there), `trainedBy` on the versions already
+ * linked to the artifact that lack it (separation of duties reads it on the version), their edges
+ * to any dataset added, and the audit entry.
+ */
+async function commitEnrichment(
+  deps: Deps,
+  ctx: JobContext,
+  expectedRev: number,
+  { job, added }: JobEnrichment,
+  observed: TrainingJob,
+  artifact: (ArtifactNode & { rev: number }) | undefined,
+): Promise<CommitResult> {
+  const produced = artifact?.producer?.name === job.name ? artifact : undefined;
+  const linkedVersions: NonNullable<JobChange['linkedVersions']> = [];
+  for (const arn of produced?.consumers ?? []) {
+    const key = versionKeyOf(arn);
+    const v = key ? await deps.store.getVersion(key) : undefined;
+    if (!v) continue;
+    const trainedBy = job.trainedBy && !v.trainedBy ? job.trainedBy : undefined;
+    if (!trainedBy && added.datasets.length === 0) continue;
+    linkedVersions.push({ group: v.group, version: v.version, arn: v.arn, expectedRev: v.rev, ...(trainedBy ? { trainedBy } : {}), datasets: added.datasets });
+  }
+  const event: AuditEvent = {
+    action: 'training-job.enriched',
+    subject: job.arn,
+    actor: 'sagemaker',
+    detail: {
+      status: observed.status,
+      lastModified: observed.lastModified,
+      recordedLastModified: job.lastModified,
+      added: { tags: added.tags, hyperparameters: added.hyperparameters, datasets: added.datasets.map((d) => d.uri), fields: added.fields },
+      ...(added.fields.includes('trainedBy') && job.trainedBy ? { trainedBy: job.trainedBy } : {}),
+      versionsGivenTrainedBy: linkedVersions.filter((l) => l.trainedBy).map((l) => l.arn),
+    },
+  };
+  const audit = appendToChain(ctx.auditHead, [event], deps.clock.now());
+  return deps.store.commitJobChange({
+    job,
+    expectedRev,
+    ...(produced ? { artifact: { uri: produced.uri, expectedRev: produced.rev } } : {}),
+    audit: { expectedHead: ctx.auditHead, entries: audit.entries },
+    linkedVersions,
   });
 }

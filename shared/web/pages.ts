@@ -364,6 +364,9 @@ const REFUSAL_STATUS: Readonly<Record<RefusalKind, number>> = {
   refused: 403,
   closed: 409,
   'self-approval': 403,
+  revoked: 403,
+  'cross-site': 403,
+  'method-not-allowed': 405,
   'bad-request': 400,
 };
 
@@ -396,6 +399,22 @@ function refusalContent(m: RefusalModel): { heading: string; text: SafeHtml } {
       return {
         heading: 'You may not approve this version',
         text: html`<p>Separation of duties: the person who registered or trained a model version may not approve it. You may still reject it, with a comment.</p>`,
+      };
+    case 'revoked':
+      return {
+        heading: 'This link was withdrawn',
+        text: html`<p>You are no longer a reviewer of this model version, so this link no longer counts. A vote you already cast stays recorded.</p>`,
+      };
+    case 'cross-site':
+      // Fixed text: nothing from the request (its Origin) is echoed.
+      return {
+        heading: 'Request refused',
+        text: html`<p>This vote was not sent from the review page itself, so it was refused. Open your review link and decide on its page.</p>`,
+      };
+    case 'method-not-allowed':
+      return {
+        heading: 'Method not allowed',
+        text: html`<p>Open the review link to see the page (GET); the page's form records your decision (POST).</p>`,
       };
     case 'bad-request':
       return {

@@ -67,6 +67,9 @@ export type RefusalKind =
   | 'refused' // 403: forged, tampered, or for another version
   | 'closed' // 409: the review is no longer open
   | 'self-approval' // 403: separation of duties
+  | 'revoked' // 403: the reviewer was removed from the review; their link no longer decides
+  | 'cross-site' // 403: a POST sent by another site's page (cross-site request forgery)
+  | 'method-not-allowed' // 405: only GET and POST
   | 'bad-request'; // 400: e.g. a Reject without a comment
 
 export interface RefusalModel {

@@ -1,7 +1,8 @@
 /**
- * Acceptance: a reviewer opens the link from their email in a real browser (Debian's chromium,
- * JavaScript off), reads the evidence, and approves. The page is served by the real review
- * handler (`functions/review/handler.ts`, production wiring, stage local) behind
+ * Acceptance: a reviewer opens the link from their email in a real browser (the Chromium that the
+ * npm package @sparticuz/chromium ships, see test/support/browser.ts; JavaScript off), reads the
+ * evidence, and approves. The page is served by the real review handler
+ * (`functions/review/handler.ts`, production wiring, stage local) behind
  * scripts/review-server.ts, over DynamoDB Local; SageMaker, SNS and S3 are mocked.
  *
  * Screenshots go to test-artifacts/: review-page.png, review-confirmation.png, review-used.png.
@@ -77,7 +78,7 @@ async function screenshot(name: string) {
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  chrome = await launchChromium(); // fails, with the install command, when /usr/bin/chromium is missing
+  chrome = await launchChromium(); // the npm package's Chromium, unpacked on first use (a few seconds)
   table = await newTable('browser');
 
   // The server first, so that the handler is configured with the URL it is really served on.

@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   DescribeModelPackageCommand,
   DescribeTrainingJobCommand,
+  ListTagsCommand,
   SageMakerClient,
   SageMakerServiceException,
   UpdateModelPackageCommand,
@@ -295,6 +296,8 @@ describe('model version gate', () => {
       const s = story('layout');
       await putPolicy(deps, s.policy());
       sm.on(DescribeTrainingJobCommand).resolves(s.describe('training-job-completed.json', GOOD) as never);
+      // DescribeTrainingJob has no tags; ListTags answers with the ones the job's event carries.
+      sm.on(ListTagsCommand).resolves({ Tags: [{ Key: 'team', Value: 'fraud-ml' }, { Key: 'cost-center', Value: 'cc-4711' }] });
 
       const result = await handleModelPackageChange(deps, s.version('model-package-pending.json'));
 

@@ -205,6 +205,7 @@ describe('reconcile', () => {
           missing: [v3, v2],
           unexplainedApprovals: [v1],
           statusDrift: [],
+          stuck: [],
           actions: [
             { arn: v3, outcome: 'review-opened' },
             { arn: v2, outcome: 'rejected', then: ['recorded'] },
@@ -213,7 +214,7 @@ describe('reconcile', () => {
           errors: [],
         },
       ],
-      totals: { groups: 1, registryVersions: 3, recorded: 1, missing: 2, unexplainedApprovals: 1, statusDrift: 0, actions: 3, errors: 0 },
+      totals: { groups: 1, registryVersions: 3, recorded: 1, missing: 2, unexplainedApprovals: 1, statusDrift: 0, stuck: 0, actions: 3, errors: 0 },
       dryRun: false,
     });
 
@@ -290,6 +291,7 @@ describe('reconcile', () => {
       missing: [],
       unexplainedApprovals: [],
       statusDrift: [],
+      stuck: [],
       actions: [],
       errors: [],
     });
@@ -391,8 +393,8 @@ describe('reconcile', () => {
     const report = await reconcile(deps, scheduled);
 
     expect(report).toEqual({
-      groups: [{ group: s.group, registryVersions: 0, recorded: 0, missing: [], unexplainedApprovals: [], statusDrift: [], actions: [], errors: [] }],
-      totals: { groups: 1, registryVersions: 0, recorded: 0, missing: 0, unexplainedApprovals: 0, statusDrift: 0, actions: 0, errors: 0 },
+      groups: [{ group: s.group, registryVersions: 0, recorded: 0, missing: [], unexplainedApprovals: [], statusDrift: [], stuck: [], actions: [], errors: [] }],
+      totals: { groups: 1, registryVersions: 0, recorded: 0, missing: 0, unexplainedApprovals: 0, statusDrift: 0, stuck: 0, actions: 0, errors: 0 },
       dryRun: false,
     });
     expect(await deps.store.getAuditHead(groupChain(s.group))).toEqual(head);

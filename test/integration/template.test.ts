@@ -48,6 +48,7 @@ const GATE_ACTIONS = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'sagemaker:DescribeTrainingJob',
+  'sagemaker:ListTags',
   'sagemaker:DescribeModelPackage',
   'sagemaker:UpdateModelPackage',
   's3:GetObject',
@@ -115,30 +116,38 @@ const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'sweepReviews',
     logicalId: 'SweepReviewsLambdaFunction',
+    // It re-gates the versions awaiting their job (GSI1) through the gate's path.
     actions: [
       ...LOG_ACTIONS,
       'dynamodb:Query',
+      'dynamodb:GetItem',
       'dynamodb:BatchGetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'sns:Publish',
+      'sagemaker:DescribeTrainingJob',
+      'sagemaker:ListTags',
+      'sagemaker:DescribeModelPackage',
       'sagemaker:UpdateModelPackage',
+      's3:GetObject',
       'ssm:GetParameter',
       'sqs:SendMessage',
     ],
-    tableResources: [TABLE_ARN, TABLE_GSI2_ARN],
+    tableResources: [TABLE_ARN, TABLE_GSI1_ARN, TABLE_GSI2_ARN],
   },
   {
+    // The group's open reviews (GSI1), a link for the new reviewer in each, signed when sent.
     name: 'addReviewer',
     logicalId: 'AddReviewerLambdaFunction',
-    actions: [...LOG_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'sns:Subscribe', 'sns:Unsubscribe'],
-    tableResources: [TABLE_ARN],
+    actions: [...LOG_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'sns:Subscribe', 'sns:Publish', 'ssm:GetParameter'],
+    tableResources: [TABLE_ARN, TABLE_GSI1_ARN],
   },
   {
+    // The group's open reviews (GSI1), the removed reviewer's links revoked, a governance notice.
     name: 'removeReviewer',
     logicalId: 'RemoveReviewerLambdaFunction',
-    actions: [...LOG_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'sns:Subscribe', 'sns:Unsubscribe'],
-    tableResources: [TABLE_ARN],
+    actions: [...LOG_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'sns:Unsubscribe', 'sns:Publish'],
+    tableResources: [TABLE_ARN, TABLE_GSI1_ARN],
   },
   {
     name: 'reconcile',
@@ -152,6 +161,7 @@ const FUNCTIONS: FunctionSpec[] = [
       'dynamodb:Query',
       'sagemaker:ListModelPackages',
       'sagemaker:DescribeTrainingJob',
+      'sagemaker:ListTags',
       'sagemaker:DescribeModelPackage',
       'sagemaker:UpdateModelPackage',
       's3:GetObject',
@@ -507,6 +517,7 @@ describe('per-function IAM roles', () => {
         'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${type}/*`,
       });
     expect([...(g.get('sagemaker:DescribeTrainingJob') ?? [])]).toStrictEqual([sm('training-job')]);
+    expect([...(g.get('sagemaker:ListTags') ?? [])]).toStrictEqual([sm('training-job')]);
     expect([...(g.get('sagemaker:DescribeModelPackage') ?? [])]).toStrictEqual([sm('model-package')]);
     expect([...(g.get('sagemaker:UpdateModelPackage') ?? [])]).toStrictEqual([sm('model-package')]);
     expect([...(g.get('s3:GetObject') ?? [])]).toStrictEqual([
@@ -517,14 +528,29 @@ describe('per-function IAM roles', () => {
     );
   });
 
-  it('only the reviewer functions manage subscriptions, and only on the reviewers topic', () => {
+  it('only the reviewer functions manage subscriptions, and only on the reviewers topic: addReviewer subscribes, removeReviewer unsubscribes', () => {
+    const owner: Record<string, string> = { 'sns:Subscribe': 'addReviewer', 'sns:Unsubscribe': 'removeReviewer' };
     for (const fn of FUNCTIONS) {
       const g = grants(roleOf(fn.logicalId).statements);
       for (const action of ['sns:Subscribe', 'sns:Unsubscribe']) {
-        if (fn.name === 'addReviewer' || fn.name === 'removeReviewer') expect([...(g.get(action) ?? [])]).toStrictEqual([key({ Ref: 'ReviewersTopic' })]);
+        if (fn.name === owner[action]) expect([...(g.get(action) ?? [])]).toStrictEqual([key({ Ref: 'ReviewersTopic' })]);
         else expect(g.has(action)).toBe(false);
       }
     }
+  });
+
+  it('addReviewer publishes only to the reviewers topic (links), removeReviewer only to the governance topic (notices)', () => {
+    expect([...(grants(roleOf('AddReviewerLambdaFunction').statements).get('sns:Publish') ?? [])]).toStrictEqual([key({ Ref: 'ReviewersTopic' })]);
+    expect([...(grants(roleOf('RemoveReviewerLambdaFunction').statements).get('sns:Publish') ?? [])]).toStrictEqual([key({ Ref: 'GovernanceTopic' })]);
+  });
+
+  it.each(['SweepReviewsLambdaFunction', 'ReconcileLambdaFunction'])('%s re-gates through the gate path: training jobs, their tags and reports on scoped resources only', (id) => {
+    const g = grants(roleOf(id).statements);
+    const sm = (type: string) => key({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${type}/*` });
+    expect([...(g.get('sagemaker:DescribeTrainingJob') ?? [])]).toStrictEqual([sm('training-job')]);
+    expect([...(g.get('sagemaker:ListTags') ?? [])]).toStrictEqual([sm('training-job')]);
+    expect([...(g.get('sagemaker:DescribeModelPackage') ?? [])]).toStrictEqual([sm('model-package')]);
+    expect([...(g.get('s3:GetObject') ?? [])]).toStrictEqual([key({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::sagemaker-*/*' })]);
   });
 
   it('getPolicy cannot write anything', () => {
@@ -564,7 +590,7 @@ describe('the review page on the HTTP API', () => {
 
   it('lets only the functions that sign or verify links read the signing key, and only that parameter', () => {
     const readers = FUNCTIONS.filter((fn) => grants(roleOf(fn.logicalId).statements).has('ssm:GetParameter')).map((fn) => fn.name);
-    expect(readers.sort()).toStrictEqual(['onModelPackageStateChange', 'onTrainingJobStateChange', 'reconcile', 'review', 'sweepReviews']);
+    expect(readers.sort()).toStrictEqual(['addReviewer', 'onModelPackageStateChange', 'onTrainingJobStateChange', 'reconcile', 'review', 'sweepReviews']);
     for (const fn of FUNCTIONS) {
       const res = grants(roleOf(fn.logicalId).statements).get('ssm:GetParameter');
       if (res) expect([...res]).toStrictEqual([key(SIGNING_KEY_ARN)]);

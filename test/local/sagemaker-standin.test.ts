@@ -498,6 +498,24 @@ describe('modelgate’s own SageMaker adapter (shared/aws/sagemaker.ts) against 
       status: 'Rejected',
     });
   });
+
+  it("lists a training job's tags (ListTags, every page), which DescribeTrainingJob does not carry", async () => {
+    const registry = sageMakerRegistry(sm);
+    const name = 'fraud-xgb-tags';
+    const many = Array.from({ length: 50 }, (_, i) => ({ Key: `k${String(i).padStart(2, '0')}`, Value: `v${i}` }));
+    const tags = [...many.slice(0, 48), { Key: 'sagemaker:user-profile-arn', Value: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:user-profile/d-xxxx/ml-lead` }, { Key: 'team', Value: 'fraud-ml' }];
+    const { TrainingJobArn = '' } = await sm.send(new CreateTrainingJobCommand({ ...trainingInput(name), Tags: tags }));
+    await completeTrainingJob(standIn.url, { TrainingJobName: name, FinalMetricDataList: [{ MetricName: 'validation:auc', Value: 0.9 }] });
+
+    expect((await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name })) as Record<string, unknown>)['Tags']).toBeUndefined();
+    const first = await sm.send(new ListTagsCommand({ ResourceArn: TrainingJobArn, MaxResults: 50 }));
+    expect(first.Tags).toHaveLength(50);
+    expect(first.NextToken).toBeUndefined();
+    const paged = await sm.send(new ListTagsCommand({ ResourceArn: TrainingJobArn, MaxResults: 50, NextToken: '49' }));
+    expect(paged.Tags).toEqual([{ Key: 'team', Value: 'fraud-ml' }]);
+    expect(await registry.listTags(TrainingJobArn)).toEqual(Object.fromEntries(tags.map((t) => [t.Key, t.Value])));
+    expect((await failure(sm.send(new ListTagsCommand({ ResourceArn: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:training-job/never-ran` })))).name).toBe('ValidationException');
+  });
 });
 
 describe('the wire and the server', () => {

@@ -1,0 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { TrainingJobStateChangeSchema, ModelPackageStateChangeSchema } from '../shared/schemas/events.js';
+const ev = JSON.parse(readFileSync('events/training-job-completed.json', 'utf8'));
+ev.detail.HyperParameters = JSON.parse('{"__proto__":"p","constructor":"c","toString":"t","hasOwnProperty":"h","x":5}');
+ev.detail.InputDataConfig.push({ ...ev.detail.InputDataConfig[0] });
+ev.detail.LastModifiedTime = '1' + '0'.repeat(29);
+const r = TrainingJobStateChangeSchema.safeParse(ev);
+console.log(r.success ? 'ok' : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+ev.detail.HyperParameters = JSON.parse('{"__proto__":"p","constructor":"c","toString":"t","hasOwnProperty":"h"}');
+ev.detail.InputDataConfig.pop(); ev.detail.LastModifiedTime = 1795772497000;
+const r2 = TrainingJobStateChangeSchema.parse(ev);
+console.log(Object.keys(r2.detail.HyperParameters!), Object.getOwnPropertyDescriptor(r2.detail.HyperParameters, '__proto__'), Object.getPrototypeOf(r2.detail.HyperParameters) === Object.prototype);

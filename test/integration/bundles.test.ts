@@ -1,0 +1,485 @@
+/**
+ * What Lambda runs is what is tested: the deployable stage is packaged once (`serverless package
+ * --stage dev`, as `serverless deploy` would), every function's zip is taken apart, and its `.mjs`
+ * bundle is loaded and invoked in a process of its own, by a stand-in for Lambda's Node.js runtime
+ * (test/support/lambda-runtime.mjs), with the environment the CloudFormation template gives it
+ * (STAGE dev, the signing-key parameter, INFO logs, --enable-source-maps).
+ *
+ * The bundles carry their own AWS SDK, so nothing is mocked: their clients reach DynamoDB Local
+ * (AWS_ENDPOINT_URL_DYNAMODB, from the jest global setup), the SageMaker, SNS and S3 stand-ins of
+ * local/, and an SSM stand-in with the stage's signing keys (below) through the standard
+ * AWS_ENDPOINT_URL_<SERVICE> variables. The review page is reached through scripts/review-server.ts,
+ * which turns HTTP requests into API Gateway's events, as the HTTP API would.
+ *
+ * The tests below form one story, in order (the sample events of events/): a policy, three
+ * training jobs, two versions (one opens a review, one is rejected), the review page, reviewers,
+ * the sweep, and the operators' and auditors' questions.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateModelPackageCommand,
+  CreateModelPackageGroupCommand,
+  CreateTrainingJobCommand,
+  DescribeModelPackageCommand,
+  SageMakerClient,
+  type CreateTrainingJobCommandInput,
+} from '@aws-sdk/client-sagemaker';
+import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { startSageMakerStandIn, type SageMakerStandIn } from '../../local/sagemaker/server.js';
+import { completeTrainingJob, failTrainingJob } from '../../local/sagemaker/seed.js';
+import { startSnsStandIn, type SnsStandIn } from '../../local/sns/server.js';
+import { startS3StandIn, type S3StandIn } from '../../local/s3/server.js';
+import { sampleBuckets, seedSampleReports } from '../../local/seed.js';
+import { startReviewServer, type ReviewServer } from '../../scripts/review-server.js';
+import { verifyReviewToken, type KeyRing } from '../../shared/domain/token.js';
+import { newTable, type TestTable } from '../support/dynamo.js';
+import {
+  REPO,
+  lambdaFunctions,
+  packageStage,
+  resolveVariables,
+  startFunction,
+  startSsmStandIn,
+  unzipTo,
+  type Invocation,
+  type LambdaFunctionSpec,
+  type PackagedStage,
+  type RunningFunction,
+  type SsmStandIn,
+} from '../support/lambda-bundles.js';
+
+const STAGE = 'dev';
+const ACCOUNT = '123456789012';
+const GROUP = 'fraud-detector';
+const ARN = (v: number) => `arn:aws:sagemaker:us-east-1:${ACCOUNT}:model-package/${GROUP}/${v}`;
+const RISK = 'risk-officer@acme-bank.example';
+const LEAD = 'ml-lead@acme-bank.example';
+const NEW_REVIEWER = 'model-risk@acme-bank.example';
+const JOB = { failed: 'fraud-xgb-2026-11-27-08-01-33-250', good: 'fraud-xgb-2026-11-27-09-14-05-412', weak: 'fraud-xgb-2026-11-27-11-02-47-903' };
+const SIGNING_KEY_PARAMETER = `/modelgate/${STAGE}/review-signing-keys`;
+const TIMEOUT = 30_000;
+
+/** The 15 functions of serverless.yml. */
+const FUNCTIONS = [
+  'addReviewer',
+  'datasetImpact',
+  'exportModelCard',
+  'getAuditTrail',
+  'getLineage',
+  'getPolicy',
+  'listPendingReviews',
+  'onModelPackageStateChange',
+  'onTrainingJobStateChange',
+  'putPolicy',
+  'reconcile',
+  'removeReviewer',
+  'review',
+  'sweepReviews',
+  'verifyAuditTrail',
+];
+
+// The stage's signing keys, as the SSM SecureString holds them (a fresh secret per run).
+const SECRET = randomBytes(32);
+const KEY_RING: KeyRing = { current: { kid: 'bundles-test', secret: new Uint8Array(SECRET) } };
+const KEYS_JSON = JSON.stringify({ current: { kid: 'bundles-test', secret: SECRET.toString('base64') } });
+
+let pkg: PackagedStage | undefined;
+let specs: LambdaFunctionSpec[] = [];
+let unpacked: string;
+const entries: Record<string, string[]> = {};
+let table: TestTable;
+let sagemaker: SageMakerStandIn | undefined;
+let sns: SnsStandIn | undefined;
+let s3: S3StandIn | undefined;
+let ssm: SsmStandIn | undefined;
+let reviewServer: ReviewServer | undefined;
+let s3Dir: string;
+let resolved: Record<string, string>;
+const running = new Map<string, Promise<RunningFunction>>();
+const timings: Record<string, number> = {};
+
+const sample = (file: string): Record<string, unknown> => JSON.parse(readFileSync(join(REPO, 'events', file), 'utf8')) as Record<string, unknown>;
+
+/** The function's runtime, started (a cold start) on first use, then warm. */
+function fn(name: string): Promise<RunningFunction> {
+  let started = running.get(name);
+  if (!started) {
+    const spec = specs.find((s) => s.name === name);
+    if (!spec) throw new Error(`${name} is not in the packaged template`);
+    started = startFunction({
+      taskRoot: join(unpacked, name),
+      handler: spec.handler,
+      functionName: spec.functionName,
+      memorySize: spec.memorySize,
+      timeoutMs: Math.min(spec.timeoutSeconds * 1000, TIMEOUT - 5000),
+      env: { ...resolveVariables(spec.variables, resolved), ...awsEnv() },
+    });
+    running.set(name, started);
+  }
+  return started;
+}
+
+/** What Lambda's execution environment provides (credentials, region), and where each SDK client goes. */
+function awsEnv(): Record<string, string> {
+  return {
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'ASIABUNDLESTEST',
+    AWS_SECRET_ACCESS_KEY: 'bundles-test-secret',
+    AWS_SESSION_TOKEN: 'bundles-test-session',
+    AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB ?? '',
+    AWS_ENDPOINT_URL_SAGEMAKER: sagemaker?.url ?? '',
+    AWS_ENDPOINT_URL_SNS: sns?.url ?? '',
+    AWS_ENDPOINT_URL_S3: s3?.url ?? '',
+    AWS_ENDPOINT_URL_SSM: ssm?.url ?? '',
+  };
+}
+
+async function invoke(name: string, event: unknown): Promise<Invocation> {
+  return (await fn(name)).invoke(event);
+}
+
+/** The result of an invocation that must succeed (its error, if any, in the failure message). */
+async function ok<T = Record<string, unknown>>(name: string, event: unknown): Promise<T> {
+  const answer = await invoke(name, event);
+  if (!answer.ok) throw new Error(`${name} failed: ${answer.error.name}: ${answer.error.message}\n${(await fn(name)).output().slice(-4000)}`);
+  return answer.result as T;
+}
+
+/** EventBridge's Scheduled Event, as a schedule rule delivers it. */
+const scheduledEvent = (rule: string) => ({
+  'version': '0',
+  'id': '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  'source': 'aws.events',
+  'account': ACCOUNT,
+  'time': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  'region': 'us-east-1',
+  'resources': [`arn:aws:events:us-east-1:${ACCOUNT}:rule/${rule}`],
+  'detail': {},
+});
+
+async function item(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+  return (await table.doc.send(new GetCommand({ TableName: table.tableName, Key: { PK: pk, SK: sk }, ConsistentRead: true }))).Item;
+}
+
+async function itemCount(): Promise<number> {
+  return (await table.doc.send(new ScanCommand({ TableName: table.tableName, Select: 'COUNT' }))).Count ?? 0;
+}
+
+/** What SageMaker knows in the sample story: the training jobs (finished), the group and three versions. */
+async function seedSageMaker(url: string): Promise<void> {
+  const client = new SageMakerClient({ endpoint: url, region: 'us-east-1' });
+  const dir = join(REPO, 'events', 'local-aws', 'training-jobs');
+  for (const file of readdirSync(dir)) {
+    const job = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CreateTrainingJobCommandInput & {
+      TrainingJobName: string;
+      TrainingJobStatus: string;
+      FinalMetricDataList: Array<{ MetricName: string; Value: number }>;
+      FailureReason?: string;
+    };
+    const { TrainingJobName, AlgorithmSpecification, RoleArn, InputDataConfig, OutputDataConfig, ResourceConfig, StoppingCondition, HyperParameters } = job;
+    await client.send(new CreateTrainingJobCommand({ TrainingJobName, AlgorithmSpecification, RoleArn, InputDataConfig, OutputDataConfig, ResourceConfig, StoppingCondition, HyperParameters }));
+    if (job.TrainingJobStatus === 'Completed') await completeTrainingJob(url, { TrainingJobName: job.TrainingJobName, FinalMetricDataList: job.FinalMetricDataList });
+    else await failTrainingJob(url, { TrainingJobName: job.TrainingJobName, FailureReason: job.FailureReason ?? 'failed' });
+  }
+  await client.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: GROUP }));
+  const pending = sample('model-package-pending.json') as { detail: { InferenceSpecification: never } };
+  for (let v = 1; v <= 3; v++) {
+    await client.send(new CreateModelPackageCommand({ ModelPackageGroupName: GROUP, InferenceSpecification: pending.detail.InferenceSpecification }));
+  }
+  client.destroy();
+}
+
+beforeAll(async () => {
+  const started = Date.now();
+  // The packaging (the slow part) runs while everything else starts.
+  const packaging = packageStage(STAGE, 'bundles-test');
+  table = await newTable('bundles');
+  s3Dir = mkdtempSync(join(tmpdir(), 'modelgate-bundles-s3-'));
+  sagemaker = await startSageMakerStandIn({ account: ACCOUNT });
+  sns = await startSnsStandIn({ account: ACCOUNT, topics: [`modelgate-${STAGE}-reviewers`, `modelgate-${STAGE}-governance`], print: () => undefined });
+  s3 = await startS3StandIn({ directory: s3Dir, buckets: sampleBuckets() });
+  ssm = await startSsmStandIn({ [SIGNING_KEY_PARAMETER]: KEYS_JSON });
+  reviewServer = await startReviewServer({
+    handler: async (event) => {
+      const answer = await invoke('review', event);
+      if (!answer.ok) throw new Error(`review failed: ${answer.error.message}`);
+      return answer.result as never;
+    },
+  });
+  await seedSageMaker(sagemaker.url);
+  process.env.AWS_ENDPOINT_URL_S3 = s3.url; // for seedSampleReports' own client
+  await seedSampleReports();
+
+  pkg = await packaging;
+  timings.packageMs = pkg.ms;
+  specs = lambdaFunctions(pkg.template);
+  unpacked = mkdtempSync(join(tmpdir(), 'modelgate-bundles-unzipped-'));
+  for (const spec of specs) entries[spec.name] = unzipTo(join(pkg.dir, `${spec.name}.zip`), join(unpacked, spec.name));
+  // What CloudFormation resolves the template's references to, here.
+  resolved = {
+    [JSON.stringify({ Ref: 'GovernanceTable' })]: table.tableName,
+    [JSON.stringify({ Ref: 'ReviewersTopic' })]: sns.topicArn(`modelgate-${STAGE}-reviewers`) ?? '',
+    [JSON.stringify({ Ref: 'GovernanceTopic' })]: sns.topicArn(`modelgate-${STAGE}-governance`) ?? '',
+    [JSON.stringify({ 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] })]: reviewServer.url,
+  };
+  timings.setupMs = Date.now() - started;
+}, 180_000);
+
+afterAll(async () => {
+  const all = await Promise.allSettled([...running.values()]);
+  await Promise.all(all.flatMap((r) => (r.status === 'fulfilled' ? [r.value.stop()] : [])));
+  await Promise.allSettled([reviewServer?.close(), sagemaker?.close(), sns?.close(), s3?.close(), ssm?.close()]);
+  await table?.drop();
+  pkg?.remove();
+  for (const dir of [unpacked, s3Dir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  // For the README: how long the packaging and the whole file take (printed, not asserted).
+  console.log(`bundles test: serverless package ${timings.packageMs} ms, set-up ${timings.setupMs} ms`);
+}, 30_000);
+
+describe('the deployment packages', () => {
+  it('the template has exactly the 15 functions, each with its own zip', () => {
+    expect(specs.map((s) => s.name)).toEqual(FUNCTIONS);
+    const zips = readdirSync(pkg?.dir ?? '').filter((f) => f.endsWith('.zip'));
+    expect(zips.sort()).toEqual(FUNCTIONS.map((f) => `${f}.zip`));
+  });
+
+  it.each(FUNCTIONS)('%s: the zip holds its .mjs bundle and source map only (no .js handler, no node_modules, no package.json)', (name) => {
+    expect(entries[name]).toEqual([`functions/${name}/handler.mjs`, `functions/${name}/handler.mjs.map`]);
+    for (const entry of entries[name] ?? []) {
+      expect(entry).not.toMatch(/(^|\/)node_modules\//);
+      expect(entry).not.toMatch(/\.(c?js)$/);
+      expect(entry).not.toMatch(/(^|\/)package\.json$/);
+    }
+  });
+
+  it.each(FUNCTIONS)(
+    "%s: Lambda's module resolution loads handler.mjs from the zip, and its handler export is a function",
+    async (name) => {
+      const running = await fn(name);
+      expect(running.file).toBe(join(unpacked, name, 'functions', name, 'handler.mjs'));
+    },
+    TIMEOUT,
+  );
+});
+
+describe('the bundles, invoked as Lambda would, against DynamoDB Local and the stand-ins', () => {
+  it('putPolicy refuses a bad policy with a ValidationError naming each field and writes nothing; then creates version 1', async () => {
+    const refused = await invoke('putPolicy', sample('policy-invalid.json'));
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    expect(refused.error.name).toBe('ValidationError');
+    expect((refused.error.problems ?? []).map((p) => p.split(':')[0])).toEqual(
+      expect.arrayContaining(['modelPackageGroupName', 'rules.0.comparison', 'rules.0.threshold', 'reviewers.0']),
+    );
+    expect(await itemCount()).toBe(0);
+
+    const created = await ok('putPolicy', sample('policy-fraud-detector.json'));
+
+    expect(created).toMatchObject({ outcome: 'created', policy: { version: 1, requiredApprovals: 2, reviewers: [RISK, LEAD] } });
+    expect(await item(`GROUP#${GROUP}`, 'POLICY#CURRENT')).toMatchObject({ version: 1 });
+  }, TIMEOUT);
+
+  it('getPolicy returns the current policy, with its three rules', async () => {
+    const answer = await ok<{ policy: { version: number; rules: unknown[] } }>('getPolicy', sample('get-policy.json'));
+    expect(answer.policy.version).toBe(1);
+    expect(answer.policy.rules).toHaveLength(3);
+  }, TIMEOUT);
+
+  it('the training recorder records a Failed job with its reason and no artifact, then two Completed jobs with the final metrics from SageMaker', async () => {
+    const failed = await ok('onTrainingJobStateChange', sample('training-job-failed.json'));
+    const good = await ok('onTrainingJobStateChange', sample('training-job-completed.json'));
+    const weak = await ok('onTrainingJobStateChange', sample('training-job-completed-low-auc.json'));
+
+    expect([failed, good, weak].map((r) => r.outcome)).toEqual(['recorded', 'recorded', 'recorded']);
+    const failedJob = await item(`JOB#${JOB.failed}`, 'JOB');
+    expect(failedJob).toMatchObject({ status: 'Failed', failureReason: expect.stringMatching(/\S/) });
+    expect(failedJob?.artifact).toBeUndefined();
+    // DescribeTrainingJob, answered by the SageMaker stand-in (the event carries no metrics).
+    expect(await item(`JOB#${JOB.good}`, 'JOB')).toMatchObject({ status: 'Completed', metrics: { 'validation:auc': 0.912 } });
+    expect(await item(`JOB#${JOB.weak}`, 'JOB')).toMatchObject({ status: 'Completed', metrics: { 'validation:auc': 0.801 } });
+  }, TIMEOUT);
+
+  it('the gate opens a review for version 1 (links signed with the SSM key, one SNS message per reviewer) and rejects version 2 in the registry, with the reason', async () => {
+    const opened = await ok('onModelPackageStateChange', sample('model-package-pending.json'));
+    const rejected = await ok('onModelPackageStateChange', sample('model-package-pending-low-auc.json'));
+
+    expect(opened).toMatchObject({ outcome: 'review-opened', modelPackageArn: ARN(1) });
+    expect(rejected).toMatchObject({ outcome: 'rejected', modelPackageArn: ARN(2) });
+    expect(await item(`GROUP#${GROUP}`, 'VERSION#0000000001')).toMatchObject({ arn: ARN(1), status: 'PendingManualApproval' });
+    expect(ssm?.requests).toContainEqual({ target: 'AmazonSSM.GetParameter', name: SIGNING_KEY_PARAMETER, withDecryption: true });
+    const requests = (sns?.messages() ?? []).filter((m) => m.attributes.event === 'review-requested');
+    expect(requests.map((m) => m.attributes.reviewer).sort()).toEqual([LEAD, RISK]);
+    for (const m of requests) {
+      const link = /(http:\/\/\S+\/reviews\/\S+)/.exec(m.message)?.[1] ?? '';
+      expect(link.startsWith(`${reviewServer?.url}/reviews/`)).toBe(true);
+      const verdict = verifyReviewToken(decodeURIComponent(link.split('/reviews/')[1] ?? ''), KEY_RING, Math.floor(Date.now() / 1000));
+      expect(verdict.ok).toBe(true);
+    }
+    const registry = new SageMakerClient({ endpoint: sagemaker?.url ?? '', region: 'us-east-1' });
+    const v2 = await registry.send(new DescribeModelPackageCommand({ ModelPackageName: ARN(2) }));
+    registry.destroy();
+    expect(v2.ModelApprovalStatus).toBe('Rejected');
+    expect(v2.ApprovalDescription).toMatch(/validation:auc/);
+    expect(sns?.messages().some((m) => m.topic === `modelgate-${STAGE}-governance` && m.message.includes(ARN(2)))).toBe(true);
+  }, TIMEOUT);
+
+  it('the review page shows the evidence for an emailed link (200) and refuses a forged token (403), through API Gateway events', async () => {
+    const message = (sns?.messages() ?? []).find((m) => m.attributes.event === 'review-requested' && m.attributes.reviewer === RISK);
+    const link = /(http:\/\/\S+\/reviews\/\S+)/.exec(message?.message ?? '')?.[1] ?? '';
+    const token = decodeURIComponent(link.split('/reviews/')[1] ?? '');
+    const [kid, , payload] = token.split('.');
+    const forged = `v1.${kid}.${payload}.${Buffer.alloc(32, 1).toString('base64url')}`;
+
+    const page = await fetch(link);
+    const refused = await fetch(`${reviewServer?.url}/reviews/${encodeURIComponent(forged)}`);
+
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(await page.text()).toContain(GROUP);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).not.toContain(forged);
+  }, TIMEOUT);
+
+  it('listPendingReviews lists the one open review, waiting for both reviewers', async () => {
+    const page = await ok<{ items: Array<Record<string, unknown>> }>('listPendingReviews', sample('list-pending-reviews.json'));
+    expect(page.items).toEqual([expect.objectContaining({ modelPackageArn: ARN(1), approvals: 0, requiredApprovals: 2, waitingFor: expect.arrayContaining([RISK, LEAD]) })]);
+  }, TIMEOUT);
+
+  it('addReviewer subscribes the reviewer on the SNS topic and records policy version 2; removeReviewer records version 3', async () => {
+    const added = await ok('addReviewer', sample('add-reviewer.json'));
+    const removed = await ok('removeReviewer', sample('remove-reviewer.json'));
+
+    expect(added).toMatchObject({ policy: { version: 2, reviewers: expect.arrayContaining([NEW_REVIEWER]) } });
+    expect(removed).toMatchObject({ policy: { version: 3, requiredApprovals: 1 } });
+    expect((removed as { policy: { reviewers: string[] } }).policy.reviewers).not.toContain(LEAD);
+    const client = new SNSClient({ endpoint: sns?.url ?? '', region: 'us-east-1' });
+    const subs = await client.send(new ListSubscriptionsByTopicCommand({ TopicArn: sns?.topicArn(`modelgate-${STAGE}-reviewers`) }));
+    client.destroy();
+    expect(subs.Subscriptions?.map((s) => s.Endpoint)).toContain(NEW_REVIEWER);
+    expect(await item(`GROUP#${GROUP}`, 'POLICY#CURRENT')).toMatchObject({ version: 3 });
+  }, TIMEOUT);
+
+  it('sweepReviews (the hourly schedule) finds the open review and nothing due', async () => {
+    const report = await ok('sweepReviews', scheduledEvent(`modelgate-${STAGE}-sweep-reviews`));
+    expect(report).toMatchObject({ openReviews: 1, expired: 0, failures: 0 });
+  }, TIMEOUT);
+
+  it("getLineage returns version 1's training job, datasets, image and audit entries", async () => {
+    const doc = await ok<{ modelPackage: { arn: string }; trainingJob?: { name: string }; datasets: unknown[]; image?: { uri: string }; audit: { entries: unknown[] } }>(
+      'getLineage',
+      sample('get-lineage.json'),
+    );
+    expect(doc.modelPackage.arn).toBe(ARN(1));
+    expect(doc.trainingJob?.name).toBe(JOB.good);
+    expect(doc.datasets.length).toBeGreaterThan(0);
+    expect(doc.image?.uri).toMatch(/sagemaker-xgboost/);
+    expect(doc.audit.entries.length).toBeGreaterThan(0);
+  }, TIMEOUT);
+
+  it('datasetImpact finds the jobs and the versions derived from the dataset', async () => {
+    const report = await ok<{ trainingJobs: Array<{ job: string }>; modelVersions: Array<{ modelPackageArn: string }> }>('datasetImpact', sample('dataset-impact.json'));
+    expect(report.trainingJobs.map((j) => j.job)).toContain(JOB.good);
+    expect(report.modelVersions.map((v) => v.modelPackageArn)).toContain(ARN(1));
+  }, TIMEOUT);
+
+  it("getAuditTrail returns the group's entries; verifyAuditTrail verifies the whole chain", async () => {
+    const trail = await ok<{ chain: string; items: Array<{ action: string }> }>('getAuditTrail', sample('get-audit-trail.json'));
+    const verdict = await ok<{ chain: string; verified: boolean; entries: number }>('verifyAuditTrail', sample('verify-audit-trail.json'));
+
+    expect(trail.chain).toBe(`group:${GROUP}`);
+    expect(trail.items.length).toBeGreaterThan(0);
+    expect(verdict).toMatchObject({ chain: `group:${GROUP}`, verified: true });
+    expect(verdict.entries).toBeGreaterThanOrEqual(trail.items.length);
+  }, TIMEOUT);
+
+  it("exportModelCard returns version 1's card as JSON and Markdown", async () => {
+    const exported = await ok<{ card?: unknown; markdown?: string }>('exportModelCard', sample('export-model-card.json'));
+    expect(exported.card).toBeDefined();
+    expect(exported.markdown).toContain(GROUP);
+  }, TIMEOUT);
+
+  it('reconcile (dry run) lists the registry version the table never saw, and changes nothing', async () => {
+    const before = await itemCount();
+    const report = await ok<{ groups: Array<Record<string, unknown>>; dryRun: boolean }>('reconcile', { ...sample('reconcile.json'), dryRun: true });
+
+    expect(report.dryRun).toBe(true);
+    expect(report.groups).toEqual([expect.objectContaining({ group: GROUP, registryVersions: 3, missing: [ARN(3)], unexplainedApprovals: [], actions: [], errors: [] })]);
+    expect(await itemCount()).toBe(before);
+  }, TIMEOUT);
+
+  it('no function logged a review token, a signature or the signing secret', async () => {
+    const tokens = (sns?.messages() ?? []).flatMap((m) => [.../\/reviews\/(\S+)/.exec(m.message) ?? []].slice(1)).map((t) => decodeURIComponent(t));
+    expect(tokens.length).toBeGreaterThan(0);
+    for (const name of running.keys()) {
+      const out = (await fn(name)).output();
+      for (const token of tokens) {
+        expect(out).not.toContain(token);
+        expect(out).not.toContain(token.split('.')[3]);
+      }
+      expect(out).not.toContain(SECRET.toString('base64'));
+    }
+  });
+});
+
+describe('serverless invoke local', () => {
+  const sls = (args: string[], timeoutMs: number) =>
+    new Promise<{ code: number | null; output: string; ms: number }>((resolveRun) => {
+      const started = Date.now();
+      const child = spawn(join(REPO, 'node_modules', '.bin', 'serverless'), args, {
+        cwd: REPO,
+        env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', NODE_OPTIONS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolveRun({ code, output, ms: Date.now() - started });
+      });
+    });
+
+  it.each<[string, string[]]>([
+    ['as is', []],
+    // With the references given as plain values, osls got as far as bundling, failed to load the
+    // .mjs handler and then hung (esbuild's service kept it alive).
+    ['with the resources given as parameters', ['--param=reviewBaseUrl=https://reviews.example.com', '--param=tableName=t', '--param=reviewersTopicArn=r', '--param=governanceTopicArn=g']],
+  ])('on a deployable stage (.mjs bundles), %s, it fails at once, naming --stage local, instead of hanging', async (_case, extra) => {
+    const workFolder = `.esbuild/invoke-guard-test-${process.pid}`;
+    const run = await sls(['invoke', 'local', '-f', 'getPolicy', '--stage', STAGE, '--data', '{}', `--param=bundleWorkFolder=${workFolder}`, ...extra], 25_000);
+    rmSync(join(REPO, workFolder), { recursive: true, force: true }); // only without the guard does anything get built
+
+    expect(run.code).not.toBe(0);
+    expect(run.code).not.toBeNull(); // null: killed after 25 s, i.e. it hung
+    expect(run.output).toContain('serverless invoke local --stage local -f getPolicy');
+    expect(run.output).toMatch(/cannot run stage dev: its bundles are \.mjs/);
+    expect(run.ms).toBeLessThan(20_000);
+  }, 30_000);
+
+  it('on stage local (.js bundles) still runs the function: putPolicy creates a policy in DynamoDB Local', async () => {
+    const local = await newTable('invoke-local');
+    const workFolder = `.esbuild/invoke-local-test-${process.pid}`;
+    try {
+      const run = await sls(
+        ['invoke', 'local', '--stage', 'local', '-f', 'putPolicy', '--path', 'events/policy-fraud-detector.json', `--param=tableName=${local.tableName}`, `--param=bundleWorkFolder=${workFolder}`],
+        90_000,
+      );
+
+      expect(run.code).toBe(0);
+      expect(run.output).toMatch(/"outcome": "created"/);
+      const policy = await local.doc.send(new GetCommand({ TableName: local.tableName, Key: { PK: `GROUP#${GROUP}`, SK: 'POLICY#CURRENT' } }));
+      expect(policy.Item).toMatchObject({ version: 1 });
+    } finally {
+      rmSync(join(REPO, workFolder), { recursive: true, force: true });
+      await local.drop();
+    }
+  }, 100_000);
+});
