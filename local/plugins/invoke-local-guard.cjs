@@ -31,10 +31,14 @@ class InvokeLocalGuard {
   }
 
   refuseMjsBundles() {
-    const custom = this.serverless.service.custom || {};
-    const extension = custom.esbuild && custom.esbuild.outputFileExtension;
+    const service = this.serverless.service;
+    const plugins = Array.isArray(service.plugins) ? service.plugins : (service.plugins && service.plugins.modules) || [];
+    // Only serverless-esbuild's .mjs output is refused (upstream v4 users drop that plugin and bundle
+    // with the Framework's own build, which this guard says nothing about).
+    if (!plugins.includes('serverless-esbuild')) return;
+    const extension = service.custom && service.custom.esbuild && service.custom.esbuild.outputFileExtension;
     if (extension !== '.mjs') return;
-    const stage = this.options.stage || this.serverless.service.provider.stage;
+    const stage = this.options.stage || service.provider.stage;
     const fn = this.options.function || '<function>';
     const ServerlessError = (this.serverless.classes && this.serverless.classes.Error) || Error;
     throw new ServerlessError(

@@ -29,7 +29,9 @@ const ArnSchema = (resource: string) =>
  *   API_ModelPackageSummary.html).
  */
 export const SAGEMAKER_LIMITS = {
-  hyperParameters: { entries: 100, key: { min: 0, max: 256 }, value: { min: 0, max: 2500 } },
+  // SageMaker documents no minimum key length, but DynamoDB refuses an empty map entry name, so an
+  // empty key could not be stored as it is: it is refused here, by name, before anything is written.
+  hyperParameters: { entries: 100, key: { min: 1, max: 256 }, value: { min: 0, max: 2500 } },
   channels: 20,
   channelName: { min: 1, max: 64 },
   tags: { entries: 50, key: { min: 1, max: 128 }, value: { min: 0, max: 256 } },

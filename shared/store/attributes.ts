@@ -60,23 +60,54 @@ const isContainer = (v: unknown): v is Record<string, unknown> => {
   return proto === Object.prototype || proto === null;
 };
 
-export function toAttribute(value: Native): AttributeValue {
-  if (Array.isArray(value)) return { L: value.filter((v) => v !== undefined && typeof v !== 'function').map(toAttribute) };
-  if (isContainer(value)) return { M: toAttributeMap(value) };
-  return convertToAttr(value as Parameters<typeof convertToAttr>[0], MARSHALL);
+/** A value that cannot be marshalled, with its path in the item (the sender names the item too). */
+export class AttributeProblem extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'AttributeProblem';
+  }
 }
 
-export function toAttributeMap(item: Record<string, Native>): AttributeMap {
+const kept = (v: unknown): boolean => v !== undefined && typeof v !== 'function';
+
+/**
+ * A JavaScript number as DynamoDB's N, by its shortest round-trip text. util-dynamodb refuses any
+ * number beyond ±2^53 (a metric of 1e20 included) unless it is wrapped in a NumberValue; a double
+ * is exactly what modelgate holds, so it is stored as the double it is, and `fromAttribute` reads
+ * it back as the same double. NaN and ±Infinity have no DynamoDB form.
+ */
+const numberAttribute = (n: number, path: string): AttributeValue => {
+  if (!Number.isFinite(n)) throw new AttributeProblem(path, `${n} is not a number DynamoDB can store`);
+  return { N: String(n) };
+};
+
+export function toAttribute(value: Native, path = '(value)'): AttributeValue {
+  if (Array.isArray(value)) return { L: value.filter(kept).map((v, i) => toAttribute(v, `${path}.${i}`)) };
+  if (isContainer(value)) return { M: toAttributeMap(value, path) };
+  if (typeof value === 'number') return numberAttribute(value, path);
+  try {
+    return convertToAttr(value as Parameters<typeof convertToAttr>[0], MARSHALL);
+  } catch (e) {
+    throw new AttributeProblem(path, e instanceof Error ? e.message : String(e));
+  }
+}
+
+export function toAttributeMap(item: Record<string, Native>, path?: string): AttributeMap {
   return Object.fromEntries(
     Object.entries(item)
-      .filter(([, v]) => v !== undefined && typeof v !== 'function')
-      .map(([k, v]) => [k, toAttribute(v)]),
+      .filter(([, v]) => kept(v))
+      .map(([k, v]) => [k, toAttribute(v, path === undefined ? k : `${path}.${k}`)]),
   ) as AttributeMap;
 }
 
 export function fromAttribute(value: AttributeValue): Native {
   if (value.M !== undefined) return fromAttributeMap(value.M);
   if (value.L !== undefined) return value.L.map(fromAttribute);
+  // The double that was written (see numberAttribute); util-dynamodb would turn a large one into a BigInt.
+  if (value.N !== undefined) return Number(value.N);
   return convertToNative(value);
 }
 
@@ -97,6 +128,8 @@ export const DYNAMODB_LIMITS = {
   batchWriteItems: 25,
   partitionKeyBytes: 2048,
   sortKeyBytes: 1024,
+  /** An attribute's (or map entry's) name: 1 byte to 64 KB. */
+  nameBytes: 65_535,
 } as const;
 
 /** The key attributes of the table and its GSIs (serverless.yml): strings, never empty, within the key limits. */
@@ -163,9 +196,40 @@ function largest(item: AttributeMap): { path: string; bytes: number } {
   return { path: inner.bytes >= 0 ? `${best.path}.${inner.name}` : best.path, bytes: best.bytes };
 }
 
+/**
+ * DynamoDB's number range (developer guide, "Data types": 1E-130 to 9.9999999999999999999999999999999999999E+125,
+ * positive or negative, or zero). A double such as a metric of 1e300 is outside it.
+ */
+const numberInRange = (n: string): boolean => {
+  const x = Math.abs(Number(n));
+  return x === 0 || (x >= 1e-130 && x < 1e126);
+};
+
+/**
+ * Names and values DynamoDB refuses inside an item: an empty name or one over 64 KB (attributes
+ * and map entries alike), a number outside DynamoDB's range. At most five, each by its path.
+ */
+function shapeProblems(map: AttributeMap, path = '', found: string[] = []): string[] {
+  const visit = (v: AttributeValue, at: string) => {
+    if (found.length >= 5) return;
+    if (v.N !== undefined && !numberInRange(v.N)) found.push(`${at}: the number ${v.N} is outside DynamoDB's range (1E-130 to 1E+126)`);
+    v.NS?.forEach((n) => numberInRange(n) || found.push(`${at}: the number ${n} is outside DynamoDB's range (1E-130 to 1E+126)`));
+    if (v.M) shapeProblems(v.M, at, found);
+    v.L?.forEach((e, i) => visit(e, `${at}.${i}`));
+  };
+  for (const [name, v] of Object.entries(map)) {
+    if (found.length >= 5) break;
+    const at = path ? `${path}.${name}` : name;
+    if (name === '') found.push(`${path ? `${path}: a map entry` : 'an attribute'} with an empty name (DynamoDB refuses empty names)`);
+    else if (utf8(name) > DYNAMODB_LIMITS.nameBytes) found.push(`${at.slice(0, 80)}…: a name over 64 KB`);
+    visit(v, at);
+  }
+  return found;
+}
+
 /** The problems of one item (a Put's Item) or key (an Update's, Delete's, ConditionCheck's Key). */
 function itemProblems(item: AttributeMap, whole: boolean): string[] {
-  const problems: string[] = [];
+  const problems: string[] = shapeProblems(item);
   for (const [name, kind] of Object.entries(KEY_ATTRIBUTES)) {
     const v = item[name];
     if (v === undefined) continue;
@@ -230,6 +294,16 @@ const values = (v: Record<string, Native> | undefined) => (v === undefined ? {} 
 const opt = <T>(v: AttributeMap | undefined, f: (m: AttributeMap) => T): T | undefined => (v === undefined ? undefined : f(v));
 
 function transactItem(t: TransactItem): { low: NonNullable<TransactWriteItemsCommand['input']['TransactItems']>[number]; write: Write } {
+  try {
+    return transactItemOf(t);
+  } catch (e) {
+    if (!(e instanceof AttributeProblem)) throw e;
+    const key = (t.Put?.Item ?? t.Update?.Key ?? t.Delete?.Key ?? t.ConditionCheck?.Key ?? {}) as Record<string, unknown>;
+    throw new AttributeProblem(`item ${String(key['PK'])} / ${String(key['SK'])}: ${e.path}`, e.message.slice(e.path.length + 2));
+  }
+}
+
+function transactItemOf(t: TransactItem): { low: NonNullable<TransactWriteItemsCommand['input']['TransactItems']>[number]; write: Write } {
   if (t.Put) {
     const Item = toAttributeMap(t.Put.Item ?? {});
     return { low: { Put: { ...t.Put, Item, ...values(t.Put.ExpressionAttributeValues) } }, write: { item: Item, whole: true } };
@@ -282,6 +356,22 @@ export interface OwnKeysClient {
  */
 export function ownKeysClient(doc: DynamoDBDocumentClient): OwnKeysClient {
   const send = async (command: Supported): Promise<unknown> => {
+    try {
+      return await sendOwnKeys(command);
+    } catch (e) {
+      if (e instanceof AttributeProblem) {
+        throw new ValidationError('DynamoDB write', [e.message.startsWith('item ') ? e.message : `${describe(command)}: ${e.message}`]);
+      }
+      throw e;
+    }
+  };
+  /** The item a command is about, for a marshalling problem's message: its key, when it has one. */
+  const describe = (command: Supported): string => {
+    const input = command.input as { Item?: Record<string, unknown>; Key?: Record<string, unknown> };
+    const key = input.Item ?? input.Key;
+    return key && typeof key['PK'] === 'string' ? `item ${String(key['PK'])} / ${String(key['SK'])}` : command.constructor.name;
+  };
+  const sendOwnKeys = async (command: Supported): Promise<unknown> => {
     if (command instanceof GetCommand) {
       const { Key, ...rest } = command.input;
       const out = await doc.send(new GetItemCommand({ ...rest, Key: toAttributeMap(Key ?? {}) }));

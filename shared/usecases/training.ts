@@ -1,6 +1,6 @@
 import { appendToChain, type AuditEvent } from '../domain/audit.js';
 import { assertIsError } from '../domain/errors.js';
-import { enrichJob, trainingJobFromDetail, type ArtifactNode, type JobEnrichment, type TrainingJob } from '../domain/lineage.js';
+import { enrichJob, trainingJobFromDetail, type ArtifactNode, type DatasetInput, type JobEnrichment, type TrainingJob } from '../domain/lineage.js';
 import { freshness } from '../domain/version.js';
 import type { CommitResult, Deps, JobChange, JobContext } from '../ports.js';
 import type { TrainingJobDetail } from '../schemas/events.js';
@@ -91,15 +91,45 @@ export async function commitJob(
     }
     if (metrics) fetched ??= await metrics();
     const job = fetched ? { ...base, metrics: fetched } : base;
-    const audit = appendToChain(ctx.auditHead, [jobRecordedEvent(job)], deps.clock.now());
+    // A newer state of a job recorded before (from DescribeTrainingJob): versions already linked to
+    // its artifact get what the new record adds, as in an enrichment.
+    const known = new Set(ctx.job?.datasets.map((d) => d.channel) ?? []);
+    const linkedVersions = ctx.job ? await linkedVersionsOf(deps, ctx.artifact, job, job.datasets.filter((d) => !known.has(d.channel))) : [];
+    const event = jobRecordedEvent(job);
+    if (linkedVersions.some((l) => l.trainedBy)) event.detail = { ...event.detail, versionsGivenTrainedBy: linkedVersions.filter((l) => l.trainedBy).map((l) => l.arn) };
+    const audit = appendToChain(ctx.auditHead, [event], deps.clock.now());
     const result = await deps.store.commitJobChange({
       job,
       expectedRev: ctx.job?.rev ?? 0,
       ...(job.artifactUri ? { artifact: { uri: job.artifactUri, expectedRev: ctx.artifact?.rev ?? 0 } } : {}),
       audit: { expectedHead: ctx.auditHead, entries: audit.entries },
+      ...(linkedVersions.length ? { linkedVersions } : {}),
     });
     return { result, value: { outcome: 'recorded' as const, waiting: ctx.artifact?.waiting ?? [] } };
   });
+}
+
+/**
+ * The versions linked to the job's artifact that need what the job's record now adds: `trainedBy`
+ * (when they lack it) and an edge to each dataset added. Each is read for its `rev`.
+ */
+async function linkedVersionsOf(
+  deps: Deps,
+  artifact: (ArtifactNode & { rev: number }) | undefined,
+  job: TrainingJob,
+  addedDatasets: DatasetInput[],
+): Promise<NonNullable<JobChange['linkedVersions']>> {
+  const linked: NonNullable<JobChange['linkedVersions']> = [];
+  if (artifact?.producer?.name !== job.name) return linked;
+  for (const arn of artifact.consumers) {
+    const key = versionKeyOf(arn);
+    const v = key ? await deps.store.getVersion(key) : undefined;
+    if (!v) continue;
+    const trainedBy = job.trainedBy && !v.trainedBy ? job.trainedBy : undefined;
+    if (!trainedBy && addedDatasets.length === 0) continue;
+    linked.push({ group: v.group, version: v.version, arn: v.arn, expectedRev: v.rev, ...(trainedBy ? { trainedBy } : {}), datasets: addedDatasets });
+  }
+  return linked;
 }
 
 /**
@@ -117,15 +147,7 @@ async function commitEnrichment(
   artifact: (ArtifactNode & { rev: number }) | undefined,
 ): Promise<CommitResult> {
   const produced = artifact?.producer?.name === job.name ? artifact : undefined;
-  const linkedVersions: NonNullable<JobChange['linkedVersions']> = [];
-  for (const arn of produced?.consumers ?? []) {
-    const key = versionKeyOf(arn);
-    const v = key ? await deps.store.getVersion(key) : undefined;
-    if (!v) continue;
-    const trainedBy = job.trainedBy && !v.trainedBy ? job.trainedBy : undefined;
-    if (!trainedBy && added.datasets.length === 0) continue;
-    linkedVersions.push({ group: v.group, version: v.version, arn: v.arn, expectedRev: v.rev, ...(trainedBy ? { trainedBy } : {}), datasets: added.datasets });
-  }
+  const linkedVersions = await linkedVersionsOf(deps, produced, job, added.datasets);
   const event: AuditEvent = {
     action: 'training-job.enriched',
     subject: job.arn,

@@ -37,7 +37,7 @@ import { startS3StandIn, type S3StandIn } from '../../local/s3/server.js';
 import { sampleBuckets, seedSampleReports } from '../../local/seed.js';
 import { startReviewServer, type ReviewServer } from '../../scripts/review-server.js';
 import { verifyReviewToken, type KeyRing } from '../../shared/domain/token.js';
-import { newTable, type TestTable } from '../support/dynamo.js';
+import { localEndpoint, newTable, type TestTable } from '../support/dynamo.js';
 import {
   REPO,
   lambdaFunctions,
@@ -132,7 +132,7 @@ function awsEnv(): Record<string, string> {
     AWS_ACCESS_KEY_ID: 'ASIABUNDLESTEST',
     AWS_SECRET_ACCESS_KEY: 'bundles-test-secret',
     AWS_SESSION_TOKEN: 'bundles-test-session',
-    AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB ?? '',
+    AWS_ENDPOINT_URL_DYNAMODB: localEndpoint(),
     AWS_ENDPOINT_URL_SAGEMAKER: sagemaker?.url ?? '',
     AWS_ENDPOINT_URL_SNS: sns?.url ?? '',
     AWS_ENDPOINT_URL_S3: s3?.url ?? '',
@@ -262,8 +262,8 @@ describe('the deployment packages', () => {
   it.each(FUNCTIONS)(
     "%s: Lambda's module resolution loads handler.mjs from the zip, and its handler export is a function",
     async (name) => {
-      const running = await fn(name);
-      expect(running.file).toBe(join(unpacked, name, 'functions', name, 'handler.mjs'));
+      const runtime = await fn(name);
+      expect(runtime.file).toBe(join(unpacked, name, 'functions', name, 'handler.mjs'));
     },
     TIMEOUT,
   );

@@ -182,6 +182,24 @@ describe('separation of duties whichever of the job and the version arrives firs
     expect(await everything()).toEqual(before);
   });
 
+  it('a record made without the tag, then the job event with a newer LastModifiedTime: recorded again, and the linked version gets trainedBy', async () => {
+    const s = story('newer');
+    await putPolicy(deps, s.policy());
+    // DescribeTrainingJob answered before SageMaker's last update to the job.
+    sm.on(DescribeTrainingJobCommand).resolves({ ...(s.describe(JOB_FILE, GOOD) as object), LastModifiedTime: new Date(1795772497000 - 5_000) } as never);
+    sm.on(ListTagsCommand).resolves({ Tags: tagList(EVENT_TAGS) });
+    expect((await handleModelPackageChange(deps, s.version(VERSION_FILE))).outcome).toBe('review-opened');
+    const tokens = reviewTokens(published());
+
+    const result = await recordTrainingJob(deps, jobEvent(s, { ...EVENT_TAGS, 'sagemaker:user-profile-arn': TRAINER }));
+
+    expect(result).toEqual({ outcome: 'recorded', job: jobName('newer'), gatedWaiting: 0 });
+    expect(await deps.store.getTrainingJob(jobName('newer'))).toMatchObject({ lastModified: 1795772497000, trainedBy: TRAINER, metrics: GOOD });
+    const entry = (await deps.store.readAuditChain(TRAINING_CHAIN)).filter((e) => e.subject === jobArn('newer')).at(-1);
+    expect(entry).toMatchObject({ action: 'training-job.recorded', detail: { trainedBy: TRAINER, versionsGivenTrainedBy: [s.arn(1)] } });
+    await expectTrainerRefused(s, tokens);
+  });
+
   it('the enrichment fills only what the record lacks: datasets, image and hyperparameters, and the linked version gets an edge to the new dataset', async () => {
     const s = story('enrich2');
     await putPolicy(deps, s.policy());

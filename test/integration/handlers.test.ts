@@ -62,6 +62,7 @@ describe('malformed input fails with a typed error and writes nothing', () => {
     ['a training event without its job ARN', 'training', 'training-job-completed.json', (e: Mutable): void => { delete e.detail.TrainingJobArn; }, 'detail.TrainingJobArn'],
     ['a training event whose dataset is not an S3 URI', 'training', 'training-job-completed.json', (e: Mutable): void => { e.detail.InputDataConfig[0].DataSource.S3DataSource.S3Uri = 'S3Uri'; }, 'detail.InputDataConfig.0.DataSource.S3DataSource.S3Uri'],
     ['a training event with a timestamp that is not one', 'training', 'training-job-completed.json', (e: Mutable): void => { e.detail.LastModifiedTime = 'yesterday'; }, 'detail.LastModifiedTime'],
+    ['a Completed training event with an empty artifact', 'training', 'training-job-completed.json', (e: Mutable): void => { e.detail.ModelArtifacts.S3ModelArtifacts = ''; }, 'detail.ModelArtifacts.S3ModelArtifacts'],
     ['a model package event of another detail-type', 'modelPackage', 'model-package-pending.json', (e: Mutable): void => { e['detail-type'] = 'SageMaker Endpoint State Change'; }, 'detail-type'],
     ['a model package event without an approval status', 'modelPackage', 'model-package-pending.json', (e: Mutable): void => { delete e.detail.ModelApprovalStatus; }, 'detail.ModelApprovalStatus'],
     ['a model package event whose ARN names another version', 'modelPackage', 'model-package-pending.json', (e: Mutable): void => { e.detail.ModelPackageVersion = 7; }, 'detail.ModelPackageArn'],

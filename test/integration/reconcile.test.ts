@@ -354,6 +354,7 @@ describe('reconcile', () => {
         missing: [],
         unexplainedApprovals: [v1],
         statusDrift: [{ arn: v2, registry: 'Rejected', recorded: 'PendingManualApproval' }],
+        stuck: [],
         actions: [],
         errors: [],
       },

@@ -14,6 +14,7 @@ import {
   DescribeModelPackageCommand,
   DescribeTrainingJobCommand,
   ListModelPackagesCommand,
+  ListTagsCommand,
   SageMakerClient,
   SageMakerServiceException,
   UpdateModelPackageCommand,
@@ -507,7 +508,7 @@ describe('modelgate’s own SageMaker adapter (shared/aws/sagemaker.ts) against 
     const { TrainingJobArn = '' } = await sm.send(new CreateTrainingJobCommand({ ...trainingInput(name), Tags: tags }));
     await completeTrainingJob(standIn.url, { TrainingJobName: name, FinalMetricDataList: [{ MetricName: 'validation:auc', Value: 0.9 }] });
 
-    expect((await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name })) as Record<string, unknown>)['Tags']).toBeUndefined();
+    expect((await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name })) as unknown as Record<string, unknown>)['Tags']).toBeUndefined();
     const first = await sm.send(new ListTagsCommand({ ResourceArn: TrainingJobArn, MaxResults: 50 }));
     expect(first.Tags).toHaveLength(50);
     expect(first.NextToken).toBeUndefined();
