@@ -140,9 +140,88 @@ describe('exportModelCard', () => {
     expect(second.card).toBeUndefined();
     expect(second.markdown).toContain('# Model card: push-detector version 1');
     expect(sm.commandCalls(CreateModelCardCommand)).toHaveLength(0);
+    // UpdateModelCard cannot change content and status in one call: the content, then the status.
     const updated = sm.commandCalls(UpdateModelCardCommand).map((c) => c.args[0].input);
-    expect(updated).toEqual([{ ModelCardName: 'push-detector-v1', ModelCardStatus: 'Approved', Content: expect.any(String) }]);
+    expect(updated).toEqual([
+      { ModelCardName: 'push-detector-v1', Content: created[0]?.Content },
+      { ModelCardName: 'push-detector-v1', ModelCardStatus: 'Approved' },
+    ]);
     expect(JSON.parse(updated[0]?.Content ?? '')).toMatchObject({ model_overview: { model_version: 1 } });
+  });
+
+  it('an update sends only what changed, each as its own call, so a repeat of either is harmless', async () => {
+    const s = await approvedVersion('twocalls');
+    sm.on(DescribeModelCardCommand).rejectsOnce(new ResourceNotFound({ message: 'Model card twocalls-detector-v1 does not exist.', $metadata: {} }));
+    sm.on(CreateModelCardCommand).resolves({ ModelCardArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-card/twocalls-detector-v1' });
+    await exportModelCard(deps, { modelPackageArn: s.arn(1), pushToSageMaker: true, format: 'json' });
+    const content = sm.commandCalls(CreateModelCardCommand)[0]?.args[0].input.Content ?? '';
+    const name = 'twocalls-detector-v1';
+
+    // The content went through and the status call failed (a throttle that outlasted the SDK's
+    // retries): the invocation fails, and its repeat sends only the status.
+    sm.reset();
+    sm.on(DescribeModelCardCommand).resolves({ ModelCardName: name, Content: 'older content', ModelCardStatus: 'PendingReview' } as never);
+    sm.on(UpdateModelCardCommand, { ModelCardName: name, Content: content }).resolves({});
+    sm.on(UpdateModelCardCommand, { ModelCardName: name, ModelCardStatus: 'Approved' }).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(exportModelCard(deps, { modelPackageArn: s.arn(1), pushToSageMaker: true })).rejects.toThrow(/SageMaker model card twocalls-detector-v1: ThrottlingException/);
+    expect(sm.commandCalls(UpdateModelCardCommand).map((c) => c.args[0].input)).toEqual([
+      { ModelCardName: name, Content: content },
+      { ModelCardName: name, ModelCardStatus: 'Approved' },
+    ]);
+
+    sm.reset();
+    sm.on(DescribeModelCardCommand).resolves({ ModelCardName: name, Content: content, ModelCardStatus: 'PendingReview' } as never);
+    sm.on(UpdateModelCardCommand).resolves({});
+    const repeat = await exportModelCard(deps, { modelPackageArn: s.arn(1), pushToSageMaker: true });
+    expect(repeat.pushed).toEqual({ name, status: 'Approved', outcome: 'updated' });
+    expect(sm.commandCalls(UpdateModelCardCommand).map((c) => c.args[0].input)).toEqual([{ ModelCardName: name, ModelCardStatus: 'Approved' }]);
+
+    // Nothing changed since: nothing is sent but the DescribeModelCard.
+    sm.reset();
+    sm.on(DescribeModelCardCommand).resolves({ ModelCardName: name, Content: content, ModelCardStatus: 'Approved' } as never);
+    await exportModelCard(deps, { modelPackageArn: s.arn(1), pushToSageMaker: true });
+    expect(sm.commandCalls(UpdateModelCardCommand)).toHaveLength(0);
+    expect(sm.commandCalls(DescribeModelCardCommand)).toHaveLength(1);
+  });
+
+  it('a card created by another invocation in between (ConflictException) is updated with two calls', async () => {
+    const s = await approvedVersion('conflict');
+    const name = 'conflict-detector-v1';
+    sm.on(DescribeModelCardCommand).rejects(new ResourceNotFound({ message: `Model card ${name} does not exist.`, $metadata: {} }));
+    sm.on(CreateModelCardCommand).rejects(Object.assign(new Error('exists'), { name: 'ConflictException' }));
+    sm.on(UpdateModelCardCommand).resolves({});
+
+    const out = await exportModelCard(deps, { modelPackageArn: s.arn(1), pushToSageMaker: true });
+
+    expect(out.pushed?.outcome).toBe('updated');
+    const content = sm.commandCalls(CreateModelCardCommand)[0]?.args[0].input.Content;
+    expect(sm.commandCalls(UpdateModelCardCommand).map((c) => c.args[0].input)).toEqual([
+      { ModelCardName: name, Content: content },
+      { ModelCardName: name, ModelCardStatus: 'Approved' },
+    ]);
+  });
+
+  it('a version with 100 long hyperparameters and an empty one is pushed within SageMaker\'s limits, saying what was shortened', async () => {
+    const s = story('longhp');
+    const event = s.raw('training-job-completed.json') as { detail: Record<string, unknown> };
+    const hyperparameters = { ...Object.fromEntries(Array.from({ length: 99 }, (_, i) => [`hp_${String(i).padStart(2, '0')}`, '😀'.repeat(2500)])), empty: '' };
+    sm.on(DescribeTrainingJobCommand).resolves({ ...s.describe('training-job-completed.json', { 'validation:auc': 0.912 }), HyperParameters: hyperparameters } as never);
+    await putPolicy(deps, s.policy({ rules: [{ metric: 'validation:auc', source: 'trainingJob', comparison: '>=', threshold: 0.85 }] }));
+    await recordTrainingJob(deps, { ...s.job('training-job-completed.json'), HyperParameters: { ...(event.detail['HyperParameters'] as object), ...hyperparameters } });
+    await handleModelPackageChange(deps, s.version('model-package-pending.json'));
+    sm.on(DescribeModelCardCommand).rejects(new ResourceNotFound({ message: 'not found', $metadata: {} }));
+    sm.on(CreateModelCardCommand).resolves({});
+
+    await exportModelCard(deps, { modelPackageArn: s.arn(1), pushToSageMaker: true });
+
+    const sentContent = sm.commandCalls(CreateModelCardCommand)[0]?.args[0].input.Content ?? '';
+    expect(sentContent.length).toBeLessThanOrEqual(100_000);
+    expect(sentContent).not.toMatch(/[\uD800-\uDFFF]/u);
+    const parsed = JSON.parse(sentContent) as { training_details: { training_job_details: { hyper_parameters: Array<{ name: string; value: string }> } }; additional_information: { custom_details: Record<string, string> } };
+    const hps = parsed.training_details.training_job_details.hyper_parameters;
+    expect(hps.find((h) => h.name === 'empty')).toBeUndefined();
+    expect(hps.every((h) => h.value.length >= 1 && h.value.length <= 255)).toBe(true);
+    expect(parsed.additional_information.custom_details['modelgate_shortened']).toMatch(/cut to 255 characters: .*hp_00.*left out \(empty name or value, which the model card schema does not allow\): empty/);
   });
 
   it('a version still under review is pushed as PendingReview', async () => {
