@@ -83,6 +83,8 @@ export interface ReviewContext {
   link?: ReviewLink;
   review?: ReviewRequest & { rev: number };
   version?: ModelVersion & { rev: number };
+  /** The group's current policy: a reviewer it no longer names decides nothing, whatever a review lists. */
+  policy?: PolicyVersion;
   auditHead: AuditHead;
 }
 

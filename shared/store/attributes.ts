@@ -179,8 +179,8 @@ export function itemBytes(item: AttributeMap): number {
 /** `PK / SK` of an item or key, for error messages (no values of other attributes). */
 const nameOf = (item: AttributeMap): string => [item.PK?.S, item.SK?.S].filter((s) => s !== undefined).join(' / ') || '(no key)';
 
-/** The largest attribute, and within a map or list its largest element, as a path: `hyperparameters.lr`. */
-function largest(item: AttributeMap): { path: string; bytes: number } {
+/** The largest attribute, and within a map or list its largest element: `hyperparameters (…), largest entry hp_7 (…)`. */
+function largest(item: AttributeMap): string {
   let best = { path: '', bytes: -1 };
   for (const [k, v] of Object.entries(item)) {
     const bytes = utf8(k) + attributeBytes(v);
@@ -193,7 +193,7 @@ function largest(item: AttributeMap): { path: string; bytes: number } {
     const bytes = attributeBytes(e);
     if (bytes > inner.bytes) inner = { name: k, bytes };
   }
-  return { path: inner.bytes >= 0 ? `${best.path}.${inner.name}` : best.path, bytes: best.bytes };
+  return `${best.path} (${best.bytes} bytes)${inner.bytes >= 0 ? `, its largest entry: ${best.path}.${inner.name} (${inner.bytes} bytes)` : ''}`;
 }
 
 /**
@@ -245,8 +245,7 @@ function itemProblems(item: AttributeMap, whole: boolean): string[] {
   if (whole) {
     const bytes = itemBytes(item);
     if (bytes > DYNAMODB_LIMITS.itemBytes) {
-      const big = largest(item);
-      problems.push(`is ${bytes} bytes (estimated), over DynamoDB's 400 KB item limit; largest attribute: ${big.path} (${big.bytes} bytes)`);
+      problems.push(`is ${bytes} bytes (estimated), over DynamoDB's 400 KB item limit; largest attribute: ${largest(item)}`);
     }
   }
   return problems;

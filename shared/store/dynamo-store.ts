@@ -12,7 +12,6 @@ import { TRAINING_CHAIN, emptyHead, groupChain, type AuditEntry, type AuditHead 
 import { parseS3Uri, producerSummary, type ArtifactNode, type DatasetInput, type TrainingJob } from '../domain/lineage.js';
 import type { PolicyVersion } from '../domain/policy.js';
 import type { ReviewLink, ReviewRequest } from '../domain/review.js';
-import { ValidationError } from '../domain/errors.js';
 import type { ModelVersion } from '../domain/version.js';
 import type { ApprovalStatus } from '../schemas/events.js';
 import type {
@@ -506,15 +505,23 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
 
     async loadReviewContext({ linkId, group, version, reviewId }) {
       const chain = groupChain(group);
-      const wanted = [...(linkId ? [keys.link(linkId)] : []), keys.review(group, version, reviewId), keys.version(group, version), keys.auditHead(chain)];
+      const wanted = [
+        ...(linkId ? [keys.link(linkId)] : []),
+        keys.review(group, version, reviewId),
+        keys.version(group, version),
+        keys.policyCurrent(group),
+        keys.auditHead(chain),
+      ];
       const items = await batchGet(wanted);
       const l = linkId ? pick(items, keys.link(linkId)) : undefined;
       const r = pick(items, keys.review(group, version, reviewId));
       const v = pick(items, keys.version(group, version));
+      const p = pick(items, keys.policyCurrent(group));
       const ctx: ReviewContext = { auditHead: readHead(items, chain) };
       if (l) ctx.link = fromItem(l);
       if (r) ctx.review = fromItem(r);
       if (v) ctx.version = fromItem(v);
+      if (p) ctx.policy = fromItem(p);
       return ctx;
     },
 

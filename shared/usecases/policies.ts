@@ -4,14 +4,25 @@ import { GroupNameSchema, nextPolicyVersion, parsePolicyInput, type PolicyVersio
 import type { Deps } from '../ports.js';
 import { z } from 'zod';
 import { untilCommitted } from './retry.js';
+import { updateOpenReviews, type OpenReviewChange } from './reviewers.js';
 
-/** Stores a new version of a group's policy, with its audit entry, unless nothing changed. */
-export async function putPolicy(
-  deps: Pick<Deps, 'store' | 'clock'>,
-  payload: unknown,
-): Promise<{ outcome: 'created' | 'unchanged'; policy: PolicyVersion }> {
+export interface PutPolicyResult {
+  outcome: 'created' | 'unchanged';
+  policy: PolicyVersion;
+  /** What dropping reviewers did to the group's open reviews (as `removeReviewer` does). */
+  openReviews: OpenReviewChange[];
+}
+
+/**
+ * Stores a new version of a group's policy, with its audit entry, unless nothing changed. A
+ * reviewer that the new version drops loses their unused links on the group's open reviews, as
+ * with `removeReviewer`: a link never outlives its reviewer's place in the policy. (A reviewer it
+ * adds is not subscribed to the reviewers topic; `addReviewer` does that and sends them links for
+ * the open reviews.)
+ */
+export async function putPolicy(deps: Deps, payload: unknown): Promise<PutPolicyResult> {
   const input = parsePolicyInput(payload);
-  return untilCommitted<{ outcome: 'created' | 'unchanged'; policy: PolicyVersion }>(async () => {
+  const { previous, ...committed } = await untilCommitted<{ outcome: 'created' | 'unchanged'; policy: PolicyVersion; previous?: PolicyVersion }>(async () => {
     const group = input.modelPackageGroupName;
     const { policy: current, auditHead: head } = await deps.store.loadPolicyContext(group);
     const now = deps.clock.now();
@@ -31,8 +42,14 @@ export async function putPolicy(
       now,
     );
     const result = await deps.store.commitPolicy({ policy: next, audit: { expectedHead: head, entries: audit.entries } });
-    return { result, value: { outcome: 'created' as const, policy: next } };
+    return { result, value: { outcome: 'created' as const, policy: next, ...(current ? { previous: current } : {}) } };
   });
+  const openReviews: OpenReviewChange[] = [];
+  const dropped = (previous?.reviewers ?? []).filter((r) => !committed.policy.reviewers.includes(r));
+  for (const reviewer of dropped) {
+    openReviews.push(...(await updateOpenReviews(deps, { modelPackageGroupName: input.modelPackageGroupName, reviewer, changedBy: input.changedBy }, 'remove')));
+  }
+  return { ...committed, openReviews };
 }
 
 const GetPolicyRequestSchema = z.strictObject({

@@ -57,9 +57,11 @@ async function authorize(deps: Deps, token: string, method: 'GET' | 'POST'): Pro
     await auditRefusal(deps, chain, ctx.auditHead, { kind: 'refused', reason: 'claims do not match the link', method, linkId: claims.linkId }, claims.modelPackageArn, link?.reviewer ?? 'unknown');
     return refusal({ kind: 'refused' });
   }
-  // Removed from the review: the link is revoked (and, defensively, a link whose reviewer the review
-  // no longer lists and who has not voted decides nothing either).
-  if (link.revokedAt || (!link.usedAt && !review.reviewers.includes(link.reviewer))) {
+  // Removed from the review: the link is revoked. Defensively, an unused link whose reviewer the
+  // review or the group's current policy no longer names decides nothing either (a policy change
+  // that dropped them takes effect at once, even before its open reviews were updated).
+  const dropped = !review.reviewers.includes(link.reviewer) || (ctx.policy !== undefined && !ctx.policy.reviewers.includes(link.reviewer));
+  if (link.revokedAt || (!link.usedAt && dropped)) {
     await auditRefusal(deps, chain, ctx.auditHead, { kind: 'revoked', method, linkId: link.id, revokedAt: link.revokedAt ?? null }, review.modelPackageArn, link.reviewer);
     return refusal({ kind: 'revoked' });
   }

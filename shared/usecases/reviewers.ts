@@ -87,7 +87,11 @@ export async function removeReviewer(deps: Deps, payload: unknown): Promise<Revi
  * `unchanged`: a repeated call finishes what an interrupted one started, and does nothing twice
  * (a review that already lists, or no longer lists, the reviewer is left alone).
  */
-async function updateOpenReviews(deps: Deps, req: Request, change: 'add' | 'remove'): Promise<OpenReviewChange[]> {
+export async function updateOpenReviews(
+  deps: Deps,
+  req: Pick<Request, 'modelPackageGroupName' | 'reviewer' | 'changedBy'>,
+  change: 'add' | 'remove',
+): Promise<OpenReviewChange[]> {
   const group = req.modelPackageGroupName;
   const changes: OpenReviewChange[] = [];
   for (const listed of await deps.store.listOpenReviewsOfGroup(group)) {
@@ -144,7 +148,7 @@ type Planned = {
   summary: OpenReviewChange;
 };
 
-function planAdd(deps: Deps, req: Request, review: ReviewRequest, version: Parameters<typeof addReviewerToReview>[0]['version'], now: number): Planned | undefined {
+function planAdd(deps: Deps, req: Pick<Request, 'reviewer' | 'changedBy'>, review: ReviewRequest, version: Parameters<typeof addReviewerToReview>[0]['version'], now: number): Planned | undefined {
   const added = addReviewerToReview({ review, reviewer: req.reviewer, version, now, newId: deps.newId });
   if (!added) return undefined;
   const links: ReviewLink[] = added.link ? [added.link] : [];
@@ -161,7 +165,7 @@ function planAdd(deps: Deps, req: Request, review: ReviewRequest, version: Param
   };
 }
 
-function planRemove(req: Request, review: ReviewRequest, now: number): Planned | undefined {
+function planRemove(req: Pick<Request, 'reviewer' | 'changedBy'>, review: ReviewRequest, now: number): Planned | undefined {
   const removed = removeReviewerFromReview({ review, reviewer: req.reviewer, now });
   if (!removed) return undefined;
   const { quorum } = removed;

@@ -128,7 +128,8 @@ async function sweepOne(deps: Deps, listed: ReviewRequest): Promise<'expired' | 
         },
       ];
     } else {
-      const reminders = dueReminders(review, now);
+      // Nobody whom the group's current policy no longer names is reminded (their link decides nothing).
+      const reminders = dueReminders(review, now).filter((r) => !ctx.policy || ctx.policy.reviewers.includes(r));
       if (reminders.length === 0) return { result: 'committed', value: undefined };
       updated = { ...review, remindedAt: { ...review.remindedAt, ...Object.fromEntries(reminders.map((r) => [r, at])) } };
       events = [{ action: 'review.reminded', subject: review.modelPackageArn, actor: 'modelgate', detail: { reviewId: review.id, reviewers: reminders } }];

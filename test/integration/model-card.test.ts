@@ -204,7 +204,7 @@ describe('exportModelCard', () => {
   it('a version with 100 long hyperparameters and an empty one is pushed within SageMaker\'s limits, saying what was shortened', async () => {
     const s = story('longhp');
     const event = s.raw('training-job-completed.json') as { detail: Record<string, unknown> };
-    const hyperparameters = { ...Object.fromEntries(Array.from({ length: 99 }, (_, i) => [`hp_${String(i).padStart(2, '0')}`, '😀'.repeat(2500)])), empty: '' };
+    const hyperparameters = { ...Object.fromEntries(Array.from({ length: 99 }, (_, i) => [`hp_${String(i).padStart(2, '0')}`, `${'x'.repeat(1200)}😀`])), empty: '' };
     sm.on(DescribeTrainingJobCommand).resolves({ ...s.describe('training-job-completed.json', { 'validation:auc': 0.912 }), HyperParameters: hyperparameters } as never);
     await putPolicy(deps, s.policy({ rules: [{ metric: 'validation:auc', source: 'trainingJob', comparison: '>=', threshold: 0.85 }] }));
     await recordTrainingJob(deps, { ...s.job('training-job-completed.json'), HyperParameters: { ...(event.detail['HyperParameters'] as object), ...hyperparameters } });

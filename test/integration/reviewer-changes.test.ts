@@ -14,6 +14,7 @@ import { groupChain, verifyChain } from '../../shared/domain/audit.js';
 import { verifyReviewToken } from '../../shared/domain/token.js';
 import type { Deps } from '../../shared/ports.js';
 import { listPendingReviews } from '../../shared/usecases/pending.js';
+import { putPolicy } from '../../shared/usecases/policies.js';
 import { addReviewer, removeReviewer } from '../../shared/usecases/reviewers.js';
 import { showReview, submitVote } from '../../shared/usecases/review.js';
 import { sweepReviews } from '../../shared/usecases/sweep.js';
@@ -306,5 +307,43 @@ describe('the sweep after a reviewer change', () => {
     clock.now = T0 + 26 * HOUR;
     await sweepReviews(local);
     expect(published().map((m) => m.MessageAttributes?.reviewer?.StringValue)).toEqual([NEW]);
+  });
+});
+
+describe('putPolicy that drops a reviewer', () => {
+  it("revokes the dropped reviewer's unused link like removeReviewer: 403, audited, no vote, no reminder", async () => {
+    const { s, tokens } = await openSampleReview(deps, { sm, sns }, 'putdrop', three);
+
+    const changed = await putPolicy(deps, s.policy({ ...three, reviewers: [RISK, CHIEF], changedBy: ADMIN, reason: 'ml-lead moved teams' }));
+
+    expect(changed.outcome).toBe('created');
+    expect(changed.openReviews).toEqual([expect.objectContaining({ change: 'removed', linkRevoked: true, modelPackageArn: s.arn(1) })]);
+    const post = await submitVote(deps, tokens[LEAD] ?? '', { decision: 'approve' });
+    expect(post.status).toBe(403);
+    expect(post.body).toContain('data-kind="revoked"');
+    expect((await reviewOf(s.group)).votes).toEqual({});
+    expect(updates()).toEqual([]);
+    const actions = (await chain(s.group)).map((e) => e.action);
+    expect(actions.slice(-3)).toEqual(['policy.changed', 'review.reviewer-removed', 'review.refused']);
+
+    clock.now = T0 + 25 * HOUR;
+    await sweepReviews(deps);
+    expect(published().filter((m) => m.Subject?.includes(s.group)).map((m) => m.MessageAttributes?.reviewer?.StringValue).sort()).toEqual([CHIEF, RISK]);
+  });
+
+  it('refuses the link at once, even where the open review still lists the reviewer', async () => {
+    const { s, tokens } = await openSampleReview(deps, { sm, sns }, 'putfirst', three);
+    // The policy changes, but its open reviews are not reached (an interrupted call): the policy decides.
+    const policyOnly = { ...deps, store: { ...deps.store, listOpenReviewsOfGroup: async () => [] } };
+    await putPolicy(policyOnly, s.policy({ ...three, reviewers: [RISK, CHIEF], changedBy: ADMIN }));
+    expect((await reviewOf(s.group)).reviewers).toEqual([RISK, LEAD, CHIEF]);
+
+    const post = await submitVote(deps, tokens[LEAD] ?? '', { decision: 'approve' });
+
+    expect(post.status).toBe(403);
+    expect((await reviewOf(s.group)).votes).toEqual({});
+    clock.now = T0 + 25 * HOUR;
+    await sweepReviews(deps);
+    expect(published().filter((m) => m.Subject?.includes(s.group)).map((m) => m.MessageAttributes?.reviewer?.StringValue).sort()).toEqual([CHIEF, RISK]);
   });
 });

@@ -86,12 +86,9 @@ const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'putPolicy',
     logicalId: 'PutPolicyLambdaFunction',
-    actions: [
-      ...LOG_ACTIONS,
-      'dynamodb:BatchGetItem',
-      'dynamodb:PutItem',
-    ],
-    tableResources: [TABLE_ARN],
+    // A version that drops a reviewer revokes their links on the open reviews, as removeReviewer does.
+    actions: [...LOG_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'sns:Publish'],
+    tableResources: [TABLE_ARN, TABLE_GSI1_ARN],
   },
   {
     name: 'getPolicy',
@@ -542,6 +539,7 @@ describe('per-function IAM roles', () => {
   it('addReviewer publishes only to the reviewers topic (links), removeReviewer only to the governance topic (notices)', () => {
     expect([...(grants(roleOf('AddReviewerLambdaFunction').statements).get('sns:Publish') ?? [])]).toStrictEqual([key({ Ref: 'ReviewersTopic' })]);
     expect([...(grants(roleOf('RemoveReviewerLambdaFunction').statements).get('sns:Publish') ?? [])]).toStrictEqual([key({ Ref: 'GovernanceTopic' })]);
+    expect([...(grants(roleOf('PutPolicyLambdaFunction').statements).get('sns:Publish') ?? [])]).toStrictEqual([key({ Ref: 'GovernanceTopic' })]);
   });
 
   it.each(['SweepReviewsLambdaFunction', 'ReconcileLambdaFunction'])('%s re-gates through the gate path: training jobs, their tags and reports on scoped resources only', (id) => {

@@ -227,13 +227,19 @@ describe("SageMaker's documented limits", () => {
 });
 
 describe('property: any JSON thrown at the parse path parses or is a ValidationError naming fields', () => {
-  const hostileKeyMap = fc.dictionary(fc.constantFrom(...HOSTILE_KEYS, 'a', ''), fc.oneof(fc.string(), fc.jsonValue()), { maxKeys: 6 }).map((m) =>
+  const hostileKeyMap = fc.dictionary(fc.constantFrom(...HOSTILE_KEYS, 'a', ''), fc.oneof({ weight: 6, arbitrary: fc.string({ minLength: 1 }) }, { weight: 1, arbitrary: fc.jsonValue() }), { maxKeys: 6 }).map((m) =>
     // Through JSON so that a `__proto__` key is an own property, as EventBridge's JSON makes it.
     JSON.parse(JSON.stringify(m)),
+  );
+  /** A map of strings under hostile keys only: what SageMaker may legally send, which must be accepted whole. */
+  const hostileStrings = fc.uniqueArray(fc.constantFrom(...HOSTILE_KEYS), { minLength: 1 }).chain((keys) =>
+    fc.tuple(...keys.map(() => fc.string({ minLength: 1, maxLength: 20 }))).map((values) => JSON.parse(JSON.stringify(Object.fromEntries(keys.map((k, i) => [k, values[i]]))))),
   );
   const oddValue: fc.Arbitrary<Json> = fc.oneof(
     fc.jsonValue(),
     hostileKeyMap,
+    hostileStrings,
+    hostileStrings,
     fc.constantFrom('1' + '0'.repeat(29), 8.64e15 + 1, -1e300, 'NaN', '', ' ', '2026-13-45T99:99:99Z', '😀'.repeat(300)),
     fc.string({ unit: 'grapheme', maxLength: 3000 }),
     fc.array(fc.record({ ChannelName: fc.constantFrom('train', 'train', 'x/y', ''), DataSource: fc.jsonValue() }), { maxLength: 25 }),
@@ -297,6 +303,7 @@ describe('property: any JSON thrown at the parse path parses or is a ValidationE
           const job = trainingJobFromDetail(d, {});
           // Every map entry that came in is there, as an own property.
           for (const [k, v] of Object.entries((event as Json).detail.HyperParameters ?? {})) expect(Object.getOwnPropertyDescriptor(job.hyperparameters, k)?.value).toBe(v);
+          for (const [k, v] of Object.entries((event as Json).detail.Tags ?? {})) expect(Object.getOwnPropertyDescriptor(job.tags, k)?.value).toBe(v);
           expect(new Set(job.datasets.map((c) => c.channel)).size).toBe(job.datasets.length);
         });
       }),
