@@ -1,5 +1,5 @@
 import { appendToChain, type AuditEvent } from '../domain/audit.js';
-import { assertIsError } from '../domain/errors.js';
+import { ModelgateError, assertIsError } from '../domain/errors.js';
 import { enrichJob, trainingJobFromDetail, type ArtifactNode, type DatasetInput, type JobEnrichment, type TrainingJob } from '../domain/lineage.js';
 import { freshness } from '../domain/version.js';
 import type { CommitResult, Deps, JobChange, JobContext } from '../ports.js';
@@ -30,13 +30,17 @@ export async function recordTrainingJob(deps: Deps, detail: TrainingJobDetail): 
   let gatedWaiting = 0;
   const failures: Error[] = [];
   for (const arn of result.waiting) {
-    // One version's failure does not keep the others waiting; the invocation still fails after, so it is retried.
+    // One version's failure does not keep the others waiting. A failure worth retrying (a throttled
+    // call) fails the invocation afterwards: its retry, a duplicate, gates the version again. One that
+    // a retry would not change (a malformed SageMaker answer) does not refuse this job's event, which
+    // is recorded: the version keeps waiting, with its record saying so, and the hourly sweep retries.
     try {
       if ((await gateWaitingVersion(deps, arn)) !== 'duplicate') gatedWaiting++;
     } catch (e) {
       assertIsError(e);
-      failures.push(e);
-      logger.error('gating a waiting version failed', { modelPackageArn: arn, error: e.name, errorMessage: e.message });
+      const retryable = !(e instanceof ModelgateError) || e.retryable;
+      if (retryable) failures.push(e);
+      logger.error('gating a waiting version failed', { modelPackageArn: arn, error: e.name, errorMessage: e.message, retryable });
     }
   }
   logger.info('training job processed', { trainingJobArn: job.arn, status: job.status, outcome: result.outcome, gatedWaiting, gateFailures: failures.length });

@@ -31,9 +31,13 @@ export type SiteVerdict = { ok: true } | { ok: false; reason: string };
  *   address bar, which no other site can cause) passes; `same-site` is refused, because a sibling
  *   subdomain is another application that must not vote for the reviewer; `cross-site` and any
  *   unknown value are refused.
- * - `Origin`: must be exactly the origin of REVIEW_BASE_URL. `null` is refused: browsers send it
- *   for sandboxed frames, `data:` documents and cross-origin redirects, all of which another site
- *   can arrange.
+ * - `Origin`: must be exactly the origin of REVIEW_BASE_URL, or `null` together with
+ *   `Sec-Fetch-Site: same-origin`. The page is served with `Referrer-Policy: no-referrer`, under
+ *   which Chromium sends `Origin: null` on the page's own form POST (measured in the browser test);
+ *   `Sec-Fetch-Site` is set by the browser alone (a forbidden header name), so `same-origin` with it
+ *   is the page itself. `null` without it is refused: browsers also send `null` for sandboxed
+ *   frames, `data:` documents and cross-origin redirects, which another site can arrange, and those
+ *   carry `Sec-Fetch-Site: cross-site`.
  *
  * When both headers are present, both must pass.
  */
@@ -41,7 +45,8 @@ export function checkSameOrigin(headers: Headers, reviewBaseUrl: string): SiteVe
   const site = header(headers, 'sec-fetch-site')?.toLowerCase();
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return { ok: false, reason: `Sec-Fetch-Site: ${site.slice(0, 40)}` };
   const origin = header(headers, 'origin');
-  if (origin !== undefined && origin !== new URL(reviewBaseUrl).origin) return { ok: false, reason: `Origin: ${origin.slice(0, 200)}` };
+  const pageItself = origin === 'null' && site === 'same-origin';
+  if (origin !== undefined && origin !== new URL(reviewBaseUrl).origin && !pageItself) return { ok: false, reason: `Origin: ${origin.slice(0, 200)}` };
   return { ok: true };
 }
 

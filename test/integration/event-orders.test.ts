@@ -347,6 +347,30 @@ describe('a waiting version is gated in the end', () => {
     await expectGated(deps, s);
   });
 
+  it("a waiting version whose gate meets a malformed SageMaker answer does not refuse the job's event: the job is recorded, the version keeps waiting", async () => {
+    const s = story('malformed');
+    await putPolicy(deps, s.policy());
+    sm.on(DescribeTrainingJobCommand).resolves({ ...(s.describe(JOB_FILE, {}) as object), TrainingJobStatus: 'InProgress', ModelArtifacts: undefined } as never);
+    expect((await handleModelPackageChange(deps, s.version(VERSION_FILE))).outcome).toBe('awaiting-job');
+    // A newer state of the version names another artifact (another job's path); it is recorded, still waiting.
+    const other = `s3://acme-ml-artifacts-123456789012/malformed-detector/training/malformed-other-job/output/model.tar.gz`;
+    const moved = s.version(VERSION_FILE);
+    const container = moved.InferenceSpecification?.Containers[0];
+    if (container) container.ModelDataUrl = other;
+    expect((await handleModelPackageChange(deps, { ...moved, LastModifiedTime: (moved.LastModifiedTime ?? 0) + 1000 })).outcome).toBe('recorded');
+    // SageMaker's answer for that other job is malformed: a ValidationError, which a retry would not change.
+    sm.on(DescribeTrainingJobCommand, { TrainingJobName: 'malformed-other-job' }).resolves({ TrainingJobName: 'malformed-other-job', TrainingJobStatus: 'Exploded' } as never);
+    sm.on(DescribeTrainingJobCommand, { TrainingJobName: jobName('malformed') }).resolves(s.describe(JOB_FILE, GOOD) as never);
+
+    const result = await recordTrainingJob(deps, jobEvent(s, EVENT_TAGS));
+
+    expect(result).toEqual({ outcome: 'recorded', job: jobName('malformed'), gatedWaiting: 0 });
+    expect(inputs(sm.commandCalls(DescribeTrainingJobCommand)).slice(-2)).toEqual([{ TrainingJobName: jobName('malformed') }, { TrainingJobName: 'malformed-other-job' }]);
+    expect(await deps.store.getTrainingJob(jobName('malformed'))).toMatchObject({ status: 'Completed' });
+    expect(await deps.store.getVersion({ group: s.group, version: 1 })).toMatchObject({ gateState: 'awaiting-job', artifactUri: other });
+    expect(published()).toEqual([]);
+  });
+
   describe('the hourly sweep (a table of its own: it reads every waiting version)', () => {
     let own: TestTable;
     let d: Deps;

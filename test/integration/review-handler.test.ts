@@ -151,6 +151,7 @@ describe('a vote from another site is refused', () => {
     ['Sec-Fetch-Site: cross-site with a text/plain body (no preflight)', { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', 'content-type': 'text/plain' }],
     ['Sec-Fetch-Site: same-site (a sibling subdomain)', { origin: 'https://wiki.acme-bank.example', 'sec-fetch-site': 'same-site', 'content-type': FORM }],
     ['Origin: null (a sandboxed frame, a data: document)', { origin: 'null', 'content-type': FORM }],
+    ['Origin: null from another site (Sec-Fetch-Site: cross-site)', { origin: 'null', 'sec-fetch-site': 'cross-site', 'content-type': FORM }],
     ['the right host over another scheme', { origin: 'http://modelgate.acme-bank.example', 'content-type': FORM }],
     ['the right host on another port', { origin: 'https://modelgate.acme-bank.example:8443', 'content-type': FORM }],
     ['a same-origin Sec-Fetch-Site with a foreign Origin', { origin: 'https://evil.example', 'sec-fetch-site': 'same-origin', 'content-type': FORM }],
@@ -180,6 +181,8 @@ describe('a vote from another site is refused', () => {
     ['Sec-Fetch-Site: same-origin alone', { 'sec-fetch-site': 'same-origin', 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' }],
     ['Origin equal to the review origin alone', { origin: REVIEW_BASE_URL, 'content-type': FORM }],
     ['a direct POST (curl: no Origin, no Sec-Fetch-Site)', { 'content-type': FORM }],
+    // What Chromium sends for the page's own form under Referrer-Policy: no-referrer (the browser test).
+    ['Origin: null with Sec-Fetch-Site: same-origin (the page itself, no referrer)', { origin: 'null', 'sec-fetch-site': 'same-origin', 'content-type': FORM }],
     ['header names in mixed case (another front than API Gateway)', { Origin: REVIEW_BASE_URL, 'Sec-Fetch-Site': 'same-origin', 'Content-Type': FORM }],
   ])('%s still votes', async (_name, headers) => {
     const { s, tokens } = await open(`ok${Math.random().toString(36).slice(2, 8)}`);
