@@ -95,6 +95,11 @@ export interface VoteChange {
   expectedReviewRev: number;
   /** Present when the vote decides: the version with its decision and the registry update to carry out. */
   version?: { version: ModelVersion; expectedRev: number };
+  /**
+   * The `rev` of the version that the vote was checked against (who registered and trained it):
+   * a vote that does not decide still commits only if the version did not change meanwhile.
+   */
+  checkedVersionRev: number;
   audit: AuditAppend;
 }
 

@@ -553,6 +553,17 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
         items.push({
           Put: { TableName: table, Item: versionItem(change.version.version, change.version.expectedRev + 1), ...expectRev(change.version.expectedRev) },
         });
+      } else {
+        // Separation of duties was checked against this state of the version (its trainer may
+        // have been learnt since, from a late job event): a changed version re-reads and re-checks.
+        items.push({
+          ConditionCheck: {
+            TableName: table,
+            Key: keys.version(review.group, review.version),
+            ConditionExpression: 'rev = :rev',
+            ExpressionAttributeValues: { ':rev': change.checkedVersionRev },
+          },
+        });
       }
       return transact(items);
     },

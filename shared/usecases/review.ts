@@ -170,6 +170,7 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm): Pro
       review: outcome.review,
       expectedReviewRev: review.rev,
       ...(decided ? { version: decided } : {}),
+      checkedVersionRev: version.rev,
       audit: { expectedHead: auditHead, entries: audit.entries },
     });
     if (result === 'conflict') return { result, value: { status: 500, body: '' } };

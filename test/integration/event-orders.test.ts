@@ -182,6 +182,38 @@ describe('separation of duties whichever of the job and the version arrives firs
     expect(await everything()).toEqual(before);
   });
 
+  it("a trainer's approve that was read before the enrichment and commits after it is checked again and refused", async () => {
+    const s = story('race');
+    await putPolicy(deps, s.policy());
+    sm.on(DescribeTrainingJobCommand).resolves({ ...(s.describe(JOB_FILE, GOOD) as object), LastModifiedTime: new Date(1795772497000 + 60_000) } as never);
+    sm.on(ListTagsCommand).resolves({ Tags: [] });
+    expect((await handleModelPackageChange(deps, s.version(VERSION_FILE))).outcome).toBe('review-opened');
+    const tokens = reviewTokens(published());
+    // The late job event with the trainer's tag commits between the vote's read and its commit.
+    let raced = false;
+    const racing: Deps = {
+      ...deps,
+      store: {
+        ...deps.store,
+        commitVote: async (change) => {
+          if (!raced) {
+            raced = true;
+            expect((await recordTrainingJob(deps, jobEvent(s, { ...EVENT_TAGS, 'sagemaker:user-profile-arn': TRAINER }))).outcome).toBe('enriched');
+          }
+          return deps.store.commitVote(change);
+        },
+      },
+    };
+
+    const page = await submitVote(racing, tokens[LEAD] ?? '', { decision: 'approve' });
+
+    expect(raced).toBe(true);
+    expect(page.status).toBe(403);
+    expect(page.body).toMatch(/Separation of duties/);
+    const review = await deps.store.getReview({ group: s.group, version: 1, reviewId: (await deps.store.getVersion({ group: s.group, version: 1 }))?.review?.id ?? '' });
+    expect(review?.votes).toEqual({});
+  });
+
   it('a record made without the tag, then the job event with a newer LastModifiedTime: recorded again, and the linked version gets trainedBy', async () => {
     const s = story('newer');
     await putPolicy(deps, s.policy());

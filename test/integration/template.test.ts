@@ -105,6 +105,7 @@ const FUNCTIONS: FunctionSpec[] = [
       'dynamodb:BatchGetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
+      'dynamodb:ConditionCheckItem',
       'sagemaker:UpdateModelPackage',
       'ssm:GetParameter',
     ],
