@@ -33,10 +33,12 @@ export function sageMakerRegistry(client: SageMakerClient): Registry {
         if (isNotFound(e)) return undefined;
         throw e;
       }
-      const metrics: Record<string, number> = {};
-      for (const m of out.FinalMetricDataList ?? []) {
-        if (m.MetricName !== undefined && m.Value !== undefined && Number.isFinite(m.Value)) metrics[m.MetricName] = m.Value;
-      }
+      // Object.fromEntries defines own properties: a metric named like `__proto__` is kept, not lost.
+      const metrics: Record<string, number> = Object.fromEntries(
+        (out.FinalMetricDataList ?? []).flatMap((m) =>
+          m.MetricName !== undefined && m.Value !== undefined && Number.isFinite(m.Value) ? [[m.MetricName, m.Value] as const] : [],
+        ),
+      );
       // DescribeTrainingJob is the shape the event projects; parse it with the event's schema. Its
       // answer has no Tags (they come from ListTags): anything under that name is not trusted.
       const { Tags: _notInTheAnswer, ...answer } = out as typeof out & { Tags?: unknown };
@@ -51,7 +53,7 @@ export function sageMakerRegistry(client: SageMakerClient): Registry {
     },
 
     async listTags(arn) {
-      const tags: Record<string, string> = {};
+      const tags: Array<[string, string]> = [];
       const pages = paginateListTags(
         // The paginator reuses one input object for every page; a copy per command keeps each
         // request as it was sent. A repeated NextToken ends the listing instead of looping.
@@ -61,9 +63,10 @@ export function sageMakerRegistry(client: SageMakerClient): Registry {
       for await (const page of pages) {
         const parsed = ListTagsAnswerSchema.safeParse(page);
         if (!parsed.success) throw new ValidationError(`ListTags answer for ${arn}`, describeIssues(parsed.error.issues));
-        for (const t of parsed.data.Tags ?? []) tags[t.Key] = t.Value;
+        for (const t of parsed.data.Tags ?? []) tags.push([t.Key, t.Value]);
       }
-      return tags;
+      // Own properties whatever the key (`__proto__` is a legal tag key).
+      return Object.fromEntries(tags);
     },
 
     async describeModelPackage(arn) {

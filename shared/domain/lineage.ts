@@ -102,13 +102,13 @@ export function enrichJob(recorded: TrainingJob, observed: TrainingJob): JobEnri
   const added: JobEnrichment['added'] = { tags: [], hyperparameters: [], datasets: [], fields: [] };
   for (const [k, v] of Object.entries(observed.tags)) {
     if (!Object.hasOwn(job.tags, k)) {
-      job.tags[k] = v;
+      defineOwn(job.tags, k, v);
       added.tags.push(k);
     }
   }
   for (const [k, v] of Object.entries(observed.hyperparameters)) {
     if (!Object.hasOwn(job.hyperparameters, k)) {
-      job.hyperparameters[k] = v;
+      defineOwn(job.hyperparameters, k, v);
       added.hyperparameters.push(k);
     }
   }
@@ -162,4 +162,9 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
   if (!m?.[1]) throw new Error(`not an s3:// URI: ${uri}`);
   return { bucket: m[1], key: m[2] ?? '' };
+}
+
+/** Sets an own property whatever the key: `map[k] = v` with k = `__proto__` would set the prototype instead. */
+function defineOwn(map: Record<string, string>, k: string, v: string): void {
+  Object.defineProperty(map, k, { value: v, enumerable: true, writable: true, configurable: true });
 }

@@ -23,11 +23,20 @@ export const MetricRuleSchema = z.strictObject({
 });
 export type MetricRule = z.infer<typeof MetricRuleSchema>;
 
+/**
+ * A review opens in one transaction (DynamoDB: at most 100 items) that holds the version, the
+ * review, one link per reviewer, up to 20 dataset edges of the version, and, for a version that
+ * came before its job, the job with up to 20 dataset edges, plus audit entries: 25 reviewers leave
+ * room. Every rule's result is stored on the version and in its audit entries (400 KB per item).
+ */
+export const MAX_REVIEWERS = 25;
+export const MAX_RULES = 50;
+
 /** What an operator sends to `putPolicy`. */
 export const PolicyInputSchema = z.strictObject({
   modelPackageGroupName: GroupNameSchema,
-  rules: z.array(MetricRuleSchema).min(1, 'a policy needs at least one metric rule'),
-  reviewers: z.array(z.email()).min(1, 'a policy needs at least one reviewer'),
+  rules: z.array(MetricRuleSchema).min(1, 'a policy needs at least one metric rule').max(MAX_RULES, `at most ${MAX_RULES} rules`),
+  reviewers: z.array(z.email()).min(1, 'a policy needs at least one reviewer').max(MAX_REVIEWERS, `at most ${MAX_REVIEWERS} reviewers`),
   requiredApprovals: z.number().int().min(1),
   allowSelfApproval: z.boolean().default(false),
   reviewLifetimeHours: z.number().int().min(1).max(24 * 30).default(72),
@@ -151,12 +160,13 @@ export function evaluatePolicy(policy: PolicyVersion, metrics: GatheredMetrics):
 function lookup(rule: MetricRule, metrics: GatheredMetrics): { value: number } | { problem: string } {
   switch (rule.source) {
     case 'trainingJob': {
-      const v = metrics.trainingJob[rule.metric];
-      return v === undefined ? { problem: 'metric missing from the training job' } : { value: v };
+      // Own properties only: a metric named `toString` or `constructor` is not found on the prototype.
+      const v = Object.hasOwn(metrics.trainingJob, rule.metric) ? metrics.trainingJob[rule.metric] : undefined;
+      return typeof v !== 'number' ? { problem: 'metric missing from the training job' } : { value: v };
     }
     case 'customerMetadata': {
-      const raw = metrics.customerMetadata[rule.metric];
-      if (raw === undefined) return { problem: 'metric missing from customer metadata' };
+      const raw = Object.hasOwn(metrics.customerMetadata, rule.metric) ? metrics.customerMetadata[rule.metric] : undefined;
+      if (typeof raw !== 'string') return { problem: 'metric missing from customer metadata' };
       const v = Number(raw);
       return raw.trim() === '' || !Number.isFinite(v) ? { problem: `not a number: ${raw}` } : { value: v };
     }
@@ -174,7 +184,7 @@ function lookup(rule: MetricRule, metrics: GatheredMetrics): { value: number } |
 export function readPath(doc: unknown, path: string): number | undefined {
   let node: unknown = doc;
   for (const part of path.split('.')) {
-    if (node === null || typeof node !== 'object') return undefined;
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, part)) return undefined;
     node = (node as Record<string, unknown>)[part];
   }
   if (node !== null && typeof node === 'object' && 'value' in node) node = (node as { value: unknown }).value;

@@ -218,30 +218,54 @@ describe('refused before anything is written', () => {
     expect(await partition(`JOB#${event.detail.TrainingJobName}`)).toEqual([]);
   });
 
-  it('a policy too big for one item (2,000 long rules): ValidationError naming POLICY#CURRENT and its rules', async () => {
-    const s = story('bigpolicy');
-    const rules = Array.from({ length: 2000 }, (_, i) => ({ metric: `m${i}-${'x'.repeat(240)}`, source: 'trainingJob', comparison: '>=', threshold: 0.5 }));
+  it('a policy over its caps (51 rules, 26 reviewers) is refused by putPolicy, naming each field, and writes nothing', async () => {
+    const s = story('capped');
+    const rules = Array.from({ length: 51 }, (_, i) => ({ metric: `m${i}`, source: 'trainingJob', comparison: '>=', threshold: 0.5 }));
+    const reviewers = Array.from({ length: 26 }, (_, i) => `reviewer-${i}@acme-bank.example`);
 
-    const e = await refusal(putPolicy(deps, s.policy({ rules })));
+    const e = await refusal(putPolicy(deps, s.policy({ rules, reviewers, requiredApprovals: 1 })));
+
+    expect(e.problems).toEqual(['rules: at most 50 rules', 'reviewers: at most 25 reviewers']);
+    expect(writesSent()).toEqual([]);
+    expect(await partition(`GROUP#${s.group}`)).toEqual([]);
+  });
+
+  it('a policy item too big for DynamoDB (2,000 long rules, written past the use case): ValidationError naming POLICY#CURRENT and its rules', async () => {
+    const s = story('bigpolicy');
+    const rules = Array.from({ length: 2000 }, (_, i) => ({ metric: `m${i}-${'x'.repeat(240)}`, source: 'trainingJob' as const, comparison: '>=' as const, threshold: 0.5 }));
+    const policy = { ...(s.policy() as object), version: 1, createdAt: new Date(T0).toISOString(), rules, allowSelfApproval: false, reviewLifetimeHours: 72, reminderAfterHours: 24 } as never;
+
+    const e = await refusal(deps.store.commitPolicy({ policy, audit: { expectedHead: await deps.store.getAuditHead(groupChain(s.group)), entries: [] } }));
 
     expect(e.message).toMatch(new RegExp(`item GROUP#${s.group} / POLICY#CURRENT: is \\d+ bytes \\(estimated\\), over DynamoDB's 400 KB item limit; largest attribute: rules \\(\\d+ bytes\\), its largest entry: rules\\.\\d+`));
     expect(writesSent()).toEqual([]);
     expect(await partition(`GROUP#${s.group}`)).toEqual([]);
-    expect(await deps.store.getAuditHead(groupChain(s.group))).toMatchObject({ seq: 0 });
   });
 
-  it('a review that would take more than 100 writes in one transaction (120 reviewers): ValidationError, the version is not written', async () => {
+  it('a transaction of more than 100 writes (a review with 120 links, written past the use case): ValidationError, nothing sent', async () => {
     const s = jobStory('manyrev');
-    const reviewers = Array.from({ length: 120 }, (_, i) => `reviewer-${i}@acme-bank.example`);
-    await putPolicy(deps, s.policy({ reviewers, requiredApprovals: 1 }));
+    await putPolicy(deps, s.policy());
     await recordTrainingJob(deps, s.job('training-job-completed.json'));
+    expect((await handleModelPackageChange(deps, s.version('model-package-pending.json'))).outcome).toBe('review-opened');
+    const version = await deps.store.getVersion({ group: s.group, version: 1 });
+    const review = await deps.store.getReview({ group: s.group, version: 1, reviewId: version?.review?.id ?? '' });
+    if (!version || !review) throw new Error('no review opened');
+    const { rev, ...v } = version;
+    const links = Array.from({ length: 120 }, (_, i) => ({ id: `many-${i}`, reviewId: 'many', modelPackageArn: v.arn, version: 1, reviewer: `reviewer-${i}@acme-bank.example`, expiresAt: review.expiresAt }));
     sent.length = 0;
 
-    const e = await refusal(handleModelPackageChange(deps, s.version('model-package-pending.json')));
+    const e = await refusal(
+      deps.store.commitVersionChange({
+        version: v,
+        expectedRev: rev,
+        review: { review: { ...review, id: 'many' }, links },
+        audit: { expectedHead: await deps.store.getAuditHead(groupChain(s.group)), entries: [] },
+      }),
+    );
 
     expect(e.message).toMatch(/transaction: has \d{3} operations; DynamoDB allows at most 100/);
     expect(writesSent()).toEqual([]);
-    expect(await deps.store.getVersion({ group: s.group, version: 1 })).toBeUndefined();
+    expect(await deps.store.getReviewLink('many-0')).toBeUndefined();
   });
 });
 

@@ -24,6 +24,18 @@ describe('enrichJob (a later observation of a recorded job)', () => {
     expect(recorded.tags).toEqual({ team: 'fraud-ml' }); // the input is not changed
   });
 
+  it('adds a tag or hyperparameter named __proto__ as an own entry, touching no prototype', () => {
+    const recorded = { ...completed(), tags: {}, hyperparameters: {} };
+    const proto = JSON.parse('{"__proto__": "x", "constructor": "y"}') as Record<string, string>;
+
+    const e = enrichJob(recorded, { ...completed(), tags: proto, hyperparameters: proto });
+
+    expect(Object.entries(e?.job.tags ?? {})).toEqual([['__proto__', 'x'], ['constructor', 'y']]);
+    expect(Object.entries(e?.job.hyperparameters ?? {})).toEqual([['__proto__', 'x'], ['constructor', 'y']]);
+    expect(Object.getPrototypeOf(e?.job.tags)).toBe(Object.prototype);
+    expect(e?.added.tags).toEqual(['__proto__', 'constructor']);
+  });
+
   it('never overwrites: a recorded trainedBy, image, metrics and state stay', () => {
     const recorded = { ...completed(), trainedBy: 'arn:aws:sagemaker:us-east-1:123456789012:user-profile/d-xxxx/first', tags: {} };
     const observed = { ...completed(), image: 'another-image', metrics: {}, lastModified: 1, status: 'Completed', trainedBy: TRAINER, tags: { 'sagemaker:user-profile-arn': TRAINER } };

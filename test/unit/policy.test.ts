@@ -266,6 +266,18 @@ describe('evaluatePolicy', () => {
     expect(gate.results[0]).toEqual({ rule: rule('>='), actual: undefined, passed: false, problem: 'metric missing from the training job' });
   });
 
+  it.each<[MetricRule['source'], string]>([
+    ['trainingJob', 'toString'],
+    ['trainingJob', 'constructor'],
+    ['customerMetadata', 'toString'],
+    ['customerMetadata', '__proto__'],
+    ['evaluationReport', 'constructor'],
+  ])('a %s rule on a metric named %s that is not there fails closed with the reason, never a TypeError', (source, metric) => {
+    const gate = evaluatePolicy(policyWith([{ metric, source, comparison: '>=', threshold: 0 }]), { ...noMetrics(), evaluationReport: { values: {} } });
+    expect(gate.passed).toBe(false);
+    expect(gate.results[0]?.problem).toMatch(/^metric missing from/);
+  });
+
   describe('customer metadata', () => {
     const fairness: MetricRule = { metric: 'fairness_review', source: 'customerMetadata', comparison: '==', threshold: 1 };
     const gateWith = (customerMetadata: Record<string, string>) =>

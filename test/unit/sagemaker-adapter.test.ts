@@ -94,6 +94,18 @@ describe('listTags', () => {
     ]);
   });
 
+  it('keeps a tag or a final metric named like an Object.prototype member as an own entry', async () => {
+    sm.on(ListTagsCommand).resolves({ Tags: [{ Key: '__proto__', Value: 'p' }, { Key: 'constructor', Value: 'c' }] });
+    sm.on(DescribeTrainingJobCommand).resolves(answer({ FinalMetricDataList: [{ MetricName: '__proto__', Value: 0.5 }, { MetricName: 'toString', Value: 0.25 }] }));
+
+    const tags = await registry.listTags(JOB_ARN);
+    const described = await registry.describeTrainingJob(JOB);
+
+    expect(Object.entries(tags)).toEqual([['__proto__', 'p'], ['constructor', 'c']]);
+    expect(Object.getPrototypeOf(tags)).toBe(Object.prototype);
+    expect(Object.entries(described?.metrics ?? {})).toEqual([['__proto__', 0.5], ['toString', 0.25]]);
+  });
+
   it('a job without tags has none', async () => {
     sm.on(ListTagsCommand).resolves({});
     expect(await registry.listTags(JOB_ARN)).toEqual({});
