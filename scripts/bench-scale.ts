@@ -52,7 +52,7 @@ export async function benchScale(doc: DynamoDBDocumentClient, table: string, cou
     if (v <= OPEN_REVIEWS) {
       const id = `r${v}`;
       const openedAt = new Date(now + v * 1000).toISOString();
-      items.push({ ...keys.review(GROUP, v, id), ...gsi.openReview(openedAt, id), type: 'ReviewRequest', id, modelPackageArn: ARN(v), group: GROUP, version: v, status: 'Open', openedAt, expiresAt: openedAt, policyVersion: 1, requiredApprovals: 2, allowSelfApproval: false, reminderAfterHours: 24, reviewers: ['a@x.example', 'b@x.example'], links: {}, votes: {}, remindedAt: {}, rev: 1 });
+      items.push({ ...keys.review(GROUP, v, id), ...gsi.openReview(openedAt, id), ...gsi.openReviewOfGroup(GROUP, openedAt, id), type: 'ReviewRequest', id, modelPackageArn: ARN(v), group: GROUP, version: v, status: 'Open', openedAt, expiresAt: openedAt, policyVersion: 1, requiredApprovals: 2, allowSelfApproval: false, reminderAfterHours: 24, reviewers: ['a@x.example', 'b@x.example'], links: {}, votes: {}, remindedAt: {}, rev: 1 });
     }
   }
   // Seeding is not measured: BatchWriteItem, 25 items a request, 8 at a time.
