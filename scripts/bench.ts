@@ -113,8 +113,10 @@ async function seedStandIns(versions: number): Promise<void> {
   for (const file of readdirSync(dir)) {
     const job = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown> & { TrainingJobName: string; TrainingJobStatus: string; FinalMetricDataList: Array<{ MetricName: string; Value: number }>; FailureReason?: string };
     const { TrainingJobName, AlgorithmSpecification, RoleArn, InputDataConfig, OutputDataConfig, ResourceConfig, StoppingCondition, HyperParameters } = job;
+    // The job's tags, as SageMaker keeps them (ListTags answers them; DescribeTrainingJob does not).
+    const Tags = Object.entries((job.Tags ?? {}) as Record<string, string>).map(([Key, Value]) => ({ Key, Value }));
     await sm.send(
-      new CreateTrainingJobCommand({ TrainingJobName, AlgorithmSpecification, RoleArn, InputDataConfig, OutputDataConfig, ResourceConfig, StoppingCondition, HyperParameters } as never),
+      new CreateTrainingJobCommand({ TrainingJobName, AlgorithmSpecification, RoleArn, InputDataConfig, OutputDataConfig, ResourceConfig, StoppingCondition, HyperParameters, Tags } as never),
     );
     if (job.TrainingJobStatus === 'Completed') await local('CompleteTrainingJob', { TrainingJobName: job.TrainingJobName, FinalMetricDataList: job.FinalMetricDataList });
     else await local('FailTrainingJob', { TrainingJobName: job.TrainingJobName, FailureReason: job.FailureReason ?? 'failed' });
