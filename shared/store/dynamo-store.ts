@@ -264,24 +264,7 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
       }
       if (change.linkArtifact) {
         // The version is derived from its job's datasets: one edge per channel, for datasetImpact.
-        for (const d of change.linkArtifact.datasets) {
-          const { bucket, key } = parseS3Uri(d.uri);
-          items.push({
-            Put: {
-              TableName: table,
-              Item: {
-                ...keys.versionInput(v.group, v.version, d.channel),
-                ...gsi.datasetOfVersion(bucket, key, v.arn),
-                type: 'VersionInput',
-                ...d,
-                job: change.linkArtifact.job,
-                modelPackageArn: v.arn,
-                group: v.group,
-                version: v.version,
-              },
-            },
-          });
-        }
+        for (const d of change.linkArtifact.datasets) items.push(versionInputItem(v, d, change.linkArtifact.job));
         if (change.recordJob) {
           // The job confirmed through the artifact path commits with the version, or not at all.
           const { job, audit, artifactExpectedRev } = change.recordJob;

@@ -10,12 +10,13 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { S3Client } from '@aws-sdk/client-s3';
 import { jest } from '@jest/globals';
+import { reviewRequest as request } from '../support/http.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
 
 const sm = mockClient(SageMakerClient);
@@ -43,31 +44,9 @@ const context = (name: string) =>
 
 const load = async (name: string) => ((await import(`../../functions/${name}/handler.js`)) as { handler: Handler }).handler;
 
-function reviewRequest(method: 'GET' | 'POST', token: string, body?: string): APIGatewayProxyEventV2 {
-  const path = `/reviews/${token}`;
-  return {
-    version: '2.0',
-    routeKey: `${method} /reviews/{token}`,
-    rawPath: path,
-    rawQueryString: '',
-    headers: { host: 'modelgate.acme-bank.example', ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'a1b2c3d4e5',
-      domainName: 'modelgate.acme-bank.example',
-      domainPrefix: 'modelgate',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.7', userAgent: 'Mozilla/5.0' },
-      requestId: 'req-1',
-      routeKey: `${method} /reviews/{token}`,
-      stage: '$default',
-      time: '27/Nov/2026:12:00:00 +0000',
-      timeEpoch: Date.now(),
-    },
-    pathParameters: { token },
-    ...(body ? { body } : {}),
-    isBase64Encoded: false,
-  };
-}
+/** The review route's event; a POST carries an urlencoded form. */
+const reviewRequest = (method: 'GET' | 'POST', token: string, body?: string) =>
+  request(method, token, body ? { body, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {});
 
 /** Runs `fn` and returns what Powertools wrote meanwhile (stdout; WARN and ERROR go to stderr), one string per line. */
 async function captured(fn: () => Promise<unknown>): Promise<string[]> {

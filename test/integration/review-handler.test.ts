@@ -18,6 +18,7 @@ import { LOCAL_KEY_RING } from '../../shared/aws/signing-keys.js';
 import { groupChain, verifyChain } from '../../shared/domain/audit.js';
 import { verifyReviewToken } from '../../shared/domain/token.js';
 import type { Deps } from '../../shared/ports.js';
+import { reviewRequest as request } from '../support/http.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
 import { REVIEW_BASE_URL, TOPICS, openSampleReview, resetMocks, testDeps } from '../support/story.js';
 
@@ -41,33 +42,6 @@ const context = {
   awsRequestId: 'c0ffee00-0000-4000-8000-000000000005',
   getRemainingTimeInMillis: () => 10_000,
 } as unknown as Context;
-
-/** API Gateway's HTTP API event (payload 2.0) for the review route; header names in lower case. */
-function request(method: string, token: string, opts: { body?: string; headers?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
-  const path = `/reviews/${token}`;
-  return {
-    version: '2.0',
-    routeKey: `${method} /reviews/{token}`,
-    rawPath: path,
-    rawQueryString: '',
-    headers: { host: 'modelgate.acme-bank.example', 'user-agent': 'Mozilla/5.0', ...opts.headers },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'a1b2c3d4e5',
-      domainName: 'modelgate.acme-bank.example',
-      domainPrefix: 'modelgate',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.7', userAgent: 'Mozilla/5.0' },
-      requestId: 'req-1',
-      routeKey: `${method} /reviews/{token}`,
-      stage: '$default',
-      time: '27/Nov/2026:12:00:00 +0000',
-      timeEpoch: Date.now(),
-    },
-    pathParameters: { token },
-    ...(opts.body !== undefined ? { body: opts.body } : {}),
-    isBase64Encoded: false,
-  };
-}
 
 /** The whole table (test-only Scan), to show that a request wrote nothing. */
 async function everything() {
