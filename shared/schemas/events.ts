@@ -99,6 +99,35 @@ const StringMap = (limits: {
 const isUserTag = (key: string): boolean => !/^(aws|sagemaker):/i.test(key);
 const TagsSchema = StringMap({ ...SAGEMAKER_LIMITS.tags, counts: isUserTag });
 
+/**
+ * SageMaker's strings are UTF-8, so a lone UTF-16 surrogate (`"\ud83d"` in the event's JSON) cannot
+ * come from it; DynamoDB could not store it as it is, and the audit hash (RFC 8785) refuses it.
+ * Every string and map key of a detail is checked, unknown fields included, and each one is named.
+ */
+/** With the `u` flag a surrogate class matches only a surrogate that is not half of a pair. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const isWellFormed = (s: string): boolean => !LONE_SURROGATE.test(s);
+
+function refuseLoneSurrogates(value: unknown, ctx: z.RefinementCtx, path: Array<string | number> = [], found = { n: 0 }): void {
+  if (found.n >= 10) return;
+  if (typeof value === 'string') {
+    if (!isWellFormed(value)) {
+      found.n++;
+      ctx.addIssue({ code: 'custom', path, message: 'holds a lone UTF-16 surrogate, which no SageMaker string can' });
+    }
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  for (const [k, v] of Object.entries(value)) {
+    const at = [...path, Array.isArray(value) ? Number(k) : k];
+    if (!isWellFormed(k)) {
+      found.n++;
+      ctx.addIssue({ code: 'custom', path: at, message: 'its key holds a lone UTF-16 surrogate, which no SageMaker string can' });
+    }
+    refuseLoneSurrogates(v, ctx, at, found);
+  }
+}
+
 export const TrainingJobStatuses = ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const;
 
 export const TrainingJobDetailSchema = z.looseObject({
@@ -150,6 +179,7 @@ export const TrainingJobDetailSchema = z.looseObject({
   if (d.TrainingJobStatus === 'Completed' && d.ModelArtifacts && !d.ModelArtifacts.S3ModelArtifacts) {
     ctx.addIssue({ code: 'custom', path: ['ModelArtifacts', 'S3ModelArtifacts'], message: 'a Completed job must name its model artifact (an s3:// URI)' });
   }
+  refuseLoneSurrogates(d, ctx);
 });
 export type TrainingJobDetail = z.infer<typeof TrainingJobDetailSchema>;
 
@@ -198,6 +228,7 @@ export const ModelPackageDetailSchema = z
         message: 'does not name ModelPackageGroupName and ModelPackageVersion',
       });
     }
+    refuseLoneSurrogates(d, ctx);
   });
 export type ModelPackageDetail = z.infer<typeof ModelPackageDetailSchema>;
 

@@ -327,3 +327,24 @@ describe('property: any JSON thrown at the parse path parses or is a ValidationE
     );
   });
 });
+
+describe('strings SageMaker cannot send: a lone UTF-16 surrogate', () => {
+  it.each<[string, string, (e: Json) => void, string]>([
+    ['a failure reason', 'training-job-failed.json', (e) => (e.detail.FailureReason = 'AlgorithmError: \ud83d'), 'detail.FailureReason: holds a lone UTF-16 surrogate, which no SageMaker string can'],
+    ['a hyperparameter value', 'training-job-completed.json', (e) => (e.detail.HyperParameters.eta = '\udc00'), 'detail.HyperParameters.eta: holds a lone UTF-16 surrogate, which no SageMaker string can'],
+    ['a tag key', 'training-job-completed.json', (e) => (e.detail.Tags['team\ud800'] = 'x'), 'detail.Tags.team\ud800: its key holds a lone UTF-16 surrogate, which no SageMaker string can'],
+    ['an unknown field', 'training-job-completed.json', (e) => (e.detail.SecondaryStatus = '\ud83d'), 'detail.SecondaryStatus: holds a lone UTF-16 surrogate, which no SageMaker string can'],
+  ])('in %s of a training job: a ValidationError naming the field', async (_name, file, mutate, problem) => {
+    const event = sample(file);
+    mutate(event);
+    expect(await problemsOf(trainingParse, event)).toContain(problem);
+  });
+
+  it('in a model package description: a ValidationError naming the field; a paired surrogate (an emoji) is fine', async () => {
+    const event = sample('model-package-pending.json');
+    event.detail.ModelPackageDescription = 'fraud model \ud83d';
+    expect(await problemsOf(packageParse, event)).toEqual(['detail.ModelPackageDescription: holds a lone UTF-16 surrogate, which no SageMaker string can']);
+    event.detail.ModelPackageDescription = 'fraud model 😀';
+    await expect(packageParse(event as never, context)).resolves.toBeDefined();
+  });
+});
