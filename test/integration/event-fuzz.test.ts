@@ -13,7 +13,7 @@
  * in every field, and concurrent deliveries of one event. SageMaker, SNS and S3 are mocked and
  * answer consistently with the events generated so far.
  *
- * Reproduce a run: FUZZ_SEED=<seed printed on failure> npx jest test/integration/event-fuzz.test.ts
+ * Another run: FUZZ_SEED=<n> npx jest test/integration/event-fuzz.test.ts (a failure prints its seed).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
@@ -41,7 +41,8 @@ import { newTable, type TestTable } from '../support/dynamo.js';
 import { EVENTS_DIR, SAMPLE_REPORT, TOPICS, s3Body } from '../support/story.js';
 
 const EVENTS = Number(process.env['FUZZ_EVENTS'] ?? 10_000);
-const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 2 ** 31);
+/** A fixed seed by default, so that CI is reproducible; FUZZ_SEED=<n> explores another run. */
+const SEED = Number(process.env['FUZZ_SEED'] ?? 20261201);
 const GROUPS = 40;
 /** Groups handled side by side (see the test). */
 const LANES = 4;
