@@ -192,19 +192,20 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
     };
   };
 
-  /** One page of a sparse GSI2 partition (open reviews, versions with pending effects), oldest first. */
-  const sparsePage = async <T>(pk: string, limit: number, cursor?: string): Promise<Page<T>> => {
+  /** One page of a sparse index partition (open reviews, pending effects, versions awaiting their job), oldest first. */
+  const sparsePage = async <T>(shape: CursorShape, limit: number, cursor?: string): Promise<Page<T>> => {
     const out = await client.send(
       new QueryCommand({
         TableName: table,
-        IndexName: 'GSI2',
-        KeyConditionExpression: 'GSI2PK = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
+        IndexName: shape.index,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': shape.partition.name },
+        ExpressionAttributeValues: { ':pk': shape.partition.value },
         Limit: limit,
-        ExclusiveStartKey: decodeCursor(pages.sparse(pk), cursor),
+        ExclusiveStartKey: decodeCursor(shape, cursor),
       }),
     );
-    return pageOf<T>(pages.sparse(pk), out.Items, out.LastEvaluatedKey);
+    return pageOf<T>(shape, out.Items, out.LastEvaluatedKey);
   };
 
   const readHead = (items: Item[], chain: string): AuditHead => {
@@ -609,7 +610,7 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
 
     appendAudit: (audit) => transact(auditItems(audit)),
 
-    listOpenReviews: ({ limit, cursor }) => sparsePage<ReviewRequest>(OPEN_REVIEWS, limit, cursor),
+    listOpenReviews: ({ limit, cursor }) => sparsePage<ReviewRequest>(pages.sparse(OPEN_REVIEWS), limit, cursor),
 
     async loadLineage({ group, version }) {
       const v = await get<ModelVersion>(keys.version(group, version));
@@ -716,21 +717,9 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
       return items.map((i) => String(i.modelPackageGroupName));
     },
 
-    listVersionsWithPendingEffects: ({ limit, cursor }) => sparsePage<ModelVersion & { rev: number }>(PENDING_EFFECTS, limit, cursor),
+    listVersionsWithPendingEffects: ({ limit, cursor }) => sparsePage<ModelVersion & { rev: number }>(pages.sparse(PENDING_EFFECTS), limit, cursor),
 
-    async listVersionsAwaitingJob({ limit, cursor }) {
-      const out = await client.send(
-        new QueryCommand({
-          TableName: table,
-          IndexName: 'GSI1',
-          KeyConditionExpression: 'GSI1PK = :pk',
-          ExpressionAttributeValues: { ':pk': AWAITING_JOB },
-          Limit: limit,
-          ExclusiveStartKey: decodeCursor(pages.awaitingJob, cursor),
-        }),
-      );
-      return pageOf<ModelVersion & { rev: number }>(pages.awaitingJob, out.Items, out.LastEvaluatedKey);
-    },
+    listVersionsAwaitingJob: ({ limit, cursor }) => sparsePage<ModelVersion & { rev: number }>(pages.awaitingJob, limit, cursor),
 
     getTrainingJob: (name) => get<TrainingJob & { rev: number }>(keys.job(name)),
     getVersion: ({ group, version }) => get<ModelVersion & { rev: number }>(keys.version(group, version)),
