@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** An empty variable is an absent one (serverless.yml writes '' for a stage that has none). */
+const optionalSetting = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
+
 /**
  * The environment, read and checked once per cold start. A missing or malformed variable fails
  * the cold start with its name, rather than a later call with an obscure error.
@@ -12,8 +15,30 @@ const EnvSchema = z.object({
   STAGE: z.string().min(1).default('local'),
   /** SSM SecureString holding the review links' signing keys; only stage `local` may go without. */
   REVIEW_SIGNING_KEY_PARAMETER: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()),
+  // The audit log's functions (shared/audit-wiring.ts). Optional here, because no other function
+  // has them; the function that uses one asks for it with `requiredSetting`, which names it.
+  /** KMS key (id, ARN or alias) that signs checkpoints; every stage but `local`. */
+  CHECKPOINT_KEY_ID: optionalSetting,
+  /** Stage `local`: the PEM file of the local checkpoint key (created when absent). */
+  CHECKPOINT_KEY_FILE: optionalSetting,
+  /** The checkpoint bucket (S3 Object Lock, compliance mode). */
+  AUDIT_BUCKET: optionalSetting,
+  /** Where exportAuditTrail writes, off stage `local`. */
+  AUDIT_EXPORT_BUCKET: optionalSetting,
+  /** Stage `local`: the folder exportAuditTrail writes into. */
+  AUDIT_EXPORT_DIR: optionalSetting,
 });
 export type Config = z.infer<typeof EnvSchema>;
+
+/** The settings that only some functions need. */
+export type OptionalSetting = 'CHECKPOINT_KEY_ID' | 'CHECKPOINT_KEY_FILE' | 'AUDIT_BUCKET' | 'AUDIT_EXPORT_BUCKET' | 'AUDIT_EXPORT_DIR';
+
+/** An optional setting that the calling function needs: missing, it fails with the variable's name. */
+export function requiredSetting(name: OptionalSetting, cfg: Config = config()): string {
+  const value = cfg[name];
+  if (value === undefined) throw new Error(`modelgate configuration is invalid: ${name} is required by this function (stage ${cfg.STAGE})`);
+  return value;
+}
 
 let cached: Config | undefined;
 

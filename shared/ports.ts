@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditHead } from './domain/audit.js';
+import type { AuditEntry } from './domain/audit.js';
 import type { ArtifactNode, DatasetInput, TrainingJob } from './domain/lineage.js';
 import type { PolicyVersion } from './domain/policy.js';
 import type { ReviewLink, ReviewRequest } from './domain/review.js';
@@ -11,17 +11,16 @@ import type { ApprovalStatus, ModelPackageDetail, TrainingJobDetail } from './sc
  * for SageMaker, SNS and S3. Unit tests swap them.
  */
 
-/** A batch of audit entries and the head they extend; committed with the change they describe. */
-export interface AuditAppend {
-  expectedHead: AuditHead;
-  entries: AuditEntry[];
-}
+/**
+ * The audit entries of a change, committed in its transaction as new items (no shared head: see
+ * domain/audit.ts); the sequencer places them in the Merkle log afterwards.
+ */
+export type AuditAppend = AuditEntry[];
 
 /** Everything the gate needs about one version, read in one round trip. */
 export interface VersionContext {
   version?: ModelVersion & { rev: number };
   policy?: PolicyVersion;
-  auditHead: AuditHead;
   artifact?: ArtifactNode & { rev: number };
 }
 
@@ -46,7 +45,6 @@ export interface VersionChange {
 export interface JobContext {
   job?: TrainingJob & { rev: number };
   artifact?: ArtifactNode & { rev: number };
-  auditHead: AuditHead;
 }
 
 export interface JobChange {
@@ -85,7 +83,6 @@ export interface ReviewContext {
   version?: ModelVersion & { rev: number };
   /** The group's current policy: a reviewer it no longer names decides nothing, whatever a review lists. */
   policy?: PolicyVersion;
-  auditHead: AuditHead;
 }
 
 /** A vote: the link consumed once, the review updated, and, when it decides, the version too. */
@@ -137,7 +134,6 @@ export interface LineageItems {
   job?: TrainingJob;
   reviews: ReviewRequest[];
   audit: AuditEntry[];
-  auditHead: AuditHead;
   /** DynamoDB requests made, and in how many sequential rounds. */
   requests: number;
   rounds: number;
@@ -162,15 +158,12 @@ export interface GovernanceStore {
     failed: Array<{ id: string; error: string }>,
   ): Promise<void>;
   getPolicy(group: string): Promise<PolicyVersion | undefined>;
-  /** The current policy and the group's audit head, in one round trip. */
-  loadPolicyContext(group: string): Promise<{ policy?: PolicyVersion; auditHead: AuditHead }>;
+  /** The current policy. */
+  loadPolicyContext(group: string): Promise<{ policy?: PolicyVersion }>;
   listPolicyVersions(group: string): Promise<PolicyVersion[]>;
   commitPolicy(change: { policy: PolicyVersion; audit: AuditAppend; reviewer?: ReviewerChange }): Promise<CommitResult>;
-  /** The current policy, the group's audit head and one reviewer's subscription record, in one round trip. */
-  loadReviewerContext(group: string, reviewer: string): Promise<{ policy?: PolicyVersion; auditHead: AuditHead; reviewer?: Reviewer & { rev: number } }>;
-  getAuditHead(chain: string): Promise<AuditHead>;
-  /** The whole chain in order (auditors; paginated internally). */
-  readAuditChain(chain: string): Promise<AuditEntry[]>;
+  /** The current policy and one reviewer's subscription record, in one round trip. */
+  loadReviewerContext(group: string, reviewer: string): Promise<{ policy?: PolicyVersion; reviewer?: Reviewer & { rev: number } }>;
   getTrainingJob(name: string): Promise<(TrainingJob & { rev: number }) | undefined>;
   getVersion(key: { group: string; version: number }): Promise<(ModelVersion & { rev: number }) | undefined>;
   getArtifact(uri: string): Promise<(ArtifactNode & { rev: number }) | undefined>;
@@ -189,8 +182,8 @@ export interface GovernanceStore {
   listOpenReviews(page: { limit: number; cursor?: string }): Promise<Page<ReviewRequest>>;
   /** A version and everything around it: its job and dataset edges, reviews, audit entries (two rounds of requests). */
   loadLineage(key: { group: string; version: number }): Promise<LineageItems | undefined>;
-  /** One page of a chain's entries (or one subject's), oldest first, within [from, to]. */
-  auditTrail(args: { chain: string; subject?: string; from?: string; to?: string; limit: number; cursor?: string }): Promise<Page<AuditEntry>>;
+  /** One page of a scope's entries (or one subject's), oldest first, within [from, to] (ISO times). */
+  auditTrail(args: { scope: string; subject?: string; from?: string; to?: string; limit: number; cursor?: string }): Promise<Page<AuditEntry>>;
   /** One page of what was derived from a dataset (an S3 URI or prefix): jobs, and versions with their status. */
   datasetImpact(args: { bucket: string; keyPrefix: string; limit: number; cursor?: string }): Promise<Page<DerivedFromDataset>>;
   /** Every group that has a policy (the governed groups), from the sparse policy index. */

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -13,6 +14,7 @@ let dynamo: DynamoDBDocumentClient | undefined;
 let sagemaker: SageMakerClient | undefined;
 let sns: SNSClient | undefined;
 let s3: S3Client | undefined;
+let kms: KMSClient | undefined;
 
 /** The document client's options, in one place: tests and scripts wrap their own DynamoDBClient with it. */
 export const documentClient = (client: DynamoDBClient): DynamoDBDocumentClient =>
@@ -25,4 +27,6 @@ export const clients = {
   // A custom S3 endpoint (a local stand-in on 127.0.0.1) cannot take the bucket as a host name,
   // so path-style addressing goes with it; on AWS the default (virtual-hosted style) stays.
   s3: () => (s3 ??= new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL) })),
+  // Only the checkpoint signer uses KMS (and only off stage local).
+  kms: () => (kms ??= new KMSClient({})),
 };

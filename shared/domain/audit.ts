@@ -1,19 +1,23 @@
-import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { leafHash } from './merkle.js';
 
 /**
- * The audit trail is a set of hash chains, one per scope: `group:<ModelPackageGroupName>` for
- * everything about a group's versions, policies and reviews, and `training-jobs` for the training
- * recorder. Each entry commits to the previous entry's hash, so editing, removing or reordering
- * an entry breaks every later link.
+ * Audit entries. A change's transaction writes its entries as new items (no shared head, no
+ * counter): each entry has a random id and its scope's partition, and nothing that another
+ * invocation also writes. A sequencer (usecases/sequencer.ts) later gives each entry its place
+ * in one append-only Merkle log (`logIndex`, ./merkle.ts) and signed checkpoints anchor the log
+ * outside the table (./checkpoint.ts).
+ *
+ * Scopes group entries for queries: `group:<group, lowercase>` (a group's versions, policies and
+ * reviews), `training-jobs` (the training recorder) and `review-links` (refusals of links that
+ * name no version). A version's own entries are also found by subject (GSI1 `AUDITOF#<subject>`).
+ *
+ * The leaf of an entry is the RFC 8785 canonical JSON of the whole item as stored, keys and
+ * type included, except the attributes the sequencer itself manages (`SEQUENCING_ATTRIBUTES`):
+ * `logIndex` (checked against the entry's position in the log instead) and the sparse index
+ * that marks it unsequenced (which a sequenced entry must not carry). Any other attribute, added
+ * or changed, changes the leaf.
  */
-export const GENESIS_HASH = '0'.repeat(64);
-
-export interface AuditHead {
-  chain: string;
-  seq: number; // 0 for an empty chain
-  hash: string;
-}
 
 export interface AuditEvent {
   action: string;
@@ -25,72 +29,78 @@ export interface AuditEvent {
 }
 
 export interface AuditEntry extends AuditEvent {
-  chain: string;
-  seq: number;
+  /** 128 random bits, base64url: unique without coordination. */
+  id: string;
+  scope: string;
   at: string;
-  prevHash: string;
-  hash: string;
+  /** The entry's place among the entries of one change (same `at`), so their order is kept. */
+  position: number;
+  /** The entry's position in the Merkle log, once sequenced. */
+  logIndex?: number;
 }
 
-export const emptyHead = (chain: string): AuditHead => ({ chain, seq: 0, hash: GENESIS_HASH });
+/** Lowercase, as in SageMaker's ARNs: one scope per group whatever the case of its name. */
+export const groupScope = (group: string): string => `group:${group.toLowerCase()}`;
+export const TRAINING_SCOPE = 'training-jobs';
+export const REVIEW_LINKS_SCOPE = 'review-links';
 
-/** Lowercase, as in SageMaker's ARNs: one chain per group whatever the case of its name. */
-export const groupChain = (group: string): string => `group:${group.toLowerCase()}`;
-export const TRAINING_CHAIN = 'training-jobs';
-
-export function hashEntry(entry: Omit<AuditEntry, 'hash'>): string {
-  // RFC 8785 canonical JSON, so the hash does not depend on key order or number formatting.
-  const canonical = canonicalize({
-    chain: entry.chain,
-    seq: entry.seq,
-    at: entry.at,
-    prevHash: entry.prevHash,
-    action: entry.action,
-    subject: entry.subject,
-    actor: entry.actor,
-    detail: entry.detail,
-  });
-  if (canonical === undefined) throw new Error('audit entry cannot be canonicalised');
-  return createHash('sha256').update(canonical).digest('hex');
+/** New entries for `events`, all in `scope` and stamped `now`. */
+export function auditEntries(scope: string, events: readonly AuditEvent[], now: number, newId: () => string): AuditEntry[] {
+  const at = new Date(now).toISOString();
+  return events.map((e, position) => ({ id: newId(), scope, at, position, action: e.action, subject: e.subject, actor: e.actor, detail: e.detail }));
 }
 
-/** Appends events to a chain whose head is `head`; returns the entries and the new head. */
-export function appendToChain(
-  head: AuditHead,
-  events: readonly AuditEvent[],
-  now: number,
-): { entries: AuditEntry[]; head: AuditHead } {
-  const entries: AuditEntry[] = [];
-  let prev = head;
-  for (const event of events) {
-    const unsigned = { ...event, chain: head.chain, seq: prev.seq + 1, at: new Date(now).toISOString(), prevHash: prev.hash };
-    const entry = { ...unsigned, hash: hashEntry(unsigned) };
-    entries.push(entry);
-    prev = { chain: head.chain, seq: entry.seq, hash: entry.hash };
+/** Set by the sequencer, so not part of the leaf (see the module comment). */
+export const SEQUENCING_ATTRIBUTES = ['logIndex', 'GSI2PK', 'GSI2SK'] as const;
+
+export class UncanonicalEntry extends Error {
+  constructor(readonly reason: string) {
+    super(`audit entry cannot be hashed: ${reason}`);
+    this.name = 'UncanonicalEntry';
   }
-  return { entries, head: prev };
 }
 
-export type ChainVerdict =
-  | { verified: true; entries: number; head: AuditHead }
-  | { verified: false; seq: number; reason: string };
+/** Only what JSON (and so RFC 8785) can write: no Set, no binary, no undefined, finite numbers. */
+function assertJson(value: unknown, path: string): void {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new UncanonicalEntry(`${path} is not a finite number`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => assertJson(v, `${path}[${i}]`));
+    return;
+  }
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [k, v] of Object.entries(value)) assertJson(v, `${path}.${k}`);
+    return;
+  }
+  throw new UncanonicalEntry(`${path} is not a JSON value`);
+}
+
+/** The leaf bytes of a stored entry item (as read from the table, or a line of an export). */
+export function entryLeaf(item: Readonly<Record<string, unknown>>): Uint8Array {
+  const covered: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) {
+    if (!(SEQUENCING_ATTRIBUTES as readonly string[]).includes(k)) covered[k] = v;
+  }
+  assertJson(covered, 'entry');
+  const text = canonicalize(covered);
+  if (text === undefined) throw new UncanonicalEntry('canonicalize returned nothing');
+  return new TextEncoder().encode(text);
+}
+
+/** RFC 9162 leaf hash of a stored entry item. */
+export const entryLeafHash = (item: Readonly<Record<string, unknown>>): Uint8Array => leafHash(entryLeaf(item));
 
 /**
- * Recomputes the chain from its first entry. `entries` must be the whole chain in seq order;
- * `head` is the stored head item, which must match the last entry.
+ * What is wrong with a stored entry that the log holds at `index`; empty when nothing is. The
+ * leaf hash is compared by the caller (it needs the log's hash); this checks what the hash
+ * does not cover: the position, and that the unsequenced marker is gone.
  */
-export function verifyChain(chain: string, entries: readonly AuditEntry[], head?: AuditHead): ChainVerdict {
-  let prev = emptyHead(chain);
-  for (const e of entries) {
-    if (e.chain !== chain) return { verified: false, seq: e.seq, reason: `entry belongs to chain ${e.chain}` };
-    if (e.seq !== prev.seq + 1) return { verified: false, seq: prev.seq + 1, reason: `entry ${prev.seq + 1} is missing` };
-    if (e.prevHash !== prev.hash) return { verified: false, seq: e.seq, reason: 'previous-hash link does not match' };
-    const { hash, ...unsigned } = e;
-    if (hashEntry(unsigned) !== hash) return { verified: false, seq: e.seq, reason: 'content does not match its hash' };
-    prev = { chain, seq: e.seq, hash };
-  }
-  if (head && (head.seq !== prev.seq || head.hash !== prev.hash)) {
-    return { verified: false, seq: head.seq, reason: 'stored head does not match the last entry' };
-  }
-  return { verified: true, entries: entries.length, head: prev };
+export function sequencedEntryProblems(item: Readonly<Record<string, unknown>>, index: number): string[] {
+  const problems: string[] = [];
+  if (item.logIndex !== index) problems.push(`logIndex is ${JSON.stringify(item.logIndex ?? null)}, the log holds it at ${index}`);
+  for (const k of ['GSI2PK', 'GSI2SK']) if (k in item) problems.push(`a sequenced entry carries ${k}`);
+  return problems;
 }

@@ -3,7 +3,7 @@ import type { LineageDocument } from '../usecases/lineage.js';
 
 /**
  * A model card: one version's facts, lineage, metrics against its policy at decision time, the
- * decision with its reviewers and their comments, and the head of the group's audit chain. Pure:
+ * decision with its reviewers and their comments, and where its audit entries sit in the log. Pure:
  * `buildModelCard` turns a lineage document into the card, `renderModelCardMarkdown` into a readable
  * document, `toSageMakerContent` into the SageMaker model card JSON schema (for CreateModelCard).
  */
@@ -91,11 +91,10 @@ export const ModelCardSchema = z.strictObject({
     }),
   ),
   audit: z.strictObject({
-    chain: z.string(),
-    seq: z.number().int().min(0),
-    headHash: z.string().regex(/^[0-9a-f]{64}$/),
-    /** How many entries of that chain are about this version. */
+    /** How many audit entries are about this version. */
     versionEntries: z.number().int().min(0),
+    /** Their positions in the Merkle log (the sequenced ones), for inclusion proofs. */
+    logIndexes: z.array(z.number().int().min(0)),
   }),
 });
 export type ModelCard = z.infer<typeof ModelCardSchema>;
@@ -195,10 +194,9 @@ export function buildModelCard(lineage: LineageDocument, opts: { generatedAt: st
           .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.reviewer < b.reviewer ? -1 : 1)),
       })),
     audit: {
-      chain: lineage.audit.head.chain,
-      seq: lineage.audit.head.seq,
-      headHash: lineage.audit.head.hash,
       versionEntries: lineage.audit.entries.length,
+      // Where each entry sits in the Merkle log (getAuditTrail with proofs: true proves it against a signed checkpoint).
+      logIndexes: lineage.audit.entries.flatMap((e) => (e.logIndex === undefined ? [] : [e.logIndex])),
     },
   };
 }
@@ -428,9 +426,8 @@ export function toSageMakerContent(card: ModelCard): SageMakerCardContent {
         .map((c) => `${c.reviewer} (${c.decision}): ${c.comment}`)
         .join(' | '),
     ),
-    modelgate_audit_chain: card.audit.chain,
-    modelgate_audit_head_seq: String(card.audit.seq),
-    modelgate_audit_head_hash: card.audit.headHash,
+    modelgate_audit_entries: String(card.audit.versionEntries),
+    modelgate_audit_log_indexes: card.audit.logIndexes.join(', ') || 'not sequenced yet',
   };
   const containers = lineage.image ? [cut(imageRef(lineage.image), L.uri)] : [];
   const scored = evaluation?.results.filter((r) => r.actual !== null) ?? [];
@@ -635,10 +632,8 @@ export function renderModelCardMarkdown(card: ModelCard): string {
     ...table(
       ['Field', 'Value'],
       [
-        ['Chain', e(card.audit.chain)],
-        ['Head sequence number', String(card.audit.seq)],
-        ['Head hash', e(card.audit.headHash)],
         ['Entries about this version', String(card.audit.versionEntries)],
+        ['Their log indexes', card.audit.logIndexes.join(', ') || 'not sequenced yet'],
       ],
     ),
   );

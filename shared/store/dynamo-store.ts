@@ -8,7 +8,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { TRAINING_CHAIN, emptyHead, groupChain, type AuditEntry, type AuditHead } from '../domain/audit.js';
+import type { AuditEntry } from '../domain/audit.js';
 import { parseS3Uri, producerSummary, type ArtifactNode, type DatasetInput, type TrainingJob } from '../domain/lineage.js';
 import type { PolicyVersion } from '../domain/policy.js';
 import type { ReviewLink, ReviewRequest } from '../domain/review.js';
@@ -99,30 +99,20 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
       ? { ConditionExpression: 'attribute_not_exists(PK)' }
       : { ConditionExpression: 'rev = :rev', ExpressionAttributeValues: { ':rev': rev } };
 
-  const auditItems = (audit: AuditAppend): TransactItem[] => {
-    const last = audit.entries.at(-1);
-    if (!last) return [];
-    const { chain } = audit.expectedHead;
-    const head: TransactItem = {
-      Put: {
-        TableName: table,
-        Item: { ...keys.auditHead(chain), type: 'AuditHead', chain, seq: last.seq, hash: last.hash },
-        ...(audit.expectedHead.seq === 0
-          ? { ConditionExpression: 'attribute_not_exists(PK)' }
-          : { ConditionExpression: 'seq = :seq', ExpressionAttributeValues: { ':seq': audit.expectedHead.seq } }),
-      },
-    };
-    const entries = audit.entries.map(
+  /**
+   * Audit entries are new items, each Put once: no head, nothing another invocation also writes.
+   * The sparse GSI2 key marks each unsequenced until the sequencer gives it its log index.
+   */
+  const auditItems = (entries: readonly AuditEntry[]): TransactItem[] =>
+    entries.map(
       (e): TransactItem => ({
         Put: {
           TableName: table,
-          Item: { ...keys.auditEntry(chain, e.seq), ...gsi.auditOf(e.subject, chain, e.seq), type: 'AuditEntry', ...e },
+          Item: auditEntryItem(e),
           ConditionExpression: 'attribute_not_exists(PK)',
         },
       }),
     );
-    return [head, ...entries];
-  };
 
   /** An update of the artifact node under optimistic concurrency on its `rev` (0: must not exist). */
   const artifactUpdate = (
@@ -208,25 +198,14 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
     return pageOf<T>(shape, out.Items, out.LastEvaluatedKey);
   };
 
-  const readHead = (items: Item[], chain: string): AuditHead => {
-    const h = pick(items, keys.auditHead(chain));
-    return h ? { chain, seq: h.seq as number, hash: h.hash as string } : emptyHead(chain);
-  };
-
   return {
     async loadVersionContext({ group, version, artifactUri }) {
-      const chain = groupChain(group);
-      const wanted = [
-        keys.version(group, version),
-        keys.policyCurrent(group),
-        keys.auditHead(chain),
-        ...(artifactUri ? [keys.artifact(artifactUri)] : []),
-      ];
+      const wanted = [keys.version(group, version), keys.policyCurrent(group), ...(artifactUri ? [keys.artifact(artifactUri)] : [])];
       const items = await batchGet(wanted);
       const v = pick(items, keys.version(group, version));
       const p = pick(items, keys.policyCurrent(group));
       const a = artifactUri ? pick(items, keys.artifact(artifactUri)) : undefined;
-      const ctx: VersionContext = { auditHead: readHead(items, chain) };
+      const ctx: VersionContext = {};
       if (v) ctx.version = fromItem(v);
       if (p) ctx.policy = fromItem(p);
       if (a) ctx.artifact = artifactFrom(a);
@@ -299,11 +278,11 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
     },
 
     async loadJobContext({ jobName, artifactUri }) {
-      const wanted = [keys.job(jobName), keys.auditHead(TRAINING_CHAIN), ...(artifactUri ? [keys.artifact(artifactUri)] : [])];
+      const wanted = [keys.job(jobName), ...(artifactUri ? [keys.artifact(artifactUri)] : [])];
       const items = await batchGet(wanted);
       const j = pick(items, keys.job(jobName));
       const a = artifactUri ? pick(items, keys.artifact(artifactUri)) : undefined;
-      const ctx: JobContext = { auditHead: readHead(items, TRAINING_CHAIN) };
+      const ctx: JobContext = {};
       if (j) ctx.job = fromItem(j);
       if (a) ctx.artifact = artifactFrom(a);
       return ctx;
@@ -407,10 +386,8 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
     getPolicy: (group) => get<PolicyVersion>(keys.policyCurrent(group)),
 
     async loadPolicyContext(group) {
-      const chain = groupChain(group);
-      const items = await batchGet([keys.policyCurrent(group), keys.auditHead(chain)]);
-      const p = pick(items, keys.policyCurrent(group));
-      return { ...(p ? { policy: fromItem<PolicyVersion>(p) } : {}), auditHead: readHead(items, chain) };
+      const p = await get<PolicyVersion>(keys.policyCurrent(group));
+      return p ? { policy: p } : {};
     },
 
     async listPolicyVersions(group) {
@@ -423,13 +400,11 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
     },
 
     async loadReviewerContext(group, reviewer) {
-      const chain = groupChain(group);
-      const items = await batchGet([keys.policyCurrent(group), keys.auditHead(chain), keys.reviewer(reviewer)]);
+      const items = await batchGet([keys.policyCurrent(group), keys.reviewer(reviewer)]);
       const p = pick(items, keys.policyCurrent(group));
       const r = pick(items, keys.reviewer(reviewer));
       return {
         ...(p ? { policy: fromItem<PolicyVersion>(p) } : {}),
-        auditHead: readHead(items, chain),
         ...(r ? { reviewer: fromItem<Reviewer & { rev: number }>(r) } : {}),
       };
     },
@@ -473,35 +448,19 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
       return transact([current, versioned, ...extra, ...auditItems(audit)]);
     },
 
-    async getAuditHead(chain) {
-      const h = await get<{ seq: number; hash: string }>(keys.auditHead(chain));
-      return h ? { chain, seq: h.seq, hash: h.hash } : emptyHead(chain);
-    },
-
-    async readAuditChain(chain) {
-      const items = await queryAll({
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.auditHead(chain).PK, ':prefix': keys.auditEntryPrefix },
-        ConsistentRead: true,
-      });
-      return items.map((i) => fromItem<AuditEntry>(i));
-    },
-
     async loadReviewContext({ linkId, group, version, reviewId }) {
-      const chain = groupChain(group);
       const wanted = [
         ...(linkId ? [keys.link(linkId)] : []),
         keys.review(group, version, reviewId),
         keys.version(group, version),
         keys.policyCurrent(group),
-        keys.auditHead(chain),
       ];
       const items = await batchGet(wanted);
       const l = linkId ? pick(items, keys.link(linkId)) : undefined;
       const r = pick(items, keys.review(group, version, reviewId));
       const v = pick(items, keys.version(group, version));
       const p = pick(items, keys.policyCurrent(group));
-      const ctx: ReviewContext = { auditHead: readHead(items, chain) };
+      const ctx: ReviewContext = {};
       if (l) ctx.link = fromItem(l);
       if (r) ctx.review = fromItem(r);
       if (v) ctx.version = fromItem(v);
@@ -615,9 +574,8 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
     async loadLineage({ group, version }) {
       const v = await get<ModelVersion>(keys.version(group, version));
       if (!v) return undefined;
-      const chain = groupChain(group);
-      // Second round, in parallel: the job's partition, the version's reviews, its audit entries, the head.
-      const [jobItems, reviewItems, auditItems, head] = await Promise.all([
+      // Second round, in parallel: the job's partition, the version's reviews, its audit entries.
+      const [jobItems, reviewItems, auditItems] = await Promise.all([
         v.job ? queryAll({ KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': keys.job(v.job.name).PK } }) : Promise.resolve([]),
         queryAll({
           KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
@@ -626,39 +584,38 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
         queryAll({
           IndexName: 'GSI1',
           KeyConditionExpression: 'GSI1PK = :pk',
-          ExpressionAttributeValues: { ':pk': gsi.auditOf(v.arn, chain, 0).GSI1PK },
+          ExpressionAttributeValues: { ':pk': gsi.auditOfPartition(v.arn) },
         }),
-        get<{ seq: number; hash: string }>(keys.auditHead(chain)),
       ]);
       const jobItem = jobItems.find((i) => i.SK === 'JOB');
       return {
         version: v,
         ...(jobItem ? { job: fromItem<TrainingJob>(jobItem) } : {}),
         reviews: reviewItems.map((i) => fromItem<ReviewRequest>(i)),
-        audit: auditItems.map((i) => fromItem<AuditEntry>(i)).sort((a, b) => a.seq - b.seq),
-        auditHead: head ? { chain, seq: head.seq, hash: head.hash } : emptyHead(chain),
-        requests: 1 + (v.job ? 4 : 3),
+        // GSI1SK is `<at>#<id>`: the query's order is the entries' time order.
+        audit: auditItems.map((i) => fromItem<AuditEntry>(i)),
+        requests: 1 + (v.job ? 3 : 2),
         rounds: 2,
       };
     },
 
-    async auditTrail({ chain, subject, from, to, limit, cursor }) {
-      const shape = subject ? pages.auditOfSubject(subject, chain) : pages.auditChain(chain);
-      const range = from || to ? { filter: '#at BETWEEN :from AND :to', values: { ':from': from ?? '0000', ':to': to ?? '9999' } } : undefined;
+    async auditTrail({ scope, subject, from, to, limit, cursor }) {
+      // Both sort keys begin with the entry's time, so the range is part of the key condition.
+      const shape = subject ? pages.auditOfSubject(subject) : pages.auditScope(scope);
+      const sk = subject ? 'GSI1SK' : 'SK';
+      const prefix = subject ? '' : keys.auditEntryPrefix;
       const out = await client.send(
         new QueryCommand({
           TableName: table,
-          ...(subject
-            ? {
-                IndexName: 'GSI1',
-                KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :chain)',
-                ExpressionAttributeValues: { ':pk': gsi.auditOf(subject, chain, 0).GSI1PK, ':chain': `${chain}#`, ...range?.values },
-              }
-            : {
-                KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-                ExpressionAttributeValues: { ':pk': keys.auditHead(chain).PK, ':prefix': keys.auditEntryPrefix, ...range?.values },
-              }),
-          ...(range ? { FilterExpression: range.filter, ExpressionAttributeNames: { '#at': 'at' } } : {}),
+          ...(subject ? { IndexName: 'GSI1' } : {}),
+          KeyConditionExpression: `${subject ? 'GSI1PK' : 'PK'} = :pk AND #sk BETWEEN :from AND :to`,
+          ExpressionAttributeNames: { '#sk': sk },
+          ExpressionAttributeValues: {
+            ':pk': subject ? gsi.auditOfPartition(subject) : keys.auditScope(scope),
+            ':from': `${prefix}${from ?? ''}`,
+            // '~' sorts after every character of an id and of an ISO time.
+            ':to': `${prefix}${to ?? '9999'}~`,
+          },
           Limit: limit,
           ExclusiveStartKey: decodeCursor(shape, cursor),
         }),
@@ -759,6 +716,24 @@ function reviewItem(r: ReviewRequest, rev: number): Item {
   };
 }
 
+/** An audit entry as stored: its scope's partition, its subject's index, and unsequenced (GSI2) until the sequencer places it. */
+export function auditEntryItem(e: AuditEntry): Item {
+  return {
+    ...keys.auditEntry(e.scope, e.at, e.position, e.id),
+    ...gsi.auditOf(e.subject, e.at, e.position, e.id),
+    ...gsi.unsequenced(e.at, e.position, e.id),
+    type: 'AuditEntry',
+    id: e.id,
+    scope: e.scope,
+    at: e.at,
+    position: e.position,
+    action: e.action,
+    subject: e.subject,
+    actor: e.actor,
+    detail: e.detail,
+  };
+}
+
 /** A review link as stored: kept for "already used" answers until DynamoDB TTL removes it. */
 function linkItem(link: ReviewLink): Item {
   return { ...keys.link(link.id), type: 'ReviewLink', ...link, ttl: Math.floor(Date.parse(link.expiresAt) / 1000) + LINK_RETENTION_S };
@@ -786,15 +761,15 @@ const pages = {
     sort: { name: 'GSI1SK', prefix: '' },
     table: { PK: ['GROUP#'], SK: ['VERSION#'] },
   } satisfies CursorShape as CursorShape,
-  auditChain: (chain: string): CursorShape => ({
-    partition: { name: 'PK', value: keys.auditHead(chain).PK },
+  auditScope: (scope: string): CursorShape => ({
+    partition: { name: 'PK', value: keys.auditScope(scope) },
     sort: { name: 'SK', prefix: keys.auditEntryPrefix },
   }),
-  auditOfSubject: (subject: string, chain: string): CursorShape => ({
+  auditOfSubject: (subject: string): CursorShape => ({
     index: 'GSI1',
-    partition: { name: 'GSI1PK', value: gsi.auditOf(subject, chain, 0).GSI1PK },
-    sort: { name: 'GSI1SK', prefix: `${chain}#` },
-    table: { PK: [keys.auditHead(chain).PK], SK: [keys.auditEntryPrefix] },
+    partition: { name: 'GSI1PK', value: gsi.auditOfPartition(subject) },
+    sort: { name: 'GSI1SK', prefix: '' },
+    table: { PK: ['AUDIT#'], SK: [keys.auditEntryPrefix] },
   }),
   dataset: (bucket: string, keyPrefix: string): CursorShape => ({
     index: 'GSI1',

@@ -14,7 +14,10 @@
  *   JOB#<jobName>              INPUT#<channel>             DATASET#<bucket> / <key>#JOB#<job>
  *   GROUP#<group>              VINPUT#<v 10>#<channel>     DATASET#<bucket> / <key>#MV#<arn>   (a version derived from a dataset)
  *   ARTIFACT#<s3 uri>          ARTIFACT
- *   AUDIT#<chain>              HEAD | ENTRY#<seq 12 digits> AUDITOF#<subject> / <chain>#<seq 12>
+ *   AUDIT#<scope>              ENTRY#<at>#<pos 3>#<id>     AUDITOF#<subject> / <at>#<pos>#<id>  AUDIT#UNSEQUENCED / <at>#<pos>#<id> (until sequenced)
+ *   MLOG                       HEAD                        (the Merkle log's size, root and right edge)
+ *   MLOG#NODE#<level>#<index>  NODE                        (a complete subtree's hash; level 0: the leaf, with its entry's key)
+ *   MLOG#CHECKPOINTS           <logSize 16 digits>         (each signed checkpoint, as written to the bucket)
  */
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 /** ISO time (sorts as text); a time outside Date's range (which toISOString refuses) as its number. */
@@ -38,12 +41,19 @@ export const keys = {
   jobInput: (name: string, channel: string) => ({ PK: `JOB#${name}`, SK: `INPUT#${channel}` }),
   versionInput: (group: string, version: number, channel: string) => ({ PK: `GROUP#${g(group)}`, SK: `VINPUT#${pad(version, 10)}#${channel}` }),
   artifact: (uri: string) => ({ PK: `ARTIFACT#${uri}`, SK: 'ARTIFACT' }),
-  auditHead: (chain: string) => ({ PK: `AUDIT#${chain}`, SK: 'HEAD' }),
-  auditEntry: (chain: string, seq: number) => ({ PK: `AUDIT#${chain}`, SK: `ENTRY#${pad(seq, 12)}` }),
+  auditScope: (scope: string) => `AUDIT#${scope}`,
+  auditEntry: (scope: string, at: string, position: number, id: string) => ({ PK: `AUDIT#${scope}`, SK: `ENTRY#${at}#${pad(position, 3)}#${id}` }),
   auditEntryPrefix: 'ENTRY#',
+  logHead: () => ({ PK: 'MLOG', SK: 'HEAD' }),
+  logNode: (level: number, index: number) => ({ PK: `MLOG#NODE#${level}#${index}`, SK: 'NODE' }),
+  logCheckpoint: (logSize: number) => ({ PK: LOG_CHECKPOINTS, SK: pad(logSize, 16) }),
 } as const;
 
 export const OPEN_REVIEWS = 'REVIEWS#OPEN';
+/** The partition of the signed checkpoints' records. */
+export const LOG_CHECKPOINTS = 'MLOG#CHECKPOINTS';
+/** GSI2 partition of the audit entries the sequencer has not placed in the log yet (sparse). */
+export const UNSEQUENCED_ENTRIES = 'AUDIT#UNSEQUENCED';
 /** GSI1 partition of the current policies: the governed groups. */
 export const GOVERNED_GROUPS = 'POLICIES';
 export const PENDING_EFFECTS = 'EFFECTS#PENDING';
@@ -56,7 +66,9 @@ export const gsi = {
   dataset: (bucket: string, key: string, job: string) => ({ GSI1PK: `DATASET#${bucket}`, GSI1SK: `${key}#JOB#${job}` }),
   datasetOfVersion: (bucket: string, key: string, arn: string) => ({ GSI1PK: `DATASET#${bucket}`, GSI1SK: `${key}#MV#${arn}` }),
   governedGroup: (group: string) => ({ GSI1PK: GOVERNED_GROUPS, GSI1SK: group.toLowerCase() }),
-  auditOf: (subject: string, chain: string, seq: number) => ({ GSI1PK: `AUDITOF#${subject}`, GSI1SK: `${chain}#${pad(seq, 12)}` }),
+  auditOf: (subject: string, at: string, position: number, id: string) => ({ GSI1PK: `AUDITOF#${subject}`, GSI1SK: `${at}#${pad(position, 3)}#${id}` }),
+  auditOfPartition: (subject: string) => `AUDITOF#${subject}`,
+  unsequenced: (at: string, position: number, id: string) => ({ GSI2PK: UNSEQUENCED_ENTRIES, GSI2SK: `${at}#${pad(position, 3)}#${id}` }),
   openReview: (openedAt: string, reviewId: string) => ({ GSI2PK: OPEN_REVIEWS, GSI2SK: `${openedAt}#${reviewId}` }),
   /** One group's open reviews (sparse, like `openReview`): what a reviewer change must update, without reading closed reviews. */
   openReviewOfGroup: (group: string, openedAt: string, reviewId: string) => ({ GSI1PK: openReviewsOfGroup(group), GSI1SK: `${openedAt}#${reviewId}` }),

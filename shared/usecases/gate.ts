@@ -1,4 +1,4 @@
-import { TRAINING_CHAIN, appendToChain, type AuditEvent } from '../domain/audit.js';
+import { TRAINING_SCOPE, auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, clientToken, fitDescription, type PendingEffect, type SideEffect } from '../domain/effects.js';
 import { jobNameFromArtifactUri, producerSummary, trainingJobFromDetail, type ProducerSummary, type TrainingJob } from '../domain/lineage.js';
 import { describeFailures, evaluatePolicy, needsSource, type GateResult, type GatheredMetrics } from '../domain/policy.js';
@@ -9,6 +9,7 @@ import type { Deps, VersionChange, VersionContext } from '../ports.js';
 import type { ModelPackageDetail } from '../schemas/events.js';
 import { logger } from '../logger.js';
 import { carryOut, resumePending } from './effects.js';
+import { withReadCache } from './read-cache.js';
 import { untilCommitted } from './retry.js';
 import { jobRecordedEvent } from './training.js';
 
@@ -31,7 +32,8 @@ export interface Plan {
 }
 
 /** The model-version gate: one model package state change event. */
-export async function handleModelPackageChange(deps: Deps, detail: ModelPackageDetail): Promise<{ outcome: GateOutcome; modelPackageArn: string }> {
+export async function handleModelPackageChange(invocation: Deps, detail: ModelPackageDetail): Promise<{ outcome: GateOutcome; modelPackageArn: string }> {
+  const deps = withReadCache(invocation);
   const observed = observeVersion(detail);
   const outcome = await decideAndCommit(deps, observed, async (ctx) => {
     let fresh = freshness(ctx.version, observed);
@@ -68,7 +70,8 @@ export function versionKeyOf(modelPackageArn: string): { group: string; version:
  * confirmable stays as it is, and nothing is written ('duplicate'). Only a version that is still
  * PendingManualApproval in the registry is gated.
  */
-export async function gateWaitingVersion(deps: Deps, modelPackageArn: string): Promise<GateOutcome> {
+export async function gateWaitingVersion(invocation: Deps, modelPackageArn: string): Promise<GateOutcome> {
+  const deps = withReadCache(invocation);
   const key = versionKeyOf(modelPackageArn);
   if (!key) throw new Error(`not a versioned model package ARN: ${modelPackageArn}`);
   const current = await deps.store.getVersion(key);
@@ -101,12 +104,11 @@ export async function decideAndCommit(
     const now = deps.clock.now();
     const pending: Record<string, PendingEffect> = { ...(ctx.version?.pendingEffects ?? {}) };
     for (const effect of p.effects) pending[effect.id] = { effect, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 };
-    const audit = appendToChain(ctx.auditHead, p.audit, now);
     const result = await deps.store.commitVersionChange({
       ...p.change,
       version: { ...p.change.version, pendingEffects: pending },
       expectedRev: ctx.version?.rev ?? 0,
-      audit: { expectedHead: ctx.auditHead, entries: audit.entries },
+      audit: auditEntries(groupScope(key.group), p.audit, now, deps.newId),
     });
     return { result, value: { p, ctx } };
   });
@@ -338,9 +340,8 @@ async function jobFromLayout(deps: Deps, artifactUri: string): Promise<TrainingJ
  * refused later in the plan or at its commit leaves no job, no artifact node and no audit entry.
  */
 async function recordConfirmedJob(deps: Deps, ctx: VersionContext, job: TrainingJob): Promise<Pick<VersionChange, 'recordJob'>> {
-  const head = await deps.store.getAuditHead(TRAINING_CHAIN);
-  const audit = appendToChain(head, [jobRecordedEvent(job, 'DescribeTrainingJob')], deps.clock.now());
-  return { recordJob: { job, audit: { expectedHead: head, entries: audit.entries }, artifactExpectedRev: ctx.artifact?.rev ?? 0 } };
+  const audit = auditEntries(TRAINING_SCOPE, [jobRecordedEvent(job, 'DescribeTrainingJob')], deps.clock.now(), deps.newId);
+  return { recordJob: { job, audit, artifactExpectedRev: ctx.artifact?.rev ?? 0 } };
 }
 
 async function gatherMetrics(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AuditEntry, AuditHead } from '../domain/audit.js';
+import type { AuditEntry } from '../domain/audit.js';
 import { NotFound, ValidationError, describeIssues } from '../domain/errors.js';
 import type { TrainingJob } from '../domain/lineage.js';
 import { GroupNameSchema } from '../domain/policy.js';
@@ -33,7 +33,8 @@ export interface LineageDocument {
   gate?: ModelVersion['gate'] & { state?: ModelVersion['gateState'] };
   reviews: Array<Pick<ReviewRequest, 'id' | 'status' | 'openedAt' | 'expiresAt' | 'policyVersion' | 'requiredApprovals' | 'reviewers' | 'votes' | 'decision' | 'closedAt'>>;
   decision?: Decision;
-  audit: { chain: string; head: AuditHead; entries: AuditEntry[]; chainVerified?: boolean };
+  /** The version's audit entries, oldest first, each with its `logIndex` once sequenced (getAuditTrail gives proofs). */
+  audit: { entries: AuditEntry[] };
   /** DynamoDB requests this answer cost, and in how many sequential rounds (bounded: 2). */
   cost: { requests: number; rounds: number };
 }
@@ -66,7 +67,7 @@ export async function getLineage(deps: Pick<Deps, 'store'>, payload: unknown): P
       ...(r.closedAt ? { closedAt: r.closedAt } : {}),
     })),
     ...(decision ? { decision } : {}),
-    audit: { chain: items.auditHead.chain, head: items.auditHead, entries: items.audit },
+    audit: { entries: items.audit },
     cost: { requests: items.requests, rounds: items.rounds },
   };
 }

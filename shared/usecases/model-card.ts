@@ -45,7 +45,7 @@ function parseRequest(payload: unknown): ExportModelCardRequest {
 /**
  * Operator: the model card of one version, built from its lineage document (one read of two
  * rounds): facts, intended use, lineage, the metrics against the policy at decision time, the
- * decision with its reviewers and comments, and the group's audit head. With `pushToSageMaker`,
+ * decision with its reviewers and comments, and its audit entries' log indexes. With `pushToSageMaker`,
  * the card is written to SageMaker Model Cards; its status follows `sageMakerCardStatus`.
  */
 export async function exportModelCard(deps: Pick<Deps, 'store' | 'clock' | 'modelCards'>, payload: unknown): Promise<ExportedModelCard> {

@@ -1,4 +1,4 @@
-import { appendToChain } from '../domain/audit.js';
+import { auditEntries, groupScope } from '../domain/audit.js';
 import { NotFound, ValidationError, describeIssues } from '../domain/errors.js';
 import { GroupNameSchema, nextPolicyVersion, parsePolicyInput, type PolicyVersion } from '../domain/policy.js';
 import type { Deps } from '../ports.js';
@@ -24,13 +24,13 @@ export async function putPolicy(deps: Deps, payload: unknown): Promise<PutPolicy
   const input = parsePolicyInput(payload);
   const { previous, ...committed } = await untilCommitted<{ outcome: 'created' | 'unchanged'; policy: PolicyVersion; previous?: PolicyVersion }>(async () => {
     const group = input.modelPackageGroupName;
-    const { policy: current, auditHead: head } = await deps.store.loadPolicyContext(group);
+    const { policy: current } = await deps.store.loadPolicyContext(group);
     const now = deps.clock.now();
     const next = nextPolicyVersion(input, current, now);
     if (next === 'unchanged' && current) return { result: 'committed', value: { outcome: 'unchanged' as const, policy: current } };
     if (next === 'unchanged') throw new Error('unreachable: unchanged without a current policy');
-    const audit = appendToChain(
-      head,
+    const audit = auditEntries(
+      groupScope(group),
       [
         {
           action: 'policy.changed',
@@ -40,8 +40,9 @@ export async function putPolicy(deps: Deps, payload: unknown): Promise<PutPolicy
         },
       ],
       now,
+      deps.newId,
     );
-    const result = await deps.store.commitPolicy({ policy: next, audit: { expectedHead: head, entries: audit.entries } });
+    const result = await deps.store.commitPolicy({ policy: next, audit });
     return { result, value: { outcome: 'created' as const, policy: next, ...(current ? { previous: current } : {}) } };
   });
   const openReviews: OpenReviewChange[] = [];

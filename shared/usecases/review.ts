@@ -1,4 +1,4 @@
-import { appendToChain, groupChain, type AuditEvent, type AuditHead } from '../domain/audit.js';
+import { REVIEW_LINKS_SCOPE, auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS } from '../domain/effects.js';
 import { SideEffectFailed } from '../domain/errors.js';
 import { castVote, decisionEffect, type ReviewLink, type ReviewRequest } from '../domain/review.js';
@@ -17,8 +17,6 @@ export interface HtmlResult {
   body: string;
 }
 
-/** The chain for refusals whose token could not be trusted (forged, tampered, unknown key, expired). */
-export const REVIEW_LINKS_CHAIN = 'review-links';
 
 type Authorized = { claims: VerifiedClaims; ctx: ReviewContext & { link: ReviewLink; review: ReviewRequest & { rev: number }; version: ModelVersion & { rev: number } } };
 
@@ -32,14 +30,14 @@ async function authorize(deps: Deps, token: string, method: 'GET' | 'POST'): Pro
   const verdict = verifyReviewToken(token, await deps.keys.keyRing(), Math.floor(now / 1000));
   if (!verdict.ok) {
     const kind = verdict.reason === 'expired' ? 'expired' : 'refused';
-    await auditRefusal(deps, REVIEW_LINKS_CHAIN, undefined, { kind, reason: verdict.reason, method }, 'review-links', 'unknown');
+    await auditRefusal(deps, REVIEW_LINKS_SCOPE, { kind, reason: verdict.reason, method }, 'review-links', 'unknown');
     return refusal({ kind });
   }
   const { claims } = verdict;
   const group = groupOf(claims.modelPackageArn);
   const ctx = await deps.store.loadReviewContext({ linkId: claims.linkId, group, version: claims.version, reviewId: claims.reviewId });
   const { link, review, version } = ctx;
-  const chain = groupChain(group);
+  const scope = groupScope(group);
   const bound =
     link !== undefined &&
     review !== undefined &&
@@ -54,7 +52,7 @@ async function authorize(deps: Deps, token: string, method: 'GET' | 'POST'): Pro
     version.arn === claims.modelPackageArn;
   if (!bound) {
     // A valid signature over claims that do not match the records: a link for another version.
-    await auditRefusal(deps, chain, ctx.auditHead, { kind: 'refused', reason: 'claims do not match the link', method, linkId: claims.linkId }, claims.modelPackageArn, link?.reviewer ?? 'unknown');
+    await auditRefusal(deps, scope, { kind: 'refused', reason: 'claims do not match the link', method, linkId: claims.linkId }, claims.modelPackageArn, link?.reviewer ?? 'unknown');
     return refusal({ kind: 'refused' });
   }
   // Removed from the review: the link is revoked. Defensively, an unused link whose reviewer the
@@ -62,15 +60,15 @@ async function authorize(deps: Deps, token: string, method: 'GET' | 'POST'): Pro
   // that dropped them takes effect at once, even before its open reviews were updated).
   const dropped = !review.reviewers.includes(link.reviewer) || (ctx.policy !== undefined && !ctx.policy.reviewers.includes(link.reviewer));
   if (link.revokedAt || (!link.usedAt && dropped)) {
-    await auditRefusal(deps, chain, ctx.auditHead, { kind: 'revoked', method, linkId: link.id, revokedAt: link.revokedAt ?? null }, review.modelPackageArn, link.reviewer);
+    await auditRefusal(deps, scope, { kind: 'revoked', method, linkId: link.id, revokedAt: link.revokedAt ?? null }, review.modelPackageArn, link.reviewer);
     return refusal({ kind: 'revoked' });
   }
   if (link.usedAt) {
-    await auditRefusal(deps, chain, ctx.auditHead, { kind: 'used', method, linkId: link.id, usedAt: link.usedAt }, review.modelPackageArn, link.reviewer);
+    await auditRefusal(deps, scope, { kind: 'used', method, linkId: link.id, usedAt: link.usedAt }, review.modelPackageArn, link.reviewer);
     return refusal({ kind: 'used', by: link.reviewer, at: link.usedAt, ...(link.vote ? { status: link.vote.decision } : {}) });
   }
   if (review.status !== 'Open') {
-    await auditRefusal(deps, chain, ctx.auditHead, { kind: 'closed', method, linkId: link.id, status: review.status }, review.modelPackageArn, link.reviewer);
+    await auditRefusal(deps, scope, { kind: 'closed', method, linkId: link.id, status: review.status }, review.modelPackageArn, link.reviewer);
     return refusal({ kind: 'closed', status: review.status });
   }
   return { claims, ctx: { ...ctx, link, review, version } };
@@ -95,8 +93,8 @@ function groupOf(modelPackageArn: string): string {
 
 /**
  * A POST that another site's page sent (see `shared/web/request.ts`): refused before anything is
- * read or decided, and audited. A token that verifies names the chain (its group's, with the link
- * id); otherwise the refusal goes to the `review-links` chain. The sender is not the reviewer, so
+ * read or decided, and audited. A token that verifies names the scope (its group's, with the link
+ * id); otherwise the refusal goes to the `review-links` scope. The sender is not the reviewer, so
  * the actor is `unknown`.
  */
 export async function refuseCrossSite(deps: Deps, token: string, reason: string): Promise<HtmlResult> {
@@ -104,9 +102,9 @@ export async function refuseCrossSite(deps: Deps, token: string, reason: string)
   const detail = { kind: 'cross-site', method: 'POST', reason };
   if (verdict.ok) {
     const { modelPackageArn, linkId } = verdict.claims;
-    await auditRefusal(deps, groupChain(groupOf(modelPackageArn)), undefined, { ...detail, linkId }, modelPackageArn, 'unknown');
+    await auditRefusal(deps, groupScope(groupOf(modelPackageArn)), { ...detail, linkId }, modelPackageArn, 'unknown');
   } else {
-    await auditRefusal(deps, REVIEW_LINKS_CHAIN, undefined, { ...detail, token: verdict.reason }, 'review-links', 'unknown');
+    await auditRefusal(deps, REVIEW_LINKS_SCOPE, { ...detail, token: verdict.reason }, 'review-links', 'unknown');
   }
   return refusal({ kind: 'cross-site' });
 }
@@ -125,14 +123,14 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm): Pro
   return untilCommitted<HtmlResult>(async () => {
     const auth = await authorize(deps, token, 'POST');
     if ('status' in auth) return { result: 'committed', value: auth };
-    const { link, review, version, auditHead } = auth.ctx;
+    const { link, review, version } = auth.ctx;
     const decision = form.decision === 'approve' || form.decision === 'reject' ? form.decision : undefined;
     const now = deps.clock.now();
     const outcome = decision
       ? castVote({ review, link, vote: { decision, ...(form.comment ? { comment: form.comment } : {}) }, version, now, newId: deps.newId })
       : ({ kind: 'refused', refusal: 'bad-request', message: 'Choose Approve or Reject.' } as const);
     if (outcome.kind === 'refused') {
-      await auditRefusal(deps, groupChain(review.group), auditHead, { kind: outcome.refusal, method: 'POST', linkId: link.id, reason: outcome.message }, review.modelPackageArn, link.reviewer);
+      await auditRefusal(deps, groupScope(review.group), { kind: outcome.refusal, method: 'POST', linkId: link.id, reason: outcome.message }, review.modelPackageArn, link.reviewer);
       return { result: 'committed', value: refusal({ kind: outcome.refusal, message: outcome.message }) };
     }
     const events: AuditEvent[] = [
@@ -164,14 +162,13 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm): Pro
         },
       };
     }
-    const audit = appendToChain(auditHead, events, now);
     const result = await deps.store.commitVote({
       link: outcome.link,
       review: outcome.review,
       expectedReviewRev: review.rev,
       ...(decided ? { version: decided } : {}),
       checkedVersionRev: version.rev,
-      audit: { expectedHead: auditHead, entries: audit.entries },
+      audit: auditEntries(groupScope(review.group), events, now, deps.newId),
     });
     if (result === 'conflict') return { result, value: { status: 500, body: '' } };
     logger.info('review vote recorded', { modelPackageArn: review.modelPackageArn, reviewId: review.id, outcome: outcome.kind });
@@ -208,23 +205,12 @@ function refusal(m: RefusalModel): HtmlResult {
   return renderRefusal(m);
 }
 
-/** Records a refusal in the audit trail, without the token; retried against a moved head. */
-async function auditRefusal(
-  deps: Deps,
-  chain: string,
-  head: AuditHead | undefined,
-  detail: Record<string, unknown>,
-  subject: string,
-  actor: string,
-): Promise<void> {
-  let known = head;
-  await untilCommitted<void>(async () => {
-    const current = known ?? (await deps.store.getAuditHead(chain));
-    known = undefined;
-    const { entries } = appendToChain(current, [{ action: 'review.refused', subject, actor, detail }], deps.clock.now());
-    return { result: await deps.store.appendAudit({ expectedHead: current, entries }), value: undefined };
-  });
-  logger.warn('review link refused', { chain, subject, kind: detail.kind, reason: detail.reason });
+/** Records a refusal in the audit trail, without the token: one new item, which nothing else writes. */
+async function auditRefusal(deps: Deps, scope: string, detail: Record<string, unknown>, subject: string, actor: string): Promise<void> {
+  const result = await deps.store.appendAudit(auditEntries(scope, [{ action: 'review.refused', subject, actor, detail }], deps.clock.now(), deps.newId));
+  // A new random id cannot collide; a conflict here means the table refused the Put itself.
+  if (result === 'conflict') throw new Error('the refusal could not be audited');
+  logger.warn('review link refused', { scope, subject, kind: detail.kind, reason: detail.reason });
 }
 
 function pageModel(

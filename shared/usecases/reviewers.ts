@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { appendToChain, type AuditEvent } from '../domain/audit.js';
+import { auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, type SideEffect } from '../domain/effects.js';
 import { NotFound, SideEffectFailed, ValidationError, describeIssues } from '../domain/errors.js';
 import { GroupNameSchema, nextPolicyVersion, parsePolicyInput, type PolicyVersion } from '../domain/policy.js';
@@ -106,7 +106,6 @@ export async function updateOpenReviews(
       const planned = change === 'add' ? planAdd(deps, req, review, version, now) : planRemove(req, review, now);
       if (!planned) return { result: 'committed', value: undefined };
       const { effects } = planned;
-      const audit = appendToChain(ctx.auditHead, [planned.event], now);
       const result = await deps.store.commitReviewerMembership({
         ...planned.change,
         expectedReviewRev: reviewRev,
@@ -121,7 +120,7 @@ export async function updateOpenReviews(
               },
             }
           : {}),
-        audit: { expectedHead: ctx.auditHead, entries: audit.entries },
+        audit: auditEntries(groupScope(review.group), [planned.event], now, deps.newId),
       });
       return { result, value: { summary: planned.summary, effects } };
     });
@@ -202,7 +201,7 @@ function planRemove(req: Pick<Request, 'reviewer' | 'changedBy'>, review: Review
 }
 
 async function changeReviewers(
-  deps: Pick<Deps, 'store' | 'clock'>,
+  deps: Pick<Deps, 'store' | 'clock' | 'newId'>,
   req: Request,
   change: (reviewers: string[]) => string[],
   subscriptionArn?: string,
@@ -229,8 +228,8 @@ async function changeReviewers(
     if (adding) groups.add(group.toLowerCase());
     else groups.delete(group.toLowerCase());
     const arn = subscriptionArn ?? ctx.reviewer?.subscriptionArn;
-    const audit = appendToChain(
-      ctx.auditHead,
+    const audit = auditEntries(
+      groupScope(group),
       [
         {
           action: adding ? 'policy.reviewer-added' : 'policy.reviewer-removed',
@@ -240,10 +239,11 @@ async function changeReviewers(
         },
       ],
       now,
+      deps.newId,
     );
     const result = await deps.store.commitPolicy({
       policy: next,
-      audit: { expectedHead: ctx.auditHead, entries: audit.entries },
+      audit,
       reviewer: {
         reviewer: { email: req.reviewer, groups: [...groups].sort(), ...(arn ? { subscriptionArn: arn } : {}) },
         expectedRev: ctx.reviewer?.rev ?? 0,

@@ -1,4 +1,4 @@
-import { appendToChain, type AuditEvent } from '../domain/audit.js';
+import { auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, type SideEffect } from '../domain/effects.js';
 import { reviewMessage, type ReviewRequest } from '../domain/review.js';
 import type { ModelVersion } from '../domain/version.js';
@@ -144,13 +144,12 @@ async function sweepOne(deps: Deps, listed: ReviewRequest): Promise<'expired' | 
       ...(expired ? { review: { id: review.id, status: 'Expired' } } : {}),
       pendingEffects: { ...version.pendingEffects, ...Object.fromEntries(effects.map((e) => [e.id, { effect: e, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 }])) },
     };
-    const audit = appendToChain(ctx.auditHead, events, now);
     const result = await deps.store.commitSweep({
       review: updated,
       expectedReviewRev: reviewRev,
       version: nextVersion,
       expectedVersionRev: versionRev,
-      audit: { expectedHead: ctx.auditHead, entries: audit.entries },
+      audit: auditEntries(groupScope(review.group), events, now, deps.newId),
     });
     return { result, value: effects };
   });

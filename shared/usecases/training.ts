@@ -1,10 +1,11 @@
-import { appendToChain, type AuditEvent } from '../domain/audit.js';
+import { TRAINING_SCOPE, auditEntries, type AuditEvent } from '../domain/audit.js';
 import { ModelgateError, assertIsError } from '../domain/errors.js';
 import { enrichJob, trainingJobFromDetail, type ArtifactNode, type DatasetInput, type JobEnrichment, type TrainingJob } from '../domain/lineage.js';
 import { freshness } from '../domain/version.js';
 import type { CommitResult, Deps, JobChange, JobContext } from '../ports.js';
 import type { TrainingJobDetail } from '../schemas/events.js';
 import { logger } from '../logger.js';
+import { withReadCache } from './read-cache.js';
 import { untilCommitted } from './retry.js';
 import { gateWaitingVersion, versionKeyOf } from './gate.js';
 
@@ -18,7 +19,9 @@ export type TrainingOutcome = { outcome: JobOutcome; job: string; gatedWaiting: 
  * tags) enriches it. Versions that wait for the job's artifact are gated afterwards, on every
  * delivery: a retry (a duplicate) gates a version whose gate failed after the job was committed.
  */
-export async function recordTrainingJob(deps: Deps, detail: TrainingJobDetail): Promise<TrainingOutcome> {
+export async function recordTrainingJob(invocation: Deps, detail: TrainingJobDetail): Promise<TrainingOutcome> {
+  // One DescribeTrainingJob per invocation, however often the commit is retried or how many waiting versions it gates.
+  const deps = withReadCache(invocation);
   const job = trainingJobFromDetail(detail, {});
   // The event carries no FinalMetricDataList; DescribeTrainingJob does. Asked only for a job that
   // completed and is not recorded yet, so a repeated event costs no SageMaker call.
@@ -101,12 +104,11 @@ export async function commitJob(
     const linkedVersions = ctx.job ? await linkedVersionsOf(deps, ctx.artifact, job, job.datasets.filter((d) => !known.has(d.channel))) : [];
     const event = jobRecordedEvent(job);
     if (linkedVersions.some((l) => l.trainedBy)) event.detail = { ...event.detail, versionsGivenTrainedBy: linkedVersions.filter((l) => l.trainedBy).map((l) => l.arn) };
-    const audit = appendToChain(ctx.auditHead, [event], deps.clock.now());
     const result = await deps.store.commitJobChange({
       job,
       expectedRev: ctx.job?.rev ?? 0,
       ...(job.artifactUri ? { artifact: { uri: job.artifactUri, expectedRev: ctx.artifact?.rev ?? 0 } } : {}),
-      audit: { expectedHead: ctx.auditHead, entries: audit.entries },
+      audit: auditEntries(TRAINING_SCOPE, [event], deps.clock.now(), deps.newId),
       ...(linkedVersions.length ? { linkedVersions } : {}),
     });
     return { result, value: { outcome: 'recorded' as const, waiting: ctx.artifact?.waiting ?? [] } };
@@ -165,12 +167,11 @@ async function commitEnrichment(
       versionsGivenTrainedBy: linkedVersions.filter((l) => l.trainedBy).map((l) => l.arn),
     },
   };
-  const audit = appendToChain(ctx.auditHead, [event], deps.clock.now());
   return deps.store.commitJobChange({
     job,
     expectedRev,
     ...(produced ? { artifact: { uri: produced.uri, expectedRev: produced.rev } } : {}),
-    audit: { expectedHead: ctx.auditHead, entries: audit.entries },
+    audit: auditEntries(TRAINING_SCOPE, [event], deps.clock.now(), deps.newId),
     linkedVersions,
   });
 }
