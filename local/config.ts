@@ -18,14 +18,25 @@ export function localConfig(env: NodeJS.ProcessEnv = process.env) {
   const region = 'us-east-1';
   // The account of stage local's topic ARNs in serverless.yml.
   const account = '000000000000';
+  const dir = env.MODELGATE_LOCAL_DIR ?? join(REPO_ROOT, '.local');
   return {
-    dir: env.MODELGATE_LOCAL_DIR ?? join(REPO_ROOT, '.local'),
+    dir,
     ports,
     region,
     account,
     table: 'modelgate-local-governance',
     lambdaUrl: `http://127.0.0.1:${ports.lambda}`,
     reviewersTopicArn: `arn:aws:sns:${region}:${account}:modelgate-local-reviewers`,
+    // The audit log's checkpoints: the bucket in the S3 stand-in (no Object Lock there), the
+    // local signing key (created on first use, mode 0600; it proves nothing off this machine)
+    // and the folder exportAuditTrail writes into. serverless.yml's stage local reads the two
+    // paths from MODELGATE_CHECKPOINT_KEY_FILE and MODELGATE_AUDIT_EXPORT_DIR.
+    auditBucket: 'modelgate-local-audit',
+    checkpointKeyFile: join(dir, 'checkpoint-key.pem'),
+    auditExportDir: join(dir, 'exports'),
+    // checkpointAuditLog's schedule (serverless.yml checkpointSchedule, rate(5 minutes)): the local
+    // stack runs no EventBridge schedule, so it invokes the function on a timer of its own.
+    checkpointIntervalMs: checkpointInterval(env.MODELGATE_CHECKPOINT_INTERVAL_MS),
     awsEnv: {
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: 'local',
@@ -36,4 +47,16 @@ export function localConfig(env: NodeJS.ProcessEnv = process.env) {
       AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${ports.s3}`,
     },
   };
+}
+
+const DEFAULT_CHECKPOINT_INTERVAL_MS = 5 * 60 * 1000;
+
+/** MODELGATE_CHECKPOINT_INTERVAL_MS: a whole number of milliseconds, at least 1 000; unset, 5 minutes. */
+function checkpointInterval(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_CHECKPOINT_INTERVAL_MS;
+  const ms = Number(value);
+  if (!Number.isSafeInteger(ms) || ms < 1000) {
+    throw new Error(`MODELGATE_CHECKPOINT_INTERVAL_MS must be a whole number of milliseconds, at least 1000 (got ${JSON.stringify(value)})`);
+  }
+  return ms;
 }

@@ -5,11 +5,13 @@
  *   2. two training jobs complete (auc 0.912 and 0.801)
  *   3. two versions register; the weak one is rejected with the reason, the good one opens a review
  *   4. each reviewer's link is printed (from the SNS outbox); the demo waits until someone approves
- *   5. the registry shows Approved; the demo prints the lineage and verifies the audit chain
+ *   5. the registry shows Approved; the demo prints the lineage, checkpoints the audit log,
+ *      verifies it and checks its export offline (npm run audit:verify)
  *
  * Everything goes through the real interfaces: SageMaker's API (the stand-in), the functions'
  * Lambda endpoint (serverless-offline), the review page. Only the last step reads the table.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -21,7 +23,6 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../shared/aws/clients.js';
-import { TRAINING_CHAIN, groupChain, verifyChain } from '../shared/domain/audit.js';
 import { dynamoStore } from '../shared/store/dynamo-store.js';
 import { localConfig } from './config.js';
 import { invokeFunction } from './lambda.js';
@@ -104,16 +105,30 @@ async function main(): Promise<void> {
   say(`   image           ${version.image ?? job?.image ?? ''}${version.imageDigest ? `@${version.imageDigest}` : ''}`);
   say(`   metrics         ${JSON.stringify(job?.metrics ?? {})}`);
   say(`   decision        ${version.decision?.id ?? ''}: ${version.decision?.outcome ?? ''} by ${version.decision?.approvers.join(', ') ?? ''} (policy v${version.decision?.policyVersion ?? ''})`);
-  for (const chain of [groupChain(GROUP), TRAINING_CHAIN]) {
-    const entries = await store.readAuditChain(chain);
-    const verdict = verifyChain(chain, entries, await store.getAuditHead(chain));
-    say(
-      verdict.verified
-        ? `   audit chain ${chain}: verified, ${verdict.entries} entries, head ${verdict.head.hash}`
-        : `   audit chain ${chain}: BROKEN at entry ${verdict.seq}: ${verdict.reason}`,
-    );
-    if (!verdict.verified) throw new Error(`the audit chain ${chain} does not verify`);
-  }
+  // The audit log: the local stack's stream poller sequences the entries; a checkpoint signs the
+  // log (the schedule would, within minutes); verifyAuditTrail checks the table against it, and
+  // the export is checked offline as an auditor would, with the public key alone.
+  const sequenced = await until('the audit entries sequenced', async () => {
+    const trail = await invokeFunction(cfg.lambdaUrl, 'modelgate-local-getAuditTrail', { modelPackageArn: goodArn });
+    const items = (trail.result as { items?: Array<{ logIndex?: number }> }).items ?? [];
+    return items.length > 0 && items.every((e) => e.logIndex !== undefined) ? items.length : undefined;
+  });
+  const cp = await invokeFunction(cfg.lambdaUrl, 'modelgate-local-checkpointAuditLog', {});
+  if (!cp.ok) throw new Error(`checkpointAuditLog failed: ${JSON.stringify(cp.result)}`);
+  const { checkpoint } = cp.result as { checkpoint: { logSize: number; rootHash: string } };
+  say(`   audit log       ${sequenced} entries about this version sequenced; checkpoint: ${checkpoint.logSize} entries, root ${checkpoint.rootHash}`);
+  const verified = await invokeFunction(cfg.lambdaUrl, 'modelgate-local-verifyAuditTrail', { full: true });
+  const report = verified.result as { verified: boolean; logSize?: number; brokenAt?: string; reason?: string };
+  if (!verified.ok || !report.verified) throw new Error(`the audit log does not verify: ${JSON.stringify(verified.result)}`);
+  say(`   verifyAuditTrail: verified, ${report.logSize ?? 0} entries`);
+  const exported = await invokeFunction(cfg.lambdaUrl, 'modelgate-local-exportAuditTrail', {});
+  if (!exported.ok) throw new Error(`exportAuditTrail failed: ${JSON.stringify(exported.result)}`);
+  const folder = (exported.result as { location: string }).location;
+  say(`   exported to     ${folder}`);
+  const offline = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/audit-verify.ts', folder], { encoding: 'utf8' });
+  const last = offline.stdout.trim().split('\n').at(-1) ?? '';
+  say(`   npm run audit:verify -- ${folder}\n     → ${last}`);
+  if (offline.status !== 0) throw new Error(`the export does not verify offline: ${last}`);
 }
 
 async function trainingJob(name: string, auc: number): Promise<{ name: string; artifact: string }> {

@@ -21,6 +21,7 @@ import { startSnsStandIn } from './sns/server.js';
 import { startS3StandIn } from './s3/server.js';
 import { matches, rulesFromServerlessYml } from './eventbridge.js';
 import { invokeFunction } from './lambda.js';
+import { startAuditLogWiring } from './audit-log.js';
 import { sampleBuckets, seedSampleReports } from './seed.js';
 import { localConfig } from './config.js';
 
@@ -80,7 +81,7 @@ try {
   await createTable(ddb, cfg.table);
   ddb.destroy();
 
-  const s3 = await startS3StandIn({ port: cfg.ports.s3, directory: join(cfg.dir, 's3'), buckets: sampleBuckets() });
+  const s3 = await startS3StandIn({ port: cfg.ports.s3, directory: join(cfg.dir, 's3'), buckets: [...sampleBuckets(), cfg.auditBucket] });
   stops.push(() => s3.close());
   await seedSampleReports();
 
@@ -95,6 +96,18 @@ try {
 
   // serverless-offline serves the review page and every function's Lambda endpoint.
   await offlineReady;
+
+  // The audit log: DynamoDB Local's stream feeds the sequencer, a timer stands in for the checkpoint schedule.
+  const auditLog = await startAuditLogWiring({
+    lambdaUrl: cfg.lambdaUrl,
+    dynamodbEndpoint: cfg.awsEnv.AWS_ENDPOINT_URL_DYNAMODB,
+    table: cfg.table,
+    stage: 'local',
+    region: cfg.region,
+    account: cfg.account,
+    checkpointIntervalMs: cfg.checkpointIntervalMs,
+  });
+  stops.push(() => auditLog.stop());
 
   // SageMaker's events reach the functions whose EventBridge rule matches, as on AWS.
   const rules = rulesFromServerlessYml(REPO_ROOT, 'local');
@@ -118,10 +131,11 @@ try {
 modelgate local stack — ready in ${(readyMs / 1000).toFixed(1)} s
   DynamoDB Local        ${cfg.awsEnv.AWS_ENDPOINT_URL_DYNAMODB}   table ${cfg.table}
   SageMaker stand-in    ${cfg.awsEnv.AWS_ENDPOINT_URL_SAGEMAKER}   model registry + training jobs
-  S3 stand-in           ${cfg.awsEnv.AWS_ENDPOINT_URL_S3}   buckets: ${sampleBuckets().join(', ')}
+  S3 stand-in           ${cfg.awsEnv.AWS_ENDPOINT_URL_S3}   buckets: ${[...sampleBuckets(), cfg.auditBucket].join(', ')}
   SNS stand-in          ${cfg.awsEnv.AWS_ENDPOINT_URL_SNS}   messages printed here and kept in ${relative(REPO_ROOT, join(cfg.dir, 'outbox'))}/
   review page           http://127.0.0.1:${cfg.ports.http}/reviews/<token>   (serverless-offline)
   functions             ${cfg.lambdaUrl}   (Lambda Invoke API, serverless-offline)
+  audit log             ${auditLog.summary}
   data                  ${relative(REPO_ROOT, cfg.dir) || '.'}/
 
 Next: in another terminal, \`npm run demo\`. It plays a story and prints each reviewer's link;
@@ -148,7 +162,17 @@ async function startOffline(): Promise<ChildProcess> {
   const args = ['offline', '--stage', 'local', '--httpPort', String(cfg.ports.http), '--lambdaPort', String(cfg.ports.lambda), '--host', '127.0.0.1', `--param=bundleWorkFolder=${workFolder}`];
   const child = spawn(bin, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...cfg.awsEnv, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', MODELGATE_HTTP_PORT: String(cfg.ports.http) },
+    env: {
+      ...process.env,
+      ...cfg.awsEnv,
+      SLS_TELEMETRY_DISABLED: '1',
+      SLS_NOTIFICATIONS_MODE: 'off',
+      MODELGATE_HTTP_PORT: String(cfg.ports.http),
+      // serverless-offline passes the functions only AWS_* from this environment: serverless.yml's
+      // stage local turns these into CHECKPOINT_KEY_FILE and AUDIT_EXPORT_DIR.
+      MODELGATE_CHECKPOINT_KEY_FILE: cfg.checkpointKeyFile,
+      MODELGATE_AUDIT_EXPORT_DIR: cfg.auditExportDir,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   stops.push(() => stopChild(child));

@@ -139,24 +139,25 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       await deliver(shard); // a batch that failed last round goes first
       if (shard.done) continue;
       let records: StreamsRecord[] = [];
+      let nextIterator: string | undefined;
       try {
         const out = await streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: GET_RECORDS_LIMIT }));
         records = out.Records ?? [];
-        shard.iterator = out.NextShardIterator;
+        nextIterator = out.NextShardIterator;
       } catch (e) {
         if (!(e instanceof ExpiredIteratorException)) throw e;
         shard.iterator = await iteratorFor(shard.id, shard.lastSequenceNumber ? 'AFTER_SEQUENCE_NUMBER' : 'TRIM_HORIZON', shard.lastSequenceNumber);
         read += 1; // not caught up: go round again
         continue;
       }
+      // Converted before the shard moves on: a record that fails here is read again next round.
+      const converted = records.map((r) => lambdaRecord(r, streamArn as string));
+      shard.pending.push(...converted.filter((record) => filter === null || matches(filter, record)));
+      shard.iterator = nextIterator;
       if (!shard.iterator) shard.done = true;
       read += records.length;
       const last = records[records.length - 1]?.dynamodb?.SequenceNumber;
       if (last) shard.lastSequenceNumber = last;
-      for (const r of records) {
-        const record = lambdaRecord(r, streamArn as string);
-        if (filter === null || matches(filter, record)) shard.pending.push(record);
-      }
       await deliver(shard);
     }
     return read;
@@ -215,8 +216,20 @@ function jsonAttribute(value: Record<string, Json>): Record<string, Json> {
   return { [type]: v };
 }
 
+/**
+ * An image (or a map's value) in Lambda's JSON form. The Streams client of the installed SDK
+ * (3.1141) reads a map entry named `__proto__` as an own property whose value is undefined; such
+ * an entry is left out here. The sequencer reads only the keys and `type` of a record, and reads
+ * the entry itself again before hashing it, so nothing downstream depends on the image's maps.
+ */
 const jsonImage = (image: Record<string, Record<string, Json>> | undefined): Record<string, Json> | undefined =>
-  image === undefined ? undefined : Object.fromEntries(Object.entries(image).map(([k, v]) => [k, jsonAttribute(v)]));
+  image === undefined
+    ? undefined
+    : Object.fromEntries(
+        Object.entries(image)
+          .filter(([, v]) => typeof v === 'object' && v !== null)
+          .map(([k, v]) => [k, jsonAttribute(v)]),
+      );
 
 /** A Streams API record in the shape Lambda delivers it (`Records[i]` of a DynamoDB Streams event). */
 function lambdaRecord(r: StreamsRecord, streamArn: string): DynamoDBRecord {

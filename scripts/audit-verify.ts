@@ -54,7 +54,8 @@ const isDirectory = (path: string): boolean => existsSync(path) && statSync(path
 /** Reads entries.jsonl line by line; stops at the first line that is not JSON. */
 async function readEntries(file: string): Promise<{ entries: Record<string, unknown>[]; badLine?: number }> {
   const entries: Record<string, unknown>[] = [];
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
   try {
     for await (const line of lines) {
@@ -68,6 +69,7 @@ async function readEntries(file: string): Promise<{ entries: Record<string, unkn
     }
   } finally {
     lines.close();
+    input.destroy(); // closing the interface leaves the stream open when it stopped early
   }
   return { entries };
 }

@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { auditClock, auditLog, checkpointBucket, checkpointSigner } from '#shared/audit-wiring.js';
 import { logger } from '#shared/logger.js';
 import { typedErrors } from '#shared/middleware.js';
-import { makeCheckpoint } from '#shared/usecases/checkpoint.js';
+import { makeCheckpoint, parseCheckpointRequest } from '#shared/usecases/checkpoint.js';
 
 /**
  * Signs a checkpoint of the audit log (shared/usecases/checkpoint.ts) and writes it to the
@@ -15,7 +15,9 @@ export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(typedErrors('checkpointAuditLog request'))
   .handler(async (payload: unknown) => {
-    const result = await makeCheckpoint({ log: auditLog(), signer: checkpointSigner(), bucket: checkpointBucket(), clock: auditClock }, payload);
+    // The request first: bad input is a ValidationError even where a setting is missing.
+    const request = parseCheckpointRequest(payload);
+    const result = await makeCheckpoint({ log: auditLog(), signer: checkpointSigner(), bucket: checkpointBucket(), clock: auditClock }, request);
     if (result.made) {
       const { logSize, rootHash, time, keyId } = result.checkpoint;
       logger.info('audit log checkpoint made', { logSize, rootHash, time, keyId, objectKey: result.objectKey, adopted: result.adopted ?? false });

@@ -192,7 +192,7 @@ export function verifyLog(input: LogVerifyInput): LogReport {
 
     const from = edge.size;
     const appended = appendLeaves(edge, leaves.slice(from, body.logSize));
-    if (false as boolean) {
+    if (toHex(appended.root) !== body.rootHash) {
       // Every earlier checkpoint matched, so the first changed entry lies in this one's new range.
       const range = from === body.logSize - 1 ? `entry ${from}` : `entries ${from} to ${body.logSize - 1}`;
       return broken(`the entries do not have the checkpoint's root: the first changed entry is among ${range}`, at);

@@ -16,7 +16,7 @@ import { logger } from '../logger.js';
  * - each append is one transaction conditional on the head's size, on every new node being new
  *   and on every entry still having no index, so of two sequencers racing, one commits and the
  *   other re-reads and appends what is left after it;
- * - the order within a batch is the entries' own (`at`, then the key), so a redelivered batch
+ * - the order within a batch is the entries' own (`at`, then the sort key), so a redelivered batch
  *   that lost a race produces the same leaves in the same order.
  *
  * A batch is split into appends of at most `MAX_LEAVES_PER_APPEND` leaves, each within
@@ -114,20 +114,20 @@ export function nextAppend(head: LogHead, leaves: ReadonlyArray<{ entry: ItemKey
 
 const keyOf = (k: { PK?: unknown; SK?: unknown }): string => `${String(k.PK)}\u0000${String(k.SK)}`;
 
-/** Log order within a batch: the entry's time, then its key (unique). */
-const byTimeThenKey = (a: StoredItem, b: StoredItem): number => {
-  const at = String(a.at ?? '');
-  const bt = String(b.at ?? '');
-  if (at !== bt) return at < bt ? -1 : 1;
-  const ak = keyOf(a);
-  const bk = keyOf(b);
-  return ak < bk ? -1 : ak > bk ? 1 : 0;
-};
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Log order within a batch: the entry's time, then its sort key (`ENTRY#<at>#<position>#<id>`:
+ * the entries of one change keep their order), then its partition (the scope), so the order is
+ * total and the same whoever sequences the batch.
+ */
+const byTimeThenKey = (a: StoredItem, b: StoredItem): number =>
+  compare(String(a.at ?? ''), String(b.at ?? '')) || compare(String(a.SK), String(b.SK)) || compare(String(a.PK), String(b.PK));
 
 const backoff = (attempt: number): Promise<void> => new Promise((r) => setTimeout(r, Math.random() * 20 * 2 ** attempt));
 
 /**
- * Places the entries named by `entryKeys` in the log, in (`at`, key) order, after what the log
+ * Places the entries named by `entryKeys` in the log, in (`at`, SK) order, after what the log
  * holds. Entries already sequenced and keys that name no entry are skipped. An entry that cannot
  * be hashed (`UncanonicalEntry`) is a bug in the write path and is thrown, so the batch fails
  * loudly instead of leaving a gap. A lost race re-reads the head and the entries and goes on; a

@@ -9,7 +9,6 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { S3Client } from '@aws-sdk/client-s3';
-import { groupChain } from '../../shared/domain/audit.js';
 import { NotFound, ValidationError } from '../../shared/domain/errors.js';
 import { ModelCardSchema } from '../../shared/domain/model-card.js';
 import type { Deps } from '../../shared/ports.js';
@@ -18,6 +17,7 @@ import { exportModelCard } from '../../shared/usecases/model-card.js';
 import { putPolicy } from '../../shared/usecases/policies.js';
 import { submitVote } from '../../shared/usecases/review.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
+import { sequenceAll, subjectEntries } from '../support/audit-log.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
 import { openSampleReview, resetMocks, story, testDeps } from '../support/story.js';
 
@@ -63,8 +63,9 @@ const cardCommands = () => [
 ];
 
 describe('exportModelCard', () => {
-  it('shows the decision with both approvers and the comment, the metrics at decision time, the policy version and the audit head', async () => {
+  it('shows the decision with both approvers and the comment, the metrics at decision time, the policy version and the log indexes of its audit entries', async () => {
     const s = await approvedVersion('card');
+    await sequenceAll(table);
     clock.now = Date.parse('2026-12-01T08:00:00Z');
 
     const out = await exportModelCard(deps, { modelPackageArn: s.arn(1) });
@@ -84,15 +85,18 @@ describe('exportModelCard', () => {
       ['evaluationReport:binary_classification_metrics.auc', '>=', 0.85, expect.any(Number), true],
       ['customerMetadata:fairness_review', '==', 1, 1, true],
     ]);
-    const head = await deps.store.getAuditHead(groupChain(s.group));
-    expect(card.audit).toMatchObject({ chain: head.chain, seq: head.seq, headHash: head.hash });
-    expect(card.audit.versionEntries).toBeGreaterThan(0);
+    // The version's own entries (by subject), each with its place in the Merkle log.
+    const entries = await subjectEntries(deps, s.arn(1));
+    expect(entries.map((e) => e.action)).toEqual(expect.arrayContaining(['version.gate-passed', 'review.opened', 'review.vote', 'review.decided']));
+    const logIndexes = entries.map((e) => e.logIndex);
+    expect(logIndexes.every((i) => typeof i === 'number')).toBe(true);
+    expect(card.audit).toEqual({ versionEntries: entries.length, logIndexes });
 
     expect(out.markdown).toContain(`## Metrics against policy version 1`);
     expect(out.markdown).toContain('| trainingJob:validation:auc | >= 0.85 | 0.912 | pass |');
     expect(out.markdown).toContain(`| ${RISK} | approve | metrics and lineage \\| check out |`);
     expect(out.markdown).toContain(`- Approvers: ${RISK}, ${LEAD}`);
-    expect(out.markdown).toContain(head.hash);
+    expect(out.markdown).toContain(`| Entries about this version | ${entries.length} |\n| Their log indexes | ${logIndexes.join(', ')} |`);
     // By default nothing goes to SageMaker.
     expect(out.pushed).toBeUndefined();
     expect(cardCommands()).toHaveLength(0);
@@ -127,7 +131,9 @@ describe('exportModelCard', () => {
     expect(content['additional_information']?.['custom_details']).toMatchObject({
       modelgate_policy_version: '1',
       modelgate_approvers: `${RISK}, ${LEAD}`,
-      modelgate_audit_head_hash: (await deps.store.getAuditHead(groupChain(s.group))).hash,
+      modelgate_audit_entries: String((await subjectEntries(deps, s.arn(1))).length),
+      // Nothing sequenced this version's entries yet (the sequencer runs after the commit).
+      modelgate_audit_log_indexes: 'not sequenced yet',
     });
     expect(sm.commandCalls(UpdateModelCardCommand)).toHaveLength(0);
 

@@ -5,7 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotFound, ValidationError } from '../../shared/domain/errors.js';
-import { groupChain } from '../../shared/domain/audit.js';
+import { groupScope } from '../../shared/domain/audit.js';
 import { verifyReviewToken } from '../../shared/domain/token.js';
 import type { Deps } from '../../shared/ports.js';
 import { handleModelPackageChange } from '../../shared/usecases/gate.js';
@@ -15,6 +15,7 @@ import { addReviewer, removeReviewer } from '../../shared/usecases/reviewers.js'
 import { submitVote } from '../../shared/usecases/review.js';
 import { sweepReviews } from '../../shared/usecases/sweep.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
+import { scopeEntries } from '../support/audit-log.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
 import { EVENTS_DIR, REVIEW_BASE_URL, TEST_KEY_RING, TOPICS, openSampleReview, resetMocks, story, testDeps } from '../support/story.js';
 
@@ -65,7 +66,7 @@ describe('addReviewer and removeReviewer', () => {
     ]);
     expect(result).toMatchObject({ outcome: 'created', policy: { version: 2, reviewers: ['risk-officer@acme-bank.example', 'ml-lead@acme-bank.example', NEW] } });
     expect(await getPolicy(deps, { modelPackageGroupName: s.group })).toMatchObject({ policy: { version: 2 } });
-    const audit = await deps.store.readAuditChain(groupChain(s.group));
+    const audit = await scopeEntries(deps, groupScope(s.group));
     expect(audit.at(-1)).toMatchObject({ action: 'policy.reviewer-added', actor: ADMIN, detail: { reviewer: NEW, version: 2 } });
     // Adding them again changes nothing.
     expect((await addReviewer(deps, { modelPackageGroupName: s.group, reviewer: NEW, changedBy: ADMIN })).outcome).toBe('unchanged');
@@ -196,7 +197,7 @@ describe('sweepReviews', () => {
     expect(sm.commandCalls(UpdateModelPackageCommand)).toHaveLength(0);
     expect(published().filter((m) => m.TopicArn === TOPICS.governance).map((m) => m.Subject)).toEqual([`Review expired: ${s.group} v1`]);
     expect((await listPendingReviews(deps, {})).items.map((r) => r.group)).not.toContain(s.group);
-    const audit = await deps.store.readAuditChain(groupChain(s.group));
+    const audit = await scopeEntries(deps, groupScope(s.group));
     expect(audit.at(-1)).toMatchObject({ action: 'review.expired' });
     // A vote after expiry is refused.
     expect((await submitVote(deps, tokens['ml-lead@acme-bank.example'] ?? '', { decision: 'approve' })).status).toBe(410);

@@ -4,8 +4,9 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFound, ValidationError } from '../../shared/domain/errors.js';
-import { groupChain } from '../../shared/domain/audit.js';
+import { groupScope } from '../../shared/domain/audit.js';
 import type { Deps } from '../../shared/ports.js';
+import { keys } from '../../shared/store/keys.js';
 import { getAuditTrail, verifyAuditTrail } from '../../shared/usecases/audit-trail.js';
 import { handleModelPackageChange } from '../../shared/usecases/gate.js';
 import { datasetImpact } from '../../shared/usecases/impact.js';
@@ -13,6 +14,7 @@ import { getLineage } from '../../shared/usecases/lineage.js';
 import { putPolicy } from '../../shared/usecases/policies.js';
 import { submitVote } from '../../shared/usecases/review.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
+import { logVerifies, scopeEntries } from '../support/audit-log.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
 import { SAMPLE_REPORT, TOPICS, reviewTokens, s3Body, story, testDeps } from '../support/story.js';
 
@@ -123,7 +125,7 @@ describe('datasetImpact', () => {
     ]);
     expect(updates[0]?.ApprovalDescription).toContain('consent withdrawn (DPO-311)');
     expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input.TopicArn)).toEqual([TOPICS.governance, TOPICS.governance]);
-    const audit = await deps.store.readAuditChain(groupChain(s.group));
+    const audit = await scopeEntries(deps, groupScope(s.group));
     expect(audit.filter((e) => e.action === 'version.revoked').map((e) => e.subject).sort()).toEqual([s.arn(1), s.arn(3)]);
     // The second run: the versions still read Approved (the Rejected events have not arrived), but their decisions say Rejected.
     expect(second.revocation).toMatchObject({ revoked: [], alreadyRevoked: expect.arrayContaining([s.arn(1), s.arn(3)]) });
@@ -157,7 +159,8 @@ describe('getLineage', () => {
     expect(doc.reviews[0]?.votes['risk-officer@acme-bank.example']?.decision).toBe('approve');
     expect(doc.decision?.outcome).toBe('Approved');
     expect(doc.audit.entries.map((e) => e.action)).toEqual(['version.gate-passed', 'review.opened', 'review.vote', 'review.decided', 'version.status-changed']);
-    expect(doc.audit.head).toEqual(await deps.store.getAuditHead(groupChain(s.group)));
+    // The same entries as the group's scope holds about the version (GSI1 against the table's own partition).
+    expect(doc.audit).toEqual({ entries: (await scopeEntries(deps, groupScope(s.group))).filter((e) => e.subject === s.arn(1)) });
     expect(doc.cost).toEqual({ requests: 5, rounds: 2 });
     expect(await getLineage(deps, { modelPackageGroupName: s.group, version: 1 })).toEqual(doc);
   });
@@ -172,11 +175,12 @@ describe('getLineage', () => {
 describe('getAuditTrail and verifyAuditTrail', () => {
   it('pages a group trail in order, filters a version trail and a time range', async () => {
     const s = await scenario();
-    const all = await deps.store.readAuditChain(groupChain(s.group));
+    const all = await scopeEntries(deps, groupScope(s.group));
 
     const first = await getAuditTrail(deps, { modelPackageGroupName: s.group, limit: 3 });
     const second = await getAuditTrail(deps, { modelPackageGroupName: s.group, limit: 3, cursor: first.cursor });
-    expect([...first.items, ...second.items].map((e) => e.seq)).toEqual(all.slice(0, 6).map((e) => e.seq));
+    expect(first.scope).toBe(groupScope(s.group));
+    expect([...first.items, ...second.items].map((e) => e.id)).toEqual(all.slice(0, 6).map((e) => e.id));
 
     const v2 = await getAuditTrail(deps, { modelPackageArn: s.arn(2) });
     expect(v2.items.map((e) => e.action)).toEqual(['version.gate-failed']);
@@ -190,23 +194,49 @@ describe('getAuditTrail and verifyAuditTrail', () => {
     await expect(getAuditTrail(deps, { group: s.group })).rejects.toBeInstanceOf(ValidationError);
   });
 
-  it('verifies a chain, and reports exactly the entry that was edited in the table', async () => {
+  it('the log verifies, and reports exactly the entry that was edited in the table', async () => {
     const s = await scenario();
-    const ok = await verifyAuditTrail(deps, { modelPackageGroupName: s.group });
-    expect(ok).toEqual({ chain: groupChain(s.group), verified: true, entries: expect.any(Number), head: await deps.store.getAuditHead(groupChain(s.group)) });
+    expect(await logVerifies(table)).toMatchObject({ ok: true, entries: (await scopeEntries(deps, groupScope(s.group))).length + JOBS.length });
 
-    // Someone with table access edits entry 4 (a vote) in place.
+    // Someone with table access edits a sequenced entry (a vote) in place.
+    const vote = (await scopeEntries(deps, groupScope(s.group))).find((e) => e.action === 'review.vote');
+    if (vote?.logIndex === undefined) throw new Error('no sequenced vote');
     await table.doc.send(
       new UpdateCommand({
         TableName: table.tableName,
-        Key: { PK: `AUDIT#${groupChain(s.group)}`, SK: 'ENTRY#000000000004' },
+        Key: keys.auditEntry(vote.scope, vote.at, vote.position, vote.id),
         UpdateExpression: 'SET actor = :a',
         ExpressionAttributeValues: { ':a': 'someone-else@acme-bank.example' },
       }),
     );
 
-    expect(await verifyAuditTrail(deps, { modelPackageGroupName: s.group })).toMatchObject({ verified: false, brokenAt: 4, reason: 'content does not match its hash' });
-    expect(await verifyAuditTrail(deps, { modelPackageGroupName: 'empty-group' })).toMatchObject({ verified: true, entries: 0 });
-    await expect(verifyAuditTrail(deps, { modelPackageGroupName: 'bad name!' })).rejects.toBeInstanceOf(ValidationError);
+    expect(await logVerifies(table)).toEqual({
+      ok: false,
+      what: 'the entry does not match its leaf in the log',
+      at: `entry ${vote.logIndex}`,
+      entries: expect.any(Number),
+      checkpoints: 0,
+    });
+  });
+
+  it('an empty table is an empty log, and verifies', async () => {
+    expect(await logVerifies(table)).toMatchObject({ ok: true, entries: 0 });
+  });
+
+  it('verifyAuditTrail refuses a bad payload with a ValidationError naming it, before it reads anything', async () => {
+    const untouched = new Proxy({} as never, {
+      get: (_target, name) => () => {
+        throw new Error(`read ${String(name)} for a refused payload`);
+      },
+    });
+    const verifyDeps = { log: untouched, bucket: untouched, signer: untouched, clock: { now: () => clock.now } };
+    for (const [payload, field] of [
+      [{ modelPackageGroupName: 'bad name!' }, '(root)'],
+      [{ full: 'yes' }, 'full'],
+    ] as const) {
+      const error = (await verifyAuditTrail(verifyDeps, payload).catch((e: unknown) => e)) as ValidationError;
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error.problems.some((p) => p.startsWith(`${field}:`))).toBe(true);
+    }
   });
 });

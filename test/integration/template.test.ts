@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { AUDIT_ENTRY_INSERTS } from '../../local/streams.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -18,6 +19,8 @@ interface CfnResource {
   Type: string;
   Properties: Record<string, unknown>;
   DependsOn?: string | string[];
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
 }
 interface Template {
   Resources: Record<string, CfnResource>;
@@ -59,6 +62,14 @@ const GATE_ACTIONS = [
 
 const TABLE_GSI1_ARN = { 'Fn::Sub': '${GovernanceTable.Arn}/index/GSI1' };
 const TABLE_GSI2_ARN = { 'Fn::Sub': '${GovernanceTable.Arn}/index/GSI2' };
+const TABLE_STREAM_ARN = { 'Fn::GetAtt': ['GovernanceTable', 'StreamArn'] };
+const STREAM_ACTIONS = ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'dynamodb:ListStreams'];
+const CHECKPOINT_KEY_ARN = { 'Fn::GetAtt': ['CheckpointKey', 'Arn'] };
+const CHECKPOINT_BUCKET_ARN = { 'Fn::GetAtt': ['CheckpointBucket', 'Arn'] };
+const CHECKPOINT_OBJECTS = { 'Fn::Sub': '${CheckpointBucket.Arn}/checkpoints/*' };
+const EXPORT_OBJECTS = { 'Fn::Sub': '${AuditExportBucket.Arn}/exports/*' };
+// verifyAuditTrail's reads, which exportAuditTrail shares: the log, its checkpoints' public key and objects.
+const AUDIT_READER_ACTIONS = [...LOG_ACTIONS, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'kms:GetPublicKey', 's3:ListBucket', 's3:GetObject'];
 const SIGNING_KEY_ARN = {
   'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/modelgate/${STAGE}/review-signing-keys`,
 };
@@ -188,15 +199,44 @@ const FUNCTIONS: FunctionSpec[] = [
     tableResources: [TABLE_ARN, TABLE_GSI1_ARN],
   },
   {
+    // The entries (table, GSI1), the latest checkpoint's record and its proofs' nodes (BatchGetItem).
     name: 'getAuditTrail',
     logicalId: 'GetAuditTrailLambdaFunction',
-    actions: [...LOG_ACTIONS, 'dynamodb:Query'],
+    actions: [...LOG_ACTIONS, 'dynamodb:Query', 'dynamodb:BatchGetItem'],
     tableResources: [TABLE_ARN, TABLE_GSI1_ARN],
   },
   {
     name: 'verifyAuditTrail',
     logicalId: 'VerifyAuditTrailLambdaFunction',
-    actions: [...LOG_ACTIONS, 'dynamodb:GetItem', 'dynamodb:Query'],
+    actions: AUDIT_READER_ACTIONS,
+    tableResources: [TABLE_ARN, TABLE_GSI2_ARN],
+  },
+  {
+    name: 'exportAuditTrail',
+    logicalId: 'ExportAuditTrailLambdaFunction',
+    actions: [...AUDIT_READER_ACTIONS, 's3:PutObject'],
+    tableResources: [TABLE_ARN, TABLE_GSI2_ARN],
+  },
+  {
+    // The stream's read actions come from serverless-iam-roles-per-function (the stream event).
+    name: 'sequenceAuditLog',
+    logicalId: 'SequenceAuditLogLambdaFunction',
+    actions: [
+      ...LOG_ACTIONS,
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:Query',
+      ...STREAM_ACTIONS,
+      'sqs:SendMessage',
+    ],
+    tableResources: [TABLE_ARN, TABLE_GSI2_ARN, TABLE_STREAM_ARN],
+  },
+  {
+    name: 'checkpointAuditLog',
+    logicalId: 'CheckpointAuditLogLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'kms:Sign', 'kms:GetPublicKey', 's3:PutObject', 's3:GetObject', 'sqs:SendMessage'],
     tableResources: [TABLE_ARN],
   },
   {
@@ -338,8 +378,8 @@ describe('EventBridge rules', () => {
     });
   });
 
-  it('only the two SageMaker rules, the hourly sweep and the daily reconciliation exist', () => {
-    expect(resourcesOfType('AWS::Events::Rule')).toHaveLength(4);
+  it("only the two SageMaker rules, the hourly sweep, the daily reconciliation and the audit log's two schedules exist", () => {
+    expect(resourcesOfType('AWS::Events::Rule')).toHaveLength(6);
     const [, reconcile] = ruleFor('ReconcileLambdaFunction');
     expect(reconcile.Properties.ScheduleExpression).toBe('rate(1 day)');
   });
@@ -635,6 +675,193 @@ describe('functions', () => {
   });
 });
 
+describe('the audit log: table stream, sequencer, checkpoint key and buckets', () => {
+  const params = (parse(readFileSync(join(repoRoot, 'serverless.yml'), 'utf8')) as { params: { default: Record<string, unknown> } }).params.default;
+  const AUDIT_FUNCTIONS = ['getAuditTrail', 'verifyAuditTrail', 'exportAuditTrail', 'sequenceAuditLog', 'checkpointAuditLog'];
+  const rolesGranting = (action: string) => FUNCTIONS.filter((fn) => grants(roleOf(fn.logicalId).statements).has(action)).map((fn) => fn.name).sort();
+  const allStatements = () =>
+    resourcesOfType('AWS::IAM::Role').flatMap(([, role]) => ((role.Properties as RoleProperties).Policies ?? []).flatMap((p) => p.PolicyDocument.Statement));
+
+  it('the table is retained and streams new images (the sequencer reads keys and type from them)', () => {
+    const table = resource('GovernanceTable');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(table.Properties.StreamSpecification).toStrictEqual({ StreamViewType: 'NEW_IMAGE' });
+  });
+
+  it('the checkpoint key is an asymmetric P-256 signing key, retained, not rotated, administered by the account only', () => {
+    const k = resource('CheckpointKey');
+    expect(k.Type).toBe('AWS::KMS::Key');
+    expect(k.DeletionPolicy).toBe('Retain');
+    expect(k.UpdateReplacePolicy).toBe('Retain');
+    expect(k.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', EnableKeyRotation: false, PendingWindowInDays: 30 });
+    const policy = k.Properties.KeyPolicy as { Statement: { Effect: string; Principal: unknown }[] };
+    expect(policy.Statement.map((s) => [s.Effect, s.Principal])).toStrictEqual([
+      ['Allow', { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } }],
+    ]);
+    expect(JSON.stringify(policy)).not.toMatch(/"Principal":"\*"|"AWS":"\*"/);
+    const aliases = resourcesOfType('AWS::KMS::Alias');
+    expect(aliases.map(([, a]) => a.Properties)).toStrictEqual([{ AliasName: `alias/modelgate-${STAGE}-checkpoints`, TargetKeyId: { Ref: 'CheckpointKey' } }]);
+  });
+
+  it('the checkpoint bucket locks every object in COMPLIANCE mode for checkpointRetentionDays (seven years), and is retained', () => {
+    expect(params.checkpointRetentionDays).toBe(2557);
+    const b = resource('CheckpointBucket');
+    expect(b.Type).toBe('AWS::S3::Bucket');
+    expect(b.DeletionPolicy).toBe('Retain');
+    expect(b.UpdateReplacePolicy).toBe('Retain');
+    expect(b.Properties.ObjectLockEnabled).toBe(true);
+    expect(b.Properties.ObjectLockConfiguration).toStrictEqual({
+      ObjectLockEnabled: 'Enabled',
+      Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: params.checkpointRetentionDays } },
+    });
+    expect(b.Properties).toMatchObject({
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+  });
+
+  it('the export bucket is versioned, private, encrypted and retained, without Object Lock', () => {
+    const b = resource('AuditExportBucket');
+    expect(b.Type).toBe('AWS::S3::Bucket');
+    expect(b.DeletionPolicy).toBe('Retain');
+    expect(b.UpdateReplacePolicy).toBe('Retain');
+    expect(b.Properties.ObjectLockEnabled).toBeUndefined();
+    expect(b.Properties.ObjectLockConfiguration).toBeUndefined();
+    expect(b.Properties).toMatchObject({
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    });
+  });
+
+  it.each(['CheckpointBucket', 'AuditExportBucket'])('%s refuses every request without TLS, and its policy allows nothing', (bucket) => {
+    const policies = resourcesOfType('AWS::S3::BucketPolicy').filter(([, p]) => key(p.Properties.Bucket) === key({ Ref: bucket }));
+    expect(policies).toHaveLength(1);
+    const doc = (policies[0] as [string, CfnResource])[1].Properties.PolicyDocument as { Statement: Record<string, unknown>[] };
+    expect(doc.Statement).toStrictEqual([
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [{ 'Fn::GetAtt': [bucket, 'Arn'] }, { 'Fn::Sub': `\${${bucket}.Arn}/*` }],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ]);
+  });
+
+  it("the sequencer reads the table's stream: new audit entries only, 100 a batch, from the stream's start, 10 retries, then the DLQ", () => {
+    const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    const [, mapping] = mappings[0] as [string, CfnResource];
+    const { FilterCriteria, ...props } = mapping.Properties as { FilterCriteria: { Filters: { Pattern: string }[] } } & Record<string, unknown>;
+    expect(props).toStrictEqual({
+      FunctionName: { 'Fn::GetAtt': ['SequenceAuditLogLambdaFunction', 'Arn'] },
+      EventSourceArn: TABLE_STREAM_ARN,
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      StartingPosition: 'TRIM_HORIZON',
+      Enabled: true,
+      MaximumRetryAttempts: 10,
+      BisectBatchOnFunctionError: false,
+      DestinationConfig: { OnFailure: { Destination: DLQ_ARN } },
+    });
+    const patterns = FilterCriteria.Filters.map((f) => JSON.parse(f.Pattern) as unknown);
+    expect(patterns).toStrictEqual([{ eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['AuditEntry'] } } } }]);
+    // The local stack's stream poller filters with the same pattern.
+    expect(patterns).toStrictEqual([AUDIT_ENTRY_INSERTS]);
+    expect(asArray(mapping.DependsOn)).toContain(roleOf('SequenceAuditLogLambdaFunction').roleId);
+  });
+
+  it('one sequencer at a time (reserved concurrency 1), with a catch-up run every 5 minutes whose failures reach the DLQ', () => {
+    const fn = resource('SequenceAuditLogLambdaFunction').Properties;
+    expect(fn.ReservedConcurrentExecutions).toBe(1);
+    expect(fn.Timeout).toBe(60);
+    const [, rule] = ruleFor('SequenceAuditLogLambdaFunction');
+    expect(rule.Properties).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', Name: `modelgate-${STAGE}-sequence-audit-log`, State: 'ENABLED' });
+    const configs = resourcesOfType('AWS::Lambda::EventInvokeConfig').filter(([, r]) => key(r.Properties.FunctionName) === key({ Ref: 'SequenceAuditLogLambdaFunction' }));
+    expect(configs.map(([, c]) => [c.Properties.MaximumRetryAttempts, c.Properties.DestinationConfig])).toStrictEqual([[0, { OnFailure: { Destination: DLQ_ARN } }]]);
+    const g = grants(roleOf('SequenceAuditLogLambdaFunction').statements);
+    for (const action of STREAM_ACTIONS) expect([...(g.get(action) ?? [])]).toStrictEqual([key(TABLE_STREAM_ARN)]);
+    expect([...(g.get('dynamodb:Query') ?? [])]).toStrictEqual([key(TABLE_GSI2_ARN)]);
+    expect([...(g.get('sqs:SendMessage') ?? [])]).toStrictEqual([key(DLQ_ARN)]);
+    // No other function reads the stream.
+    for (const action of STREAM_ACTIONS) expect(rolesGranting(action)).toStrictEqual(['sequenceAuditLog']);
+  });
+
+  it('checkpointAuditLog runs on checkpointSchedule (every 5 minutes by default); its failures reach the DLQ', () => {
+    expect(params.checkpointSchedule).toBe('rate(5 minutes)');
+    const [, rule] = ruleFor('CheckpointAuditLogLambdaFunction');
+    expect(rule.Properties).toMatchObject({ ScheduleExpression: params.checkpointSchedule, Name: `modelgate-${STAGE}-checkpoint-audit-log`, State: 'ENABLED' });
+    const configs = resourcesOfType('AWS::Lambda::EventInvokeConfig').filter(([, r]) => key(r.Properties.FunctionName) === key({ Ref: 'CheckpointAuditLogLambdaFunction' }));
+    expect(configs.map(([, c]) => [c.Properties.MaximumRetryAttempts, c.Properties.DestinationConfig])).toStrictEqual([[0, { OnFailure: { Destination: DLQ_ARN } }]]);
+    expect([...(grants(roleOf('CheckpointAuditLogLambdaFunction').statements).get('sqs:SendMessage') ?? [])]).toStrictEqual([key(DLQ_ARN)]);
+  });
+
+  it('only checkpointAuditLog may sign with the checkpoint key; only it, verifyAuditTrail and exportAuditTrail read its public key; no other KMS action', () => {
+    expect(rolesGranting('kms:Sign')).toStrictEqual(['checkpointAuditLog']);
+    expect(rolesGranting('kms:GetPublicKey')).toStrictEqual(['checkpointAuditLog', 'exportAuditTrail', 'verifyAuditTrail']);
+    for (const fn of FUNCTIONS) {
+      for (const [action, res] of grants(roleOf(fn.logicalId).statements)) {
+        if (!action.startsWith('kms:')) continue;
+        expect(['kms:Sign', 'kms:GetPublicKey']).toContain(action);
+        expect([...res]).toStrictEqual([key(CHECKPOINT_KEY_ARN)]);
+      }
+    }
+  });
+
+  it('only checkpointAuditLog writes checkpoints, only exportAuditTrail writes exports, each under its own prefix', () => {
+    const writers = (objects: unknown) =>
+      FUNCTIONS.filter((fn) => grants(roleOf(fn.logicalId).statements).get('s3:PutObject')?.has(key(objects))).map((fn) => fn.name);
+    expect(writers(CHECKPOINT_OBJECTS)).toStrictEqual(['checkpointAuditLog']);
+    expect(writers(EXPORT_OBJECTS)).toStrictEqual(['exportAuditTrail']);
+    expect([...(grants(roleOf('CheckpointAuditLogLambdaFunction').statements).get('s3:PutObject') ?? [])]).toStrictEqual([key(CHECKPOINT_OBJECTS)]);
+    expect([...(grants(roleOf('ExportAuditTrailLambdaFunction').statements).get('s3:PutObject') ?? [])]).toStrictEqual([key(EXPORT_OBJECTS)]);
+    // Readers of the checkpoints: the objects, and the listing of the bucket, nothing else in it.
+    for (const name of ['verifyAuditTrail', 'exportAuditTrail']) {
+      const g = grants(roleOf(FUNCTIONS.find((fn) => fn.name === name)?.logicalId ?? '').statements);
+      expect([...(g.get('s3:GetObject') ?? [])]).toStrictEqual([key(CHECKPOINT_OBJECTS)]);
+      expect([...(g.get('s3:ListBucket') ?? [])]).toStrictEqual([key(CHECKPOINT_BUCKET_ARN)]);
+    }
+    expect([...(grants(roleOf('CheckpointAuditLogLambdaFunction').statements).get('s3:GetObject') ?? [])]).toStrictEqual([key(CHECKPOINT_OBJECTS)]);
+  });
+
+  it('no role in the stack may delete objects, change their retention or legal hold, bypass governance retention, or change a bucket', () => {
+    const forbidden = /^s3:(Delete|PutObjectRetention|PutObjectLegalHold|BypassGovernanceRetention|PutBucket|PutLifecycle|PutEncryption)/;
+    const actions = allStatements().flatMap((s) => asArray(s.Action));
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((a) => forbidden.test(a) || a === 's3:*')).toStrictEqual([]);
+  });
+
+  it('no other function has KMS, or any access to the checkpoint key, the checkpoint bucket or the export bucket', () => {
+    const others = FUNCTIONS.filter((fn) => !AUDIT_FUNCTIONS.includes(fn.name));
+    expect(others.length).toBe(FUNCTIONS.length - AUDIT_FUNCTIONS.length);
+    for (const fn of others) {
+      const g = grants(roleOf(fn.logicalId).statements);
+      expect([...g.keys()].filter((a) => a.startsWith('kms:'))).toStrictEqual([]);
+      const resources = [...g.values()].flatMap((set) => [...set]);
+      expect(resources.filter((r) => /CheckpointKey|CheckpointBucket|AuditExportBucket/.test(r))).toStrictEqual([]);
+    }
+    // getAuditTrail proves against the checkpoint recorded in the table: no KMS, no bucket either.
+    const g = grants(roleOf('GetAuditTrailLambdaFunction').statements);
+    expect([...g.values()].flatMap((set) => [...set]).filter((r) => /CheckpointKey|CheckpointBucket|AuditExportBucket/.test(r))).toStrictEqual([]);
+  });
+
+  it.each(FUNCTIONS)('$name: told the checkpoint bucket, the export bucket and the key by reference, and no local key file or folder', (fn) => {
+    const vars = (resource(fn.logicalId).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(vars).toMatchObject({
+      AUDIT_BUCKET: { Ref: 'CheckpointBucket' },
+      AUDIT_EXPORT_BUCKET: { Ref: 'AuditExportBucket' },
+      CHECKPOINT_KEY_ID: CHECKPOINT_KEY_ARN,
+      CHECKPOINT_KEY_FILE: '',
+      AUDIT_EXPORT_DIR: '',
+    });
+  });
+});
+
 describe('serverless.yml stage parameters', () => {
   // The `local` stage is not packaged here (one packaging run per test file); check its
   // parameters where they are declared.
@@ -649,6 +876,20 @@ describe('serverless.yml stage parameters', () => {
     for (const name of ['tableName', 'reviewersTopicArn', 'governanceTopicArn']) {
       expect(typeof local[name]).toBe('string');
     }
+  });
+
+  it("stage local: the audit log's bucket names as plain strings, a local key file and an export folder in the data folder, no KMS key", () => {
+    expect(config.params.local).toMatchObject({
+      auditBucket: 'modelgate-local-audit',
+      auditExportBucket: 'modelgate-local-audit-exports',
+      checkpointKeyId: 'local',
+      // local/stack.ts passes its data folder's paths (MODELGATE_LOCAL_DIR moves them).
+      checkpointKeyFile: "${env:MODELGATE_CHECKPOINT_KEY_FILE, '.local/checkpoint-key.pem'}",
+      auditExportDir: "${env:MODELGATE_AUDIT_EXPORT_DIR, '.local/exports'}",
+    });
+    // Every other stage signs with KMS and exports to S3: no key file, no folder (shared/config.ts reads '' as absent).
+    expect(config.params.default).toMatchObject({ checkpointKeyFile: '', auditExportDir: '' });
+    expect(config.params.prod?.checkpointKeyFile).toBeUndefined();
   });
 
   it("defaults: reports in sagemaker-* buckets, INFO logs, links to this stack's API", () => {

@@ -50,6 +50,16 @@ export function subjectEntries(deps: StoreDeps, subject: string): Promise<AuditE
   return allPages(deps, { scope, subject });
 }
 
+/**
+ * The entries of `after` that `before` did not hold (by id): what the changes in between added,
+ * in `after`'s order. Not `after.slice(before.length)`: an entry of a new change can sort before
+ * older ones that share its `at` (a test's fixed clock) and come later in their own change.
+ */
+export function addedEntries(before: readonly AuditEntry[], after: readonly AuditEntry[]): AuditEntry[] {
+  const known = new Set(before.map((e) => e.id));
+  return after.filter((e) => !known.has(e.id));
+}
+
 /** The audit log store of a test table, with the same document client as `testDeps`. */
 export const logStore = (t: TestTable): AuditLogStore => auditLogStore({ client: documentClient(t.client), table: t.tableName });
 

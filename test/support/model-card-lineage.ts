@@ -1,4 +1,5 @@
 /** The model card tests' lineage documents (test/unit/model-card*.test.ts): every field the card reads, fixed. */
+import type { AuditEntry } from '../../shared/domain/audit.js';
 import type { LineageDocument } from '../../shared/usecases/lineage.js';
 
 export const GROUP = 'fraud-detector';
@@ -7,7 +8,13 @@ export const JOB = 'fraud-xgb-2026-11-27-09-14-05-412';
 export const RISK = 'risk-officer@acme-bank.example';
 export const LEAD = 'ml-lead@acme-bank.example';
 export const GENERATED_AT = '2026-12-01T08:00:00.000Z';
-export const HEAD_HASH = 'dca0c1af5e0b7d4c3a9e6f1d2b5a8c7e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c';
+/** Where the fixture's sequenced entries sit in the Merkle log. */
+export const LOG_INDEXES = [4, 5, 9];
+
+/** One audit entry about version 1, sequenced at `logIndex` when it is given. */
+function auditEntry(id: string, at: string, position: number, action: string, actor: string, logIndex?: number): AuditEntry {
+  return { id, scope: 'group:fraud-detector', at, position, action, subject: ARN, actor, detail: {}, ...(logIndex === undefined ? {} : { logIndex }) };
+}
 
 /** The sample story's version 1, approved by both reviewers: every field the card reads, fixed. */
 export function approvedLineage(): LineageDocument {
@@ -98,10 +105,14 @@ export function approvedLineage(): LineageDocument {
       },
     ],
     decision,
+    // The version's entries: two already in the Merkle log, the decision not sequenced yet.
     audit: {
-      chain: 'group:fraud-detector',
-      head: { chain: 'group:fraud-detector', seq: 8, hash: HEAD_HASH },
-      entries: [],
+      entries: [
+        auditEntry('e-0001', '2026-11-27T09:44:03.000Z', 0, 'version.gate-passed', 'modelgate', 4),
+        auditEntry('e-0002', '2026-11-27T09:44:03.000Z', 1, 'review.opened', 'modelgate', 5),
+        auditEntry('e-0003', '2026-11-28T08:15:00.000Z', 0, 'review.vote', RISK, 9),
+        auditEntry('e-0004', '2026-11-28T09:30:00.000Z', 0, 'review.decided', LEAD),
+      ],
     },
     cost: { requests: 5, rounds: 2 },
   };
@@ -117,5 +128,7 @@ export function undecidedLineage(): LineageDocument {
     ...rest,
     modelPackage: { ...l.modelPackage, status: 'PendingManualApproval', customerMetadata: metadata },
     reviews: [{ ...review, status: 'Open', votes: {} }],
+    // Nobody voted: only the gate's and the review's opening entries.
+    audit: { entries: l.audit.entries.filter((e) => e.action !== 'review.vote' && e.action !== 'review.decided') },
   };
 }

@@ -1,190 +1,293 @@
+/**
+ * The audit entries of issue 9 (shared/domain/audit.ts): new entries for a change, the leaf an
+ * entry makes in the Merkle log, and what the leaf does not cover. The log itself is
+ * merkle.test.ts's; the write path's items come from the store's own `auditEntryItem`.
+ */
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
 import {
-  GENESIS_HASH,
-  appendToChain,
-  emptyHead,
-  groupChain,
-  hashEntry,
-  verifyChain,
-  type AuditEntry,
+  REVIEW_LINKS_SCOPE,
+  SEQUENCING_ATTRIBUTES,
+  TRAINING_SCOPE,
+  UncanonicalEntry,
+  auditEntries,
+  entryLeaf,
+  entryLeafHash,
+  groupScope,
+  sequencedEntryProblems,
   type AuditEvent,
 } from '../../shared/domain/audit.js';
-import { at, without } from './fixtures.js';
+import { leafHash, toHex } from '../../shared/domain/merkle.js';
+import { auditEntryItem } from '../../shared/store/dynamo-store.js';
 
-const CHAIN = groupChain('fraud-detector');
 const T0 = Date.parse('2026-11-27T09:44:02Z');
 const ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detector/1';
 
 const event = (n: number): AuditEvent => ({
-  action: n === 1 ? 'version-registered' : `step-${n}`,
+  action: n === 1 ? 'version.registered' : `step-${n}`,
   subject: ARN,
   actor: n % 2 ? 'sagemaker' : 'arn:aws:sts::123456789012:assumed-role/PlatformAdmin/asmith',
-  detail: { n, passed: n % 2 === 0, reasons: [`reason ${n}`] },
+  detail: { n, passed: n % 2 === 0, reasons: [`reason ${n}`], gate: { auc: 0.81, threshold: 0.85 } },
 });
 
-/** A chain of `n` entries built in two appends (so the second starts from a stored head). */
-function chainOf(n: number): { entries: AuditEntry[]; head: ReturnType<typeof appendToChain>['head'] } {
-  const first = appendToChain(emptyHead(CHAIN), [1, 2].filter((i) => i <= n).map(event), T0);
-  const rest = appendToChain(first.head, Array.from({ length: Math.max(0, n - 2) }, (_, i) => event(i + 3)), T0 + 60_000);
-  return { entries: [...first.entries, ...rest.entries], head: rest.head };
+/** An id generator that hands out `id-1`, `id-2`, … and counts its calls. */
+function ids(prefix = 'id') {
+  const gen = Object.assign(() => `${prefix}-${++gen.calls}`, { calls: 0 });
+  return gen;
 }
 
-describe('appendToChain', () => {
-  it('numbers entries 1..n and links each to the previous hash, starting from GENESIS', () => {
-    const { entries, head } = chainOf(5);
-    expect(entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(entries[0]?.prevHash).toBe(GENESIS_HASH);
-    expect(GENESIS_HASH).toBe('0'.repeat(64));
-    for (let i = 1; i < entries.length; i++) expect(entries[i]?.prevHash).toBe(entries[i - 1]?.hash);
-    expect(head).toEqual({ chain: CHAIN, seq: 5, hash: entries[4]?.hash });
-  });
+/** The item the write path stores for entry `n` of one change (keys and the unsequenced index included). */
+function storedItem(n = 1, position = 0): Record<string, unknown> {
+  const [entry] = auditEntries(groupScope('fraud-detector'), [event(n)], T0, () => `entry-${n}`);
+  if (!entry) throw new Error('no entry');
+  return auditEntryItem({ ...entry, position });
+}
 
-  it('stamps each entry with the chain, the time and a sha256 hex hash of its content', () => {
-    const { entries } = appendToChain(emptyHead(CHAIN), [event(1)], T0);
-    const e = at(entries, 0);
-    expect(e.chain).toBe('group:fraud-detector');
-    expect(e.at).toBe('2026-11-27T09:44:02.000Z');
-    expect(e.hash).toMatch(/^[0-9a-f]{64}$/);
-    const { hash, ...unsigned } = e;
-    expect(hashEntry(unsigned)).toBe(hash);
-    expect(e).toMatchObject(event(1));
-  });
+/** The same item as the sequencer leaves it: its log index, out of the unsequenced index. */
+function sequencedItem(index: number, n = 1): Record<string, unknown> {
+  const { GSI2PK: _pk, GSI2SK: _sk, ...rest } = storedItem(n);
+  return { ...rest, logIndex: index };
+}
 
-  it('returns the given head and no entries for no events', () => {
-    const head = { chain: CHAIN, seq: 7, hash: 'a'.repeat(64) };
-    expect(appendToChain(head, [], T0)).toEqual({ entries: [], head });
-  });
+const text = (leaf: Uint8Array): string => new TextDecoder().decode(leaf);
+const hex = (item: Record<string, unknown>): string => toHex(entryLeafHash(item));
 
-  it('gives different hashes to identical events at different positions', () => {
-    const { entries } = appendToChain(emptyHead(CHAIN), [event(1), event(1)], T0);
-    expect(entries[0]?.hash).not.toBe(entries[1]?.hash);
+/** The same JSON value with every object's keys in another order (as DynamoDB may return them). */
+function reordered(value: unknown, rotate: number): unknown {
+  if (Array.isArray(value)) return value.map((v) => reordered(v, rotate));
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value);
+    const r = entries.length ? rotate % entries.length : 0;
+    return Object.fromEntries([...entries.slice(r), ...entries.slice(0, r)].reverse().map(([k, v]) => [k, reordered(v, rotate + 1)]));
+  }
+  return value;
+}
+
+/**
+ * Objects as the store reads them (Object.fromEntries, store/attributes.ts) and as an export line
+ * parses: fast-check's dictionaries have a null prototype, which entryLeaf does not take for JSON.
+ */
+const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+const detailArb = fc.dictionary(fc.string(), fc.jsonValue()).map(plain);
+
+const eventArb: fc.Arbitrary<AuditEvent> = fc.record({
+  action: fc.string({ minLength: 1 }),
+  subject: fc.string({ minLength: 1 }),
+  actor: fc.string({ minLength: 1 }),
+  detail: detailArb,
+});
+/** Any time toISOString accepts (Date's range: ±8.64e15 ms). */
+const timeArb = fc.integer({ min: -8.64e15, max: 8.64e15 });
+
+describe('scopes', () => {
+  it('names one scope per group whatever the case of its name, and the two fixed scopes', () => {
+    expect(groupScope('Fraud-Detector')).toBe('group:fraud-detector');
+    expect(groupScope('fraud-detector')).toBe(groupScope('FRAUD-DETECTOR'));
+    expect([TRAINING_SCOPE, REVIEW_LINKS_SCOPE]).toEqual(['training-jobs', 'review-links']);
   });
 });
 
-describe('verifyChain', () => {
-  it('verifies an untouched chain and returns its head', () => {
-    const { entries, head } = chainOf(5);
-    expect(verifyChain(CHAIN, entries, head)).toEqual({ verified: true, entries: 5, head });
+describe('auditEntries', () => {
+  it('gives each event an id from the generator, its position 0..n-1, the scope and one `at` for the whole change', () => {
+    const newId = ids();
+    const entries = auditEntries(groupScope('fraud-detector'), [event(1), event(2), event(3)], T0, newId);
+
+    expect(entries).toEqual([
+      { id: 'id-1', scope: 'group:fraud-detector', at: '2026-11-27T09:44:02.000Z', position: 0, ...event(1) },
+      { id: 'id-2', scope: 'group:fraud-detector', at: '2026-11-27T09:44:02.000Z', position: 1, ...event(2) },
+      { id: 'id-3', scope: 'group:fraud-detector', at: '2026-11-27T09:44:02.000Z', position: 2, ...event(3) },
+    ]);
+    expect(newId.calls).toBe(3);
+    // Not sequenced yet: the sequencer sets logIndex.
+    expect(entries.every((e) => !('logIndex' in e))).toBe(true);
   });
 
-  it('verifies an empty chain against an empty head', () => {
-    expect(verifyChain(CHAIN, [], emptyHead(CHAIN))).toEqual({ verified: true, entries: 0, head: emptyHead(CHAIN) });
+  it('makes no entry and asks for no id when the change has no event', () => {
+    const newId = ids();
+    expect(auditEntries(TRAINING_SCOPE, [], T0, newId)).toEqual([]);
+    expect(newId.calls).toBe(0);
   });
 
-  it('verifies a chain without a stored head', () => {
-    const { entries, head } = chainOf(3);
-    expect(verifyChain(CHAIN, entries)).toEqual({ verified: true, entries: 3, head });
+  it('keeps only the event fields (an event object with more on it does not leak into the entry)', () => {
+    const extra = { ...event(1), logIndex: 7, GSI2PK: 'x' } as AuditEvent;
+    const [entry] = auditEntries(TRAINING_SCOPE, [extra], T0, ids());
+    expect(Object.keys(entry ?? {}).sort()).toEqual(['action', 'actor', 'at', 'detail', 'id', 'position', 'scope', 'subject']);
   });
 
-  it('detects an edited detail and reports the entry that was edited', () => {
-    const { entries, head } = chainOf(5);
-    const tampered = entries.map((e) => (e.seq === 3 ? { ...e, detail: { ...e.detail, passed: true, n: 3 } } : e));
-    // Make sure the edit really changed something.
-    expect(tampered[2]?.detail).not.toEqual(entries[2]?.detail);
-    expect(verifyChain(CHAIN, tampered, head)).toEqual({ verified: false, seq: 3, reason: 'content does not match its hash' });
-  });
-
-  it('detects an edited actor', () => {
-    const { entries, head } = chainOf(4);
-    const tampered = entries.map((e) => (e.seq === 2 ? { ...e, actor: 'someone-else' } : e));
-    expect(verifyChain(CHAIN, tampered, head)).toMatchObject({ verified: false, seq: 2 });
-  });
-
-  it('detects an edited hash at the entry whose hash was changed', () => {
-    const { entries, head } = chainOf(5);
-    const tampered = entries.map((e) => (e.seq === 2 ? { ...e, hash: 'f'.repeat(64) } : e));
-    expect(verifyChain(CHAIN, tampered, head)).toMatchObject({ verified: false, seq: 2 });
-  });
-
-  it('detects an entry re-hashed after an edit, because the next link breaks', () => {
-    const { entries, head } = chainOf(5);
-    const tampered = entries.map((e) => {
-      if (e.seq !== 2) return e;
-      const unsigned = without({ ...e, detail: { n: 2, passed: false, reasons: ['rewritten'] } }, 'hash');
-      return { ...unsigned, hash: hashEntry(unsigned) };
-    });
-    expect(verifyChain(CHAIN, tampered, head)).toEqual({ verified: false, seq: 3, reason: 'previous-hash link does not match' });
-  });
-
-  it('detects a removed middle entry as missing', () => {
-    const { entries, head } = chainOf(5);
-    const without3 = entries.filter((e) => e.seq !== 3);
-    expect(verifyChain(CHAIN, without3, head)).toEqual({ verified: false, seq: 3, reason: 'entry 3 is missing' });
-  });
-
-  it('detects a removed first entry as missing', () => {
-    const { entries, head } = chainOf(3);
-    expect(verifyChain(CHAIN, entries.slice(1), head)).toEqual({ verified: false, seq: 1, reason: 'entry 1 is missing' });
-  });
-
-  it('detects reordered entries', () => {
-    const { entries, head } = chainOf(5);
-    const reordered = [0, 2, 1, 3, 4].map((i) => at(entries, i));
-    const verdict = verifyChain(CHAIN, reordered, head);
-    expect(verdict.verified).toBe(false);
-    expect(verdict).toMatchObject({ seq: 2 });
-  });
-
-  it('detects entries renumbered to hide a removal', () => {
-    const { entries, head } = chainOf(4);
-    const renumbered = [at(entries, 0), { ...at(entries, 2), seq: 2 }, { ...at(entries, 3), seq: 3 }];
-    expect(verifyChain(CHAIN, renumbered, { ...head, seq: 3, hash: at(entries, 3).hash })).toMatchObject({ verified: false, seq: 2 });
-  });
-
-  it('detects a truncated tail when the stored head says the chain is longer', () => {
-    const { entries, head } = chainOf(5);
-    expect(verifyChain(CHAIN, entries.slice(0, 3), head)).toEqual({
-      verified: false,
-      seq: 5,
-      reason: 'stored head does not match the last entry',
-    });
-  });
-
-  it('detects a stored head whose hash does not match the last entry', () => {
-    const { entries, head } = chainOf(3);
-    expect(verifyChain(CHAIN, entries, { ...head, hash: GENESIS_HASH })).toMatchObject({ verified: false, seq: 3 });
-  });
-
-  it('detects an entry from another chain', () => {
-    const other = appendToChain(emptyHead(groupChain('churn')), [event(1)], T0).entries;
-    expect(verifyChain(CHAIN, other)).toEqual({ verified: false, seq: 1, reason: 'entry belongs to chain group:churn' });
-  });
-
-  it('ignores storage attributes next to the entry (keys, item type)', () => {
-    const { entries, head } = chainOf(3);
-    const asStored = entries.map((e) => ({ ...e, PK: `AUDIT#${CHAIN}`, SK: `SEQ#${e.seq}`, type: 'AuditEntry' }));
-    expect(verifyChain(CHAIN, asStored, head)).toMatchObject({ verified: true, entries: 3 });
+  it('property: ids in generator order, positions 0..n-1, one `at` (the ISO time of now), events unchanged', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1 }), fc.array(eventArb, { maxLength: 20 }), timeArb, (scope, events, now) => {
+        const newId = ids('x');
+        const entries = auditEntries(scope, events, now, newId);
+        expect(entries.map((e) => e.id)).toEqual(events.map((_, i) => `x-${i + 1}`));
+        expect(entries.map((e) => e.position)).toEqual(events.map((_, i) => i));
+        expect(new Set(entries.map((e) => e.at)).size).toBeLessThanOrEqual(1);
+        for (const e of entries) expect(Date.parse(e.at)).toBe(now);
+        expect(entries.every((e) => e.scope === scope)).toBe(true);
+        expect(entries.map(({ action, subject, actor, detail }) => ({ action, subject, actor, detail }))).toEqual(events);
+      }),
+    );
   });
 });
 
-describe('hashEntry', () => {
-  const base = {
-    chain: CHAIN,
-    seq: 1,
-    at: '2026-11-27T09:44:02.000Z',
-    prevHash: GENESIS_HASH,
-    action: 'gate-evaluated',
-    subject: ARN,
-    actor: 'sagemaker',
-  };
+describe('entryLeaf', () => {
+  it('is the RFC 8785 canonical JSON of the stored item without the sequencing attributes', () => {
+    const item = storedItem();
+    const leaf = text(entryLeaf(item));
 
-  it('does not depend on the key order in detail (canonical JSON), even in nested objects', () => {
-    const a = hashEntry({ ...base, detail: { passed: false, policyVersion: 2, gate: { auc: 0.81, threshold: 0.85 } } });
-    const b = hashEntry({ ...base, detail: { gate: { threshold: 0.85, auc: 0.81 }, policyVersion: 2, passed: false } });
-    expect(a).toBe(b);
+    expect(SEQUENCING_ATTRIBUTES).toEqual(['logIndex', 'GSI2PK', 'GSI2SK']);
+    const { GSI2PK: _pk, GSI2SK: _sk, ...covered } = item;
+    expect(JSON.parse(leaf)).toEqual(covered);
+    // Keys sorted, no white space: the canonical form, keys and type included.
+    expect(leaf.startsWith('{"GSI1PK":"AUDITOF#arn:aws:sagemaker:')).toBe(true);
+    expect(leaf).toContain('"PK":"AUDIT#group:fraud-detector","SK":"ENTRY#2026-11-27T09:44:02.000Z#000#entry-1"');
+    expect(leaf).toContain('"detail":{"gate":{"auc":0.81,"threshold":0.85},"n":1,"passed":false,"reasons":["reason 1"]}');
+    expect(leaf).not.toContain('GSI2');
+    expect(leaf).not.toMatch(/":\s|,\s"/);
   });
 
-  it('verifies a chain whose details were read back with their keys in another order', () => {
-    const { entries, head } = appendToChain(emptyHead(CHAIN), [{ ...event(1), detail: { a: 1, b: { c: 2, d: 3 } } }], T0);
-    const readBack = entries.map((e) => ({ ...e, detail: { b: { d: 3, c: 2 }, a: 1 } }));
-    expect(verifyChain(CHAIN, readBack, head)).toMatchObject({ verified: true });
+  it('has the leaf hash of RFC 9162 (0x00 prefix) over its bytes', () => {
+    const item = storedItem();
+    expect(toHex(entryLeafHash(item))).toBe(toHex(leafHash(entryLeaf(item))));
+    expect(hex(item)).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('changes when a value in detail changes', () => {
-    expect(hashEntry({ ...base, detail: { auc: 0.81 } })).not.toBe(hashEntry({ ...base, detail: { auc: 0.82 } }));
+  it('does not depend on key order, at the top or nested in detail', () => {
+    const item = storedItem();
+    const readBack = reordered(item, 1) as Record<string, unknown>;
+    expect(Object.keys(readBack)).not.toEqual(Object.keys(item));
+    expect(text(entryLeaf(readBack))).toBe(text(entryLeaf(item)));
   });
 
-  it.each(['chain', 'seq', 'at', 'prevHash', 'action', 'subject', 'actor'] as const)('changes when %s changes', (field) => {
-    const changed = { ...base, detail: {}, [field]: field === 'seq' ? 2 : `${String(base[field])}x` };
-    expect(hashEntry(changed)).not.toBe(hashEntry({ ...base, detail: {} }));
+  it('is the same before and after sequencing: logIndex and the unsequenced index are not covered', () => {
+    const before = storedItem();
+    expect(hex(sequencedItem(0))).toBe(hex(before));
+    expect(hex(sequencedItem(41))).toBe(hex(before));
+    expect(hex({ ...before, GSI2PK: 'AUDIT#ELSEWHERE', GSI2SK: 'x' })).toBe(hex(before));
+  });
+
+  const covered = Object.keys(storedItem()).filter((k) => !(SEQUENCING_ATTRIBUTES as readonly string[]).includes(k));
+
+  it('covers every attribute the write path stores', () => {
+    expect(covered.sort()).toEqual(['GSI1PK', 'GSI1SK', 'PK', 'SK', 'action', 'actor', 'at', 'detail', 'id', 'position', 'scope', 'subject', 'type']);
+  });
+
+  it.each(covered)('changes when %s changes, and when it is removed', (attribute) => {
+    const item = storedItem();
+    const value = item[attribute];
+    const changed = typeof value === 'number' ? value + 1 : typeof value === 'string' ? `${value}x` : { ...(value as object), n: 2 };
+    const { [attribute]: _removed, ...without } = item;
+
+    expect(hex({ ...item, [attribute]: changed })).not.toBe(hex(item));
+    expect(hex(without)).not.toBe(hex(item));
+  });
+
+  it('changes when an attribute is added', () => {
+    expect(hex({ ...storedItem(), approvedBy: 'someone' })).not.toBe(hex(storedItem()));
+  });
+
+  it('changes with the position, so two identical events of one change have different leaves', () => {
+    const [a, b] = auditEntries(TRAINING_SCOPE, [event(1), event(1)], T0, () => 'same-id');
+    if (!a || !b) throw new Error('two entries expected');
+    expect(hex(auditEntryItem(a))).not.toBe(hex(auditEntryItem(b)));
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a Set', new Set(['a', 'b']), 'entry.detail.value is not a JSON value'],
+    ['undefined', undefined, 'entry.detail.value is not a JSON value'],
+    ['NaN', Number.NaN, 'entry.detail.value is not a finite number'],
+    ['Infinity', Number.POSITIVE_INFINITY, 'entry.detail.value is not a finite number'],
+    ['a Uint8Array (a binary attribute)', new Uint8Array([1, 2, 3]), 'entry.detail.value is not a JSON value'],
+    ['a Date', new Date(T0), 'entry.detail.value is not a JSON value'],
+    ['a bigint', 10n, 'entry.detail.value is not a JSON value'],
+  ])('refuses %s in an entry with an UncanonicalEntry naming where it is', (_what, value, reason) => {
+    const item = { ...storedItem(), detail: { ok: 1, value } };
+    let thrown: unknown;
+    try {
+      entryLeaf(item);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(UncanonicalEntry);
+    expect(thrown).toMatchObject({ name: 'UncanonicalEntry', reason, message: `audit entry cannot be hashed: ${reason}` });
+    expect(() => entryLeafHash(item)).toThrow(UncanonicalEntry);
+  });
+
+  it('refuses an unhashable value at the top level and deep inside lists', () => {
+    expect(() => entryLeaf({ ...storedItem(), actor: undefined })).toThrow(new UncanonicalEntry('entry.actor is not a JSON value'));
+    expect(() => entryLeaf({ ...storedItem(), detail: { results: [{ actual: 0.9 }, { actual: Number.NaN }] } })).toThrow(
+      new UncanonicalEntry('entry.detail.results[1].actual is not a finite number'),
+    );
+    expect(() => entryLeaf({ ...storedItem(), detail: { reviewers: new Set(['a@x.example']) } })).toThrow(UncanonicalEntry);
+  });
+
+  it('ignores what it does not cover even when it is not JSON (the sequencing attributes are left out first)', () => {
+    expect(hex({ ...storedItem(), logIndex: Number.NaN })).toBe(hex(storedItem()));
+  });
+
+  it('property: a detail read back with its keys in any order has the same leaf', () => {
+    fc.assert(
+      fc.property(detailArb, fc.nat(), (detail, rotate) => {
+        const item = { ...storedItem(), detail };
+        expect(hex(reordered(item, rotate) as Record<string, unknown>)).toBe(hex(item));
+      }),
+    );
+  });
+
+  it('property: any other value of a covered attribute gives another leaf', () => {
+    const item = storedItem();
+    fc.assert(
+      fc.property(fc.constantFrom(...covered), fc.jsonValue().map(plain), (attribute, value) => {
+        // Only a value that is another JSON value (0 and -0, say, are one number in JSON).
+        fc.pre(canonicalize(value) !== canonicalize(item[attribute]));
+        expect(hex({ ...item, [attribute]: value })).not.toBe(hex(item));
+      }),
+    );
+  });
+
+  it('property: any change inside detail gives another leaf', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue(), { minKeys: 1 }).map(plain), fc.string(), (detail, extra) => {
+        const [key] = Object.keys(detail);
+        if (key === undefined) return;
+        fc.pre(canonicalize(detail[key]) !== canonicalize({ changed: extra }));
+        const item = { ...storedItem(), detail };
+        expect(hex({ ...item, detail: { ...detail, [key]: { changed: extra } } })).not.toBe(hex(item));
+      }),
+    );
+  });
+});
+
+describe('sequencedEntryProblems', () => {
+  it('finds nothing wrong with an entry the log holds at its logIndex and that left the unsequenced index', () => {
+    expect(sequencedEntryProblems(sequencedItem(0), 0)).toEqual([]);
+    expect(sequencedEntryProblems(sequencedItem(17), 17)).toEqual([]);
+  });
+
+  it('names an entry whose logIndex is not its place in the log', () => {
+    expect(sequencedEntryProblems(sequencedItem(3), 4)).toEqual(['logIndex is 3, the log holds it at 4']);
+    expect(sequencedEntryProblems({ ...sequencedItem(3), logIndex: '4' }, 4)).toEqual(['logIndex is "4", the log holds it at 4']);
+  });
+
+  it('names an entry that has no logIndex', () => {
+    const { logIndex: _i, ...unindexed } = sequencedItem(0);
+    expect(sequencedEntryProblems(unindexed, 0)).toEqual(['logIndex is null, the log holds it at 0']);
+  });
+
+  it('names each unsequenced marker a sequenced entry still carries, with every other problem', () => {
+    expect(sequencedEntryProblems({ ...storedItem(), logIndex: 2 }, 2)).toEqual(['a sequenced entry carries GSI2PK', 'a sequenced entry carries GSI2SK']);
+    expect(sequencedEntryProblems(storedItem(), 5)).toEqual([
+      'logIndex is null, the log holds it at 5',
+      'a sequenced entry carries GSI2PK',
+      'a sequenced entry carries GSI2SK',
+    ]);
+  });
+
+  it('property: no problem exactly when the logIndex is the index asked about', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.nat(), (logIndex, index) => {
+        expect(sequencedEntryProblems(sequencedItem(logIndex), index).length === 0).toBe(logIndex === index);
+      }),
+    );
   });
 });

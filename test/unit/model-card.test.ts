@@ -10,10 +10,10 @@ import {
   sageMakerCardStatus,
   toSageMakerContent,
 } from '../../shared/domain/model-card.js';
-import { ARN, GENERATED_AT, GROUP, HEAD_HASH, JOB, LEAD, RISK, approvedLineage, undecidedLineage } from '../support/model-card-lineage.js';
+import { ARN, GENERATED_AT, GROUP, JOB, LEAD, LOG_INDEXES, RISK, approvedLineage, undecidedLineage } from '../support/model-card-lineage.js';
 
 describe('buildModelCard', () => {
-  it('holds the facts, intended use, lineage, metrics at decision time, the decision and the audit head', () => {
+  it('holds the facts, intended use, lineage, metrics at decision time, the decision and where its audit entries sit in the log', () => {
     const card = buildModelCard(approvedLineage(), { generatedAt: GENERATED_AT });
 
     expect(ModelCardSchema.safeParse(card).success).toBe(true);
@@ -31,7 +31,8 @@ describe('buildModelCard', () => {
       { reviewer: RISK, decision: 'approve', comment: 'metrics and lineage check out', at: '2026-11-28T08:15:00.000Z' },
       { reviewer: LEAD, decision: 'approve', at: '2026-11-28T09:30:00.000Z' },
     ]);
-    expect(card.audit).toEqual({ chain: 'group:fraud-detector', seq: 8, headHash: HEAD_HASH, versionEntries: 0 });
+    // Four entries about the version; the decision's is not sequenced yet, so it has no log index.
+    expect(card.audit).toEqual({ versionEntries: 4, logIndexes: LOG_INDEXES });
   });
 
   it('renders stable Markdown (snapshot)', () => {
@@ -65,6 +66,22 @@ describe('buildModelCard', () => {
     expect(toSageMakerContent(card).additional_information.custom_details['modelgate_decision']).toBe('none recorded');
   });
 
+  it('a version whose audit entries are not sequenced yet says so, in the card, the Markdown and the custom details', () => {
+    const l = undecidedLineage();
+    const unsequenced = { ...l, audit: { entries: l.audit.entries.map(({ logIndex: _i, ...e }) => e) } };
+    const card = buildModelCard(unsequenced, { generatedAt: GENERATED_AT });
+
+    expect(card.audit).toEqual({ versionEntries: 2, logIndexes: [] });
+    expect(ModelCardSchema.safeParse(card).success).toBe(true);
+    expect(renderModelCardMarkdown(card)).toContain('| Entries about this version | 2 |\n| Their log indexes | not sequenced yet |');
+    expect(toSageMakerContent(card).additional_information.custom_details).toMatchObject({
+      modelgate_audit_entries: '2',
+      modelgate_audit_log_indexes: 'not sequenced yet',
+    });
+    // The undecided version's own entries: the gate's and the review's, both in the log.
+    expect(buildModelCard(l, { generatedAt: GENERATED_AT }).audit).toEqual({ versionEntries: 2, logIndexes: [4, 5] });
+  });
+
   it('a version with no job, no gate and no reviews still makes a valid card', () => {
     const { trainingJob: _t, gate: _g, decision: _d, image: _i, ...l } = undecidedLineage();
     const card = buildModelCard({ ...l, datasets: [], reviews: [] }, { generatedAt: GENERATED_AT });
@@ -82,7 +99,8 @@ describe('ModelCardSchema', () => {
     ['a missing model', ({ model: _m, ...c }) => c],
     ['an unknown field', (c) => ({ ...c, extra: 1 })],
     ['a version that is not a number', (c) => ({ ...c, model: { ...(c['model'] as object), version: '1' } })],
-    ['an audit head hash that is not SHA-256', (c) => ({ ...c, audit: { ...(c['audit'] as object), headHash: 'abc' } })],
+    ['an audit log index that is not a natural number', (c) => ({ ...c, audit: { ...(c['audit'] as object), logIndexes: [4, -1] } })],
+    ['an audit section with the old chain head', (c) => ({ ...c, audit: { ...(c['audit'] as object), headHash: 'a'.repeat(64) } })],
     ['a generatedAt that is not a timestamp', (c) => ({ ...c, generatedAt: 'yesterday' })],
     ['an unknown decision outcome', (c) => ({ ...c, decision: { ...(c['decision'] as object), outcome: 'Maybe' } })],
   ])('refuses %s', (_what, breakIt) => {
@@ -145,8 +163,8 @@ describe('SageMaker model card content', () => {
       modelgate_policy_version: '1',
       modelgate_approvers: `${RISK}, ${LEAD}`,
       modelgate_review_comments: `${RISK} (approve): metrics and lineage check out`,
-      modelgate_audit_head_seq: '8',
-      modelgate_audit_head_hash: HEAD_HASH,
+      modelgate_audit_entries: '4',
+      modelgate_audit_log_indexes: '4, 5, 9',
     });
     expect(sageMakerCardStatus(buildModelCard(approvedLineage(), { generatedAt: GENERATED_AT }))).toBe('Approved');
   });
