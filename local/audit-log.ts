@@ -1,22 +1,21 @@
-import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
-import { tableDefinition } from '../scripts/dynamodb-local.js';
+import { parse } from 'yaml';
+import { REPO_ROOT, tableDefinition } from '../scripts/dynamodb-local.js';
 import { invokeFunction } from './lambda.js';
 import { startStreamPoller } from './streams.js';
 
 /**
- * The audit log's two event sources in the local stack, as serverless.yml defines them on AWS:
+ * The audit log's event sources in the local stack, as serverless.yml defines them on AWS:
  *
  * - the table's stream → `sequenceAuditLog`: Lambda's event source mapping is DynamoDB Local's
  *   stream, read by local/streams.ts (the same filter, new audit entries only, 100 a batch, from
  *   the stream's start); each batch is invoked through serverless-offline's Lambda endpoint, like
  *   every other event of the local stack, and a batch that fails is delivered again;
- * - the `checkpointSchedule` rule → `checkpointAuditLog`: the local stack runs no EventBridge
- *   schedule, so a timer sends the function a Scheduled Event every `checkpointIntervalMs`.
- *
- * The sequencer's catch-up schedule is not run here: locally the stream delivers every entry (a
- * failed batch is retried until it passes), and an operator can still invoke the catch-up with
- * `serverless invoke local --stage local -f sequenceAuditLog --path events/sequence-audit-log.json`.
+ * - the schedules (the sequencer's catch-up, `checkpointSchedule` → `checkpointAuditLog`):
+ *   serverless-offline runs serverless.yml's `schedule` events itself (as cron, at wall-clock
+ *   minutes: `rate(5 minutes)` fires at :00, :05, …), so nothing here times them; `summary` names them.
  */
 export interface AuditLogWiringOptions {
   lambdaUrl: string;
@@ -25,8 +24,6 @@ export interface AuditLogWiringOptions {
   table: string;
   stage: string;
   region: string;
-  account: string;
-  checkpointIntervalMs: number;
   /** Where the wiring reports what it does (one line each). Default console.log. */
   log?: (line: string) => void;
 }
@@ -38,10 +35,9 @@ export interface AuditLogWiring {
 }
 
 export async function startAuditLogWiring(options: AuditLogWiringOptions): Promise<AuditLogWiring> {
-  const { lambdaUrl, dynamodbEndpoint, table, stage, region, account, checkpointIntervalMs } = options;
+  const { lambdaUrl, dynamodbEndpoint, table, stage, region } = options;
   const log = options.log ?? ((line: string) => console.log(line));
   const sequencer = `modelgate-${stage}-sequenceAuditLog`;
-  const checkpointer = `modelgate-${stage}-checkpointAuditLog`;
 
   const enabled = await ensureTableStream(dynamodbEndpoint, table, region);
   if (enabled) log(`  DynamoDB Local: the stream of ${table} was off (a table from before the audit log); it is on now`);
@@ -66,54 +62,23 @@ export async function startAuditLogWiring(options: AuditLogWiringOptions): Promi
     },
   });
 
-  // One run at a time: the next is timed from the end of the last, as a slow run must not pile up.
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  const ruleName = `modelgate-${stage}-checkpoint-audit-log`;
-  const checkpoint = async (): Promise<void> => {
-    const event = {
-      'version': '0',
-      'id': randomUUID(),
-      'detail-type': 'Scheduled Event',
-      'source': 'aws.events',
-      account,
-      'time': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      region,
-      'resources': [`arn:aws:events:${region}:${account}:rule/${ruleName}`],
-      'detail': {},
-    };
-    const { ok, result } = await invokeFunction(lambdaUrl, checkpointer, event);
-    if (!ok) {
-      console.error(`  schedule → checkpointAuditLog: FAILED ${JSON.stringify(result)}`);
-      return;
-    }
-    // "No growth" every few minutes is not news; a new checkpoint is.
-    const made = result as { made?: boolean; checkpoint?: { logSize: number; rootHash: string }; objectKey?: string };
-    if (made.made && made.checkpoint) {
-      log(`  schedule → checkpointAuditLog: checkpoint of ${made.checkpoint.logSize} entries, root ${made.checkpoint.rootHash} (${made.objectKey ?? ''})`);
-    }
-  };
-  const schedule = () => {
-    timer = setTimeout(() => {
-      running = checkpoint()
-        .catch((e: unknown) => console.error(`  schedule → checkpointAuditLog: FAILED ${(e as Error).message}`))
-        .finally(() => {
-          running = undefined;
-          if (!stopped) schedule();
-        });
-    }, checkpointIntervalMs);
-  };
-  schedule();
-
+  const schedules = ['sequenceAuditLog', 'checkpointAuditLog'].map((fn) => `${fn} ${schedulesOf(fn, stage).join(', ') || '(no schedule)'}`);
   return {
-    summary: `stream → sequenceAuditLog (new audit entries); checkpointAuditLog every ${duration(checkpointIntervalMs)} (MODELGATE_CHECKPOINT_INTERVAL_MS)`,
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await Promise.allSettled([running, poller.stop()]);
-    },
+    summary: `stream → sequenceAuditLog (new audit entries); schedules (serverless-offline): ${schedules.join('; ')}`,
+    stop: () => poller.stop(),
   };
+}
+
+/** A function's schedule expressions in serverless.yml, `${param:…}` resolved for `stage`. */
+export function schedulesOf(functionName: string, stage: string, serverlessYml = join(REPO_ROOT, 'serverless.yml')): string[] {
+  const doc = parse(readFileSync(serverlessYml, 'utf8')) as {
+    params?: Record<string, Record<string, unknown>>;
+    functions: Record<string, { events?: Array<{ schedule?: string | { rate?: string | string[] } }> }>;
+  };
+  const param = (name: string): string => String(doc.params?.[stage]?.[name] ?? doc.params?.default?.[name] ?? `\${param:${name}}`);
+  return (doc.functions[functionName]?.events ?? [])
+    .flatMap((e) => (typeof e.schedule === 'string' ? [e.schedule] : e.schedule?.rate === undefined ? [] : [e.schedule.rate].flat()))
+    .map((rate) => rate.replace(/\$\{param:([A-Za-z0-9]+)\}/g, (_, name: string) => param(name)));
 }
 
 /**
@@ -138,6 +103,3 @@ export async function ensureTableStream(endpoint: string, table: string, region:
     client.destroy();
   }
 }
-
-const duration = (ms: number): string =>
-  ms % 60_000 === 0 ? `${ms / 60_000} min` : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;

@@ -34,9 +34,6 @@ export function localConfig(env: NodeJS.ProcessEnv = process.env) {
     auditBucket: 'modelgate-local-audit',
     checkpointKeyFile: join(dir, 'checkpoint-key.pem'),
     auditExportDir: join(dir, 'exports'),
-    // checkpointAuditLog's schedule (serverless.yml checkpointSchedule, rate(5 minutes)): the local
-    // stack runs no EventBridge schedule, so it invokes the function on a timer of its own.
-    checkpointIntervalMs: checkpointInterval(env.MODELGATE_CHECKPOINT_INTERVAL_MS),
     awsEnv: {
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: 'local',
@@ -47,16 +44,4 @@ export function localConfig(env: NodeJS.ProcessEnv = process.env) {
       AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${ports.s3}`,
     },
   };
-}
-
-const DEFAULT_CHECKPOINT_INTERVAL_MS = 5 * 60 * 1000;
-
-/** MODELGATE_CHECKPOINT_INTERVAL_MS: a whole number of milliseconds, at least 1 000; unset, 5 minutes. */
-function checkpointInterval(value: string | undefined): number {
-  if (value === undefined || value === '') return DEFAULT_CHECKPOINT_INTERVAL_MS;
-  const ms = Number(value);
-  if (!Number.isSafeInteger(ms) || ms < 1000) {
-    throw new Error(`MODELGATE_CHECKPOINT_INTERVAL_MS must be a whole number of milliseconds, at least 1000 (got ${JSON.stringify(value)})`);
-  }
-  return ms;
 }

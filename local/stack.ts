@@ -74,7 +74,9 @@ try {
   // serverless-offline bundles every function first (the slowest part): it starts while the rest does.
   const offlineReady = startOffline();
   mkdirSync(join(cfg.dir, 'dynamodb'), { recursive: true });
-  const db = await startDynamoDbLocal({ port: cfg.ports.dynamodb, dataDir: join(cfg.dir, 'dynamodb') });
+  // Java starts while serverless-offline bundles every function: on a busy machine that takes
+  // longer than the tests' 20 s default.
+  const db = await startDynamoDbLocal({ port: cfg.ports.dynamodb, dataDir: join(cfg.dir, 'dynamodb'), timeoutMs: 90_000 });
   stops.push(() => db.stop());
   Object.assign(process.env, cfg.awsEnv);
   const ddb = new DynamoDBClient({});
@@ -97,15 +99,13 @@ try {
   // serverless-offline serves the review page and every function's Lambda endpoint.
   await offlineReady;
 
-  // The audit log: DynamoDB Local's stream feeds the sequencer, a timer stands in for the checkpoint schedule.
+  // The audit log: DynamoDB Local's stream feeds the sequencer (serverless-offline runs the schedules).
   const auditLog = await startAuditLogWiring({
     lambdaUrl: cfg.lambdaUrl,
     dynamodbEndpoint: cfg.awsEnv.AWS_ENDPOINT_URL_DYNAMODB,
     table: cfg.table,
     stage: 'local',
     region: cfg.region,
-    account: cfg.account,
-    checkpointIntervalMs: cfg.checkpointIntervalMs,
   });
   stops.push(() => auditLog.stop());
 

@@ -511,6 +511,8 @@ function arrange(events: EventBridgeEvent[], route: (e: EventBridgeEvent) => Fun
 interface Trace {
   requests: number;
   cancelled: number;
+  /** The last write was cancelled or refused: the next read re-plans it. */
+  replanning: boolean;
 }
 
 export interface Counts {
@@ -519,13 +521,19 @@ export interface Counts {
   cancelled: number;
   /** ConditionalCheckFailedException of single-item writes (settling or claiming side effects). */
   refused: number;
+  /** Reads that directly follow a cancelled or refused write of the same invocation (re-planning it). */
+  rereads: number;
   /** What the cancelled transactions' reasons and the refused writes name: `<item> <code>`. */
   collisions: Map<string, number>;
   /** Cancelled transactions by the kind of invocation that sent them. */
   cancelledBy: Map<string, number>;
+  /** Milliseconds spent waiting for DynamoDB, by command, and for SageMaker, by operation (`SageMaker <op>`). */
+  waitMs: Map<string, number>;
+  /** SageMaker calls by operation. */
+  sagemaker: Map<string, number>;
 }
 
-const newCounts = (): Counts => ({ requests: 0, byCommand: new Map(), cancelled: 0, refused: 0, collisions: new Map(), cancelledBy: new Map() });
+const newCounts = (): Counts => ({ requests: 0, byCommand: new Map(), cancelled: 0, refused: 0, rereads: 0, collisions: new Map(), cancelledBy: new Map(), waitMs: new Map(), sagemaker: new Map() });
 const bump = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
 
 const context = new AsyncLocalStorage<{ counts: Counts; trace: Trace; kind: string }>();
@@ -551,6 +559,7 @@ function itemKind(key: Record<string, unknown> | undefined): string {
 }
 
 type Op = { Item?: Record<string, unknown>; Key?: Record<string, unknown> };
+const READS = new Set(['GetItem', 'BatchGetItem', 'Query']);
 
 let installed = false;
 /**
@@ -569,6 +578,9 @@ export async function installCounter(): Promise<void> {
       here.counts.requests++;
       here.trace.requests++;
       bump(here.counts.byCommand, command);
+      if (here.trace.replanning && READS.has(command)) here.counts.rereads++;
+      here.trace.replanning = false;
+      const t0 = performance.now();
       try {
         return await next(args);
       } catch (e) {
@@ -576,6 +588,7 @@ export async function installCounter(): Promise<void> {
         if (e instanceof Error && e.name === 'TransactionCanceledException') {
           here.counts.cancelled++;
           here.trace.cancelled++;
+          here.trace.replanning = true;
           bump(here.counts.cancelledBy, here.kind);
           const reasons = (e as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
           reasons.forEach((r, i) => {
@@ -585,18 +598,37 @@ export async function installCounter(): Promise<void> {
           });
         } else if (e instanceof Error && e.name === 'ConditionalCheckFailedException') {
           here.counts.refused++;
+          here.trace.replanning = true;
           bump(here.counts.collisions, `${itemKind(input.Key)} ConditionalCheckFailed (${command})`);
         }
         throw e;
+      } finally {
+        bump(here.counts.waitMs, command, performance.now() - t0);
       }
     },
     { step: 'initialize', name: 'benchContention' },
+  );
+  // SageMaker is not counted in the requests; its calls and their time show where a level's time goes.
+  clients.sagemaker().middlewareStack.add(
+    (next, ctx) => async (args) => {
+      const here = context.getStore();
+      if (!here) return next(args);
+      const op = `SageMaker ${(ctx.commandName ?? '?').replace(/Command$/, '')}`;
+      bump(here.counts.sagemaker, op);
+      const t0 = performance.now();
+      try {
+        return await next(args);
+      } finally {
+        bump(here.counts.waitMs, op, performance.now() - t0);
+      }
+    },
+    { step: 'initialize', name: 'benchContentionSageMaker' },
   );
 }
 
 /** Runs `work` with its DynamoDB requests counted into `counts`. */
 export function counted<T>(counts: Counts, kind: string, work: () => Promise<T>): Promise<T> {
-  return context.run({ counts, trace: { requests: 0, cancelled: 0 }, kind }, work);
+  return context.run({ counts, trace: { requests: 0, cancelled: 0, replanning: false }, kind }, work);
 }
 
 /** At most `width` at a time, in order. */
@@ -636,10 +668,11 @@ export async function runLevel(
   story: Story,
   handlers: Handlers,
   concurrency: number,
-  { burst = true }: { burst?: boolean } = {},
+  { burst = true, beforeReplay }: { burst?: boolean; beforeReplay?: () => Promise<void> } = {},
 ): Promise<LevelResult> {
   await env.restartSageMaker(story.sagemakerState);
   await env.freshTable();
+  await beforeReplay?.();
   for (const p of story.policies) await handlers.putPolicy(p, fakeContext('putPolicy'));
   const result: LevelResult = { concurrency, counts: newCounts(), invocations: 0, failed: 0, errors: new Map(), outcomes: new Map(), ms: 0 };
   const invoke = async (inv: Invocation) => {
@@ -654,6 +687,10 @@ export async function runLevel(
     }
   };
   const t0 = performance.now();
+  // BENCH_PROGRESS=1: a line on stderr every 10 s (to see a level that stalls).
+  const progress = process.env.BENCH_PROGRESS
+    ? setInterval(() => console.error(`  … concurrency ${concurrency}: ${result.invocations} started, ${result.counts.requests} requests, ${result.counts.cancelled} cancelled, ${((performance.now() - t0) / 1000).toFixed(0)} s`), 10_000)
+    : undefined;
   await pool(story.replay, concurrency, invoke);
   if (burst) {
     // SageMaker has the jobs Completed (with their metrics) before their events go out.
@@ -661,6 +698,7 @@ export async function runLevel(
     await pool(story.burst, concurrency === 1 ? 1 : story.burst.length, invoke);
   }
   result.ms = performance.now() - t0;
+  if (progress) clearInterval(progress);
   return result;
 }
 
@@ -751,6 +789,20 @@ function overFloor(level: Counts, floor: Counts): string {
   return out.join(', ') || 'none';
 }
 
+function details(r: LevelResult, floor: LevelResult | undefined): string[] {
+  return [
+    `  concurrency ${r.concurrency}: ${(r.ms / 1000).toFixed(1)} s for ${n(r.invocations)} invocations; over the floor: ${floor ? overFloor(r.counts, floor.counts) : 'n/a'}`,
+    `    ${r.counts.cancelled} cancelled transactions + ${r.counts.refused} refused single writes + ${r.counts.rereads} reads re-planning them = ${r.counts.cancelled + r.counts.refused + r.counts.rereads} requests` +
+      (floor ? ` of the ${r.counts.requests - floor.counts.requests} over the floor` : ''),
+    `    collided on: ${describeMap(r.counts.collisions)}; cancelled by invocation: ${describeMap(r.counts.cancelledBy)}`,
+    `    mean wait per call, ms: ${[...r.counts.waitMs.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, ms]) => `${k} ${(ms / (r.counts.byCommand.get(k) ?? r.counts.sagemaker.get(k) ?? 1)).toFixed(1)} (${r.counts.byCommand.get(k) ?? r.counts.sagemaker.get(k) ?? 0})`)
+      .join(', ')}`,
+    ...(r.errors.size > 0 ? [`    failures: ${describeMap(r.errors, 5)}`] : []),
+  ];
+}
+
 async function main(): Promise<void> {
   const wall = performance.now();
   const env = await startBenchEnvironment();
@@ -769,7 +821,9 @@ async function main(): Promise<void> {
     );
     const results: LevelResult[] = [];
     let floor: LevelResult | undefined;
-    for (const level of LEVELS) {
+    // BENCH_LEVELS=8,32 runs only those (no floor then: the ratio is against the first level run).
+    const levels = process.env.BENCH_LEVELS ? process.env.BENCH_LEVELS.split(',').map(Number) : [...LEVELS];
+    for (const level of levels) {
       const r = await runLevel(env, story, handlers, level);
       results.push(r);
       if (level === 1) {
@@ -781,6 +835,7 @@ async function main(): Promise<void> {
       }
       const base = floor?.counts.requests ?? r.counts.requests;
       console.log(`concurrency ${level}: ${r.counts.requests} requests, ${(r.counts.requests / base).toFixed(2)}x floor, ${r.failed} failed, ${r.counts.cancelled} cancelled`);
+      if (process.env.BENCH_PROGRESS) for (const line of details(r, floor)) console.error(line);
     }
     const posts = await benchReviewPosts();
     const answered500 = [...posts.statuses.entries()].filter(([s]) => s.startsWith('500')).reduce((a, [, v]) => a + v, 0);
@@ -790,11 +845,7 @@ async function main(): Promise<void> {
     );
 
     console.log('\nDetails per level (wall time; requests over the floor by command; what cancelled transactions and refused writes collided on):');
-    for (const r of results) {
-      console.log(`  concurrency ${r.concurrency}: ${(r.ms / 1000).toFixed(1)} s for ${n(r.invocations)} invocations; over the floor: ${floor ? overFloor(r.counts, floor.counts) : 'n/a'}`);
-      console.log(`    collisions: ${describeMap(r.counts.collisions)}; cancelled by invocation: ${describeMap(r.counts.cancelledBy)}; refused single writes: ${r.counts.refused}`);
-      if (r.errors.size > 0) console.log(`    failures: ${describeMap(r.errors, 5)}`);
-    }
+    for (const r of results) for (const line of details(r, floor)) console.log(line);
     if (floor) console.log(`  outcomes at concurrency 1: ${describeMap(floor.outcomes, 30)}`);
     console.log(`\nContention bench: ${((performance.now() - wall) / 1000).toFixed(0)} s in all`);
   } finally {

@@ -612,7 +612,8 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
           ExpressionAttributeNames: { '#sk': sk },
           ExpressionAttributeValues: {
             ':pk': subject ? gsi.auditOfPartition(subject) : keys.auditScope(scope),
-            ':from': `${prefix}${from ?? ''}`,
+            // Key values may not be empty: '0000' sorts before every ISO time.
+            ':from': `${prefix}${from ?? '0000'}`,
             // '~' sorts after every character of an id and of an ISO time.
             ':to': `${prefix}${to ?? '9999'}~`,
           },

@@ -1,7 +1,8 @@
 /**
  * The local stack end to end: `npm start` (local/stack.ts) as a child process, `npm run demo`
  * against it, the approval posted by this test on the review page, the end state checked in the
- * stand-in registry, the SNS outbox and the audit chain, then Ctrl-C and nothing left behind.
+ * stand-in registry, the SNS outbox and the audit log (sequenced, checkpointed, verified in the table
+ * and offline from its export), then Ctrl-C and nothing left behind.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -93,8 +94,11 @@ it(
     expect(out).toMatch(/→ Rejected: modelgate: rejected by policy v\d+: trainingJob:validation:auc >= 0\.85: actual 0\.801/);
     expect(out).toMatch(/→ Approved in the registry/);
     expect(out).toContain('dataset         train: s3://acme-ml-datasets-000000000000/credit/applications/2026-11-01/train/');
-    expect(out).toMatch(/audit chain group:credit-default-demo: verified, \d+ entries, head [0-9a-f]{64}/);
-    expect(out).toMatch(/audit chain training-jobs: verified/);
+    // The audit log: the version's entries sequenced by the stream poller, a signed checkpoint, the
+    // table verified against it, and the export verified offline with the public key alone.
+    expect(out).toMatch(/audit log +[1-9]\d* entries about this version sequenced; checkpoint: [1-9]\d* entries, root [0-9a-f]{64}/);
+    expect(out).toMatch(/verifyAuditTrail: verified, [1-9]\d* entries/);
+    expect(out).toMatch(/npm run audit:verify -- \S+\n +→ verified: [1-9]\d* entries, [1-9]\d* checkpoints, root [0-9a-f]{64}/);
 
     // The stand-in registry's end state.
     const state = (await (await fetch(`http://127.0.0.1:${ports.MODELGATE_SAGEMAKER_PORT}/_local/state`)).json()) as {

@@ -16,7 +16,6 @@ import type { AuditLogDeps, AuditLogStore, ItemKey, StoredItem } from '../../sha
 import { documentClient } from '../../shared/aws/clients.js';
 import { entryLeafHash, sequencedEntryProblems } from '../../shared/domain/audit.js';
 import { ValidationError } from '../../shared/domain/errors.js';
-import { logger } from '../../shared/logger.js';
 import {
   consistencyProof,
   edgeFromNodes,
@@ -33,12 +32,14 @@ import {
 import { ownKeysClient } from '../../shared/store/attributes.js';
 import { auditLogStore } from '../../shared/store/audit-log-store.js';
 import { UNSEQUENCED_ENTRIES, gsi, keys } from '../../shared/store/keys.js';
-import { nextAppend, sequenceEntries, sequencePending } from '../../shared/usecases/sequencer.js';
 import { startStreamPoller } from '../../local/streams.js';
 import { REPO_ROOT } from '../../scripts/dynamodb-local.js';
 import { localEndpoint, newTable, type TestTable } from '../support/dynamo.js';
 
-logger.setLogLevel('SILENT');
+// The logger reads its level once, when shared/logger.ts is first loaded: by the sequencer, here.
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+const { nextAppend, sequenceEntries, sequencePending } = await import('../../shared/usecases/sequencer.js');
+
 const T0 = Date.parse('2026-11-27T12:00:00Z');
 const clock = { now: () => T0 };
 const REPO = REPO_ROOT;
@@ -170,11 +171,6 @@ describe('sequenceEntries', () => {
     expect(leaf.Item).toEqual({ ...keys.logNode(0, 0), type: 'LogNode', level: 0, index: 0, hash: toHex(entryLeafHash(before[0] as StoredItem)), entryPK: before[0]?.PK, entrySK: before[0]?.SK, sequencedAt: new Date(T0).toISOString() });
   });
 
-  it('an empty log reads as size 0 with the root SHA-256("")', async () => {
-    expect(await f.log.readHead()).toEqual({ size: 0, rootHash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', edge: [] });
-    expect(await sequenceEntries(f.deps, [])).toEqual({ sequenced: 0, skipped: 0, missing: 0, logSize: 0, rootHash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });
-  });
-
   it('the same keys delivered again sequence nothing: all skipped, the head unchanged; a key that names no entry is skipped as missing', async () => {
     const written = Array.from({ length: 8 }, (_, i) => entryItem('group:fraud-detector', i));
     await putItems(f.table.doc, f.table.tableName, written);
@@ -246,7 +242,10 @@ describe('sequenceEntries', () => {
     }
   });
 
-  it('an append that lost its race is a conflict and writes nothing (a stale head, an entry sequenced meanwhile)', async () => {
+  it('an empty log reads as size 0 with the root SHA-256(""); an append that lost its race is a conflict and writes nothing (a stale head, an entry sequenced meanwhile)', async () => {
+    const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    expect(await f.log.readHead()).toEqual({ size: 0, rootHash: EMPTY, edge: [] });
+    expect(await sequenceEntries(f.deps, [])).toEqual({ sequenced: 0, skipped: 0, missing: 0, logSize: 0, rootHash: EMPTY });
     const written = Array.from({ length: 3 }, (_, i) => entryItem('training-jobs', i));
     await putItems(f.table.doc, f.table.tableName, written);
     const entries = (await f.log.readEntries(written.map(keyOf))).sort(byTimeThenKey);
@@ -305,59 +304,55 @@ describe('sequencePending', () => {
   });
 });
 
-describe('stored nodes', () => {
-  it('inclusion proofs from readNodes(nodesForInclusion(i, size)) verify against the head root for every i, and consistency proofs between the heads', async () => {
-    const f = await fixture('sequencer-proofs');
-    try {
-      const written = Array.from({ length: 37 }, (_, i) => entryItem('group:fraud-detector', i));
-      await putItems(f.table.doc, f.table.tableName, written);
-      // Three batches, so that appends start from edges of several shapes.
-      const heads = [];
-      for (const [from, to] of [[0, 5], [5, 18], [18, 37]] as const) {
-        await sequenceEntries(f.deps, written.slice(from, to).map(keyOf));
-        heads.push(await f.log.readHead());
-      }
-      const head = heads[heads.length - 1];
-      if (!head) throw new Error('no head');
-      expect(head.size).toBe(37);
-      const root = fromHex(head.rootHash);
-      const leaves = await f.log.readLeaves(0, 37);
-      for (let i = 0; i < 37; i++) {
-        const nodes = await f.log.readNodes(nodesForInclusion(i, 37));
-        const proof = inclusionProof(i, 37, nodes);
-        expect({ i, ...verifyInclusion(fromHex(leaves[i]?.hash ?? ''), i, 37, proof, root) }).toEqual({ i, ok: true });
-        // A proof for the wrong index fails: the nodes are the ones of this leaf.
-        if (i > 0) expect(verifyInclusion(fromHex(leaves[i]?.hash ?? ''), i - 1, 37, proof, root).ok).toBe(false);
-      }
-      for (const old of heads.slice(0, -1)) {
-        const proof = consistencyProof(old.size, 37, await f.log.readNodes(nodesForConsistency(old.size, 37)));
-        expect(verifyConsistency(old.size, 37, fromHex(old.rootHash), root, proof)).toEqual({ ok: true });
-      }
-      await expectConsistentLog(f, written);
-    } finally {
-      await f.table.drop();
-    }
+describe('stored nodes and checkpoints', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await fixture('sequencer-proofs');
   });
-});
+  afterAll(() => f.table.drop());
 
-describe('checkpoints in the table', () => {
-  it('are recorded once per log size; the latest and the full list come back in order', async () => {
-    const f = await fixture('sequencer-checkpoints');
-    try {
-      expect(await f.log.latestCheckpoint()).toBeUndefined();
-      const signed = (logSize: number) => ({
-        checkpoint: { logSize, rootHash: 'ab'.repeat(32), time: new Date(T0 + logSize).toISOString(), keyId: 'local-test' },
-        signature: `c2lnLQ${logSize}`,
-        objectKey: `checkpoints/${String(logSize).padStart(16, '0')}.json`,
-      });
-      for (const n of [3, 20, 7]) expect(await f.log.recordCheckpoint(signed(n))).toBe('committed');
-      expect(await f.log.recordCheckpoint({ ...signed(20), signature: 'b3RoZXI' })).toBe('conflict');
-      const strip = ({ checkpoint, signature }: ReturnType<typeof signed>) => ({ checkpoint, signature });
-      expect(await f.log.latestCheckpoint()).toEqual(strip(signed(20)));
-      expect(await f.log.listCheckpoints()).toEqual([3, 7, 20].map((n) => strip(signed(n))));
-    } finally {
-      await f.table.drop();
+  it('inclusion proofs from readNodes(nodesForInclusion(i, size)) verify against the head root for every i, and consistency proofs between the heads', async () => {
+    const written = Array.from({ length: 37 }, (_, i) => entryItem('group:fraud-detector', i));
+    await putItems(f.table.doc, f.table.tableName, written);
+    // Three batches, so that appends start from edges of several shapes.
+    const heads = [];
+    for (const [from, to] of [[0, 5], [5, 18], [18, 37]] as const) {
+      await sequenceEntries(f.deps, written.slice(from, to).map(keyOf));
+      heads.push(await f.log.readHead());
     }
+    const head = heads[heads.length - 1];
+    if (!head) throw new Error('no head');
+    expect(head.size).toBe(37);
+    const root = fromHex(head.rootHash);
+    const leaves = await f.log.readLeaves(0, 37);
+    for (let i = 0; i < 37; i++) {
+      const nodes = await f.log.readNodes(nodesForInclusion(i, 37));
+      const proof = inclusionProof(i, 37, nodes);
+      expect({ i, ...verifyInclusion(fromHex(leaves[i]?.hash ?? ''), i, 37, proof, root) }).toEqual({ i, ok: true });
+      // A proof for the wrong index fails: the nodes are the ones of this leaf.
+      if (i > 0) expect(verifyInclusion(fromHex(leaves[i]?.hash ?? ''), i - 1, 37, proof, root).ok).toBe(false);
+    }
+    for (const old of heads.slice(0, -1)) {
+      const proof = consistencyProof(old.size, 37, await f.log.readNodes(nodesForConsistency(old.size, 37)));
+      expect(verifyConsistency(old.size, 37, fromHex(old.rootHash), root, proof)).toEqual({ ok: true });
+    }
+    await expectConsistentLog(f, written);
+  });
+
+  it('checkpoints are recorded once per log size; the latest and the full list come back in order', async () => {
+    expect(await f.log.latestCheckpoint()).toBeUndefined();
+    const signed = (logSize: number) => ({
+      checkpoint: { logSize, rootHash: 'ab'.repeat(32), time: new Date(T0 + logSize).toISOString(), keyId: 'local-test' },
+      signature: `c2lnLQ${logSize}`,
+      objectKey: `checkpoints/${String(logSize).padStart(16, '0')}.json`,
+    });
+    for (const n of [3, 20, 7]) expect(await f.log.recordCheckpoint(signed(n))).toBe('committed');
+    expect(await f.log.recordCheckpoint({ ...signed(20), signature: 'b3RoZXI' })).toBe('conflict');
+    const strip = ({ checkpoint, signature }: ReturnType<typeof signed>) => ({ checkpoint, signature });
+    expect(await f.log.latestCheckpoint()).toEqual(strip(signed(20)));
+    expect(await f.log.listCheckpoints()).toEqual([3, 7, 20].map((n) => strip(signed(n))));
+    const item = await f.table.doc.send(new GetCommand({ TableName: f.table.tableName, Key: keys.logCheckpoint(20) }));
+    expect(item.Item).toEqual({ ...keys.logCheckpoint(20), type: 'LogCheckpoint', ...signed(20) });
   });
 });
 
@@ -484,6 +479,19 @@ describe('the sequenceAuditLog handler and the local stream', () => {
         new QueryCommand({ TableName: table.tableName, IndexName: 'GSI2', KeyConditionExpression: 'GSI2PK = :pk', ExpressionAttributeValues: { ':pk': UNSEQUENCED_ENTRIES } }),
       );
       expect(unsequenced.Items).toEqual([]);
+
+      // Without the filter the same stream holds those writes: it is the filter that keeps them out.
+      const everything: DynamoDBStreamEvent[] = [];
+      const unfiltered = startStreamPoller({ endpoint: localEndpoint(), table: table.tableName, intervalMs: 0, filter: null, onRecords: async (e) => void everything.push(e) });
+      try {
+        await unfiltered.drain();
+      } finally {
+        await unfiltered.stop();
+      }
+      const all = everything.flatMap((e) => e.Records);
+      const kinds = new Set(all.map((r) => `${r.eventName} ${r.dynamodb?.NewImage?.type?.S}`));
+      expect([...kinds].sort()).toEqual(['INSERT AuditEntry', 'INSERT LogHead', 'INSERT LogNode', 'INSERT ModelVersion', 'MODIFY AuditEntry', 'MODIFY LogHead']);
+      expect(all.filter((r) => r.eventName === 'MODIFY' && r.dynamodb?.NewImage?.type?.S === 'AuditEntry')).toHaveLength(allEntries.length);
     } finally {
       await poller.stop();
     }
