@@ -15,17 +15,26 @@
  * (the InProgress events of new jobs match no rule and are dropped, as on AWS):
  * - 200 training jobs (`jobs`) over 8 groups of different sizes; 20 fail, the others complete
  *   with their final metrics (validation:auc between 0.78 and 0.95, so many versions are rejected);
- * - 1,000 model-package events: 390 registrations of those jobs' artifacts (1 to 3 versions per
- *   job: the re-registrations share their artifact node), 10 registrations of models of a tuning
- *   job still training (they wait for their job), 330 status changes (120 approved in the console
- *   and reverted, 110 rejected by a person, 100 metadata edits), 200 repeats under new event ids
- *   (half right behind their original, so that at 8 and 32 they run at the same time), and 70
- *   registrations delivered again after their version's newer change (stale);
+ * - 1,000 model-package events: 390 registrations of those jobs' artifacts, right after their
+ *   job's event (the pipeline's next step; 1 to 3 versions per job: the re-registrations share
+ *   their artifact node), 10 registrations of models of a tuning job still training (they wait for
+ *   their job), 330 status changes made by people 3 to 60 jobs later (120 approved in the console
+ *   and reverted, 110 rejected, 100 metadata edits), 200 repeats under new event ids (half right
+ *   behind their original, so that at 8 and 32 they run at the same time, half up to 40 events
+ *   later), and 70 registrations delivered again after their version's newer change (stale);
  * - the event of a quarter of the completed jobs comes after its versions: the gate confirms the
  *   job with DescribeTrainingJob and ListTags, and the job's late event is a duplicate or stale;
  * - then the tuning job ends (`burst`): its 50 training jobs complete in SageMaker and their 50
- *   Completed events are invoked together, whatever the level (a tuning job's jobs end within a
- *   second, each event its own invocation); 10 versions wait for them.
+ *   Completed events are invoked together at 8 and 32 (a tuning job's jobs end within a second,
+ *   each event its own invocation; at 1 they go one at a time, as that run is the floor); 10
+ *   versions wait for them.
+ *
+ * The SageMaker stand-in runs in a process of its own (see `spawnSageMaker`). DynamoDB Local
+ * runs transactions one at a time (measured on this machine: at most ~56 TransactWriteItems/s
+ * whatever the concurrency, mean latency 33 ms alone and ~580 ms with 32 in flight), so at 32 an
+ * invocation is in flight for seconds rather than the tens of milliseconds DynamoDB takes, and
+ * events of one item further apart in the replay overlap than would on AWS: the counts at 32 are
+ * an upper bound of what the same events would conflict on there.
  *
  * COUNTED: every DynamoDB request the handlers send (a middleware on the shared document client,
  * as in scripts/bench.ts; an AsyncLocalStorage context tells which invocation sent it), every
@@ -49,6 +58,8 @@
  * scripts/bench-sequencer.ts reuses this module (the environment, the story and a level's replay).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,7 +76,7 @@ import {
   type CreateModelPackageCommandInput,
 } from '@aws-sdk/client-sagemaker';
 import { matches, rulesFromServerlessYml } from '../local/eventbridge.js';
-import { startSageMakerStandIn, type EventBridgeEvent, type SageMakerStandIn } from '../local/sagemaker/server.js';
+import type { EventBridgeEvent } from '../local/sagemaker/server.js';
 import { completeTrainingJob, failTrainingJob, type MetricInput } from '../local/sagemaker/seed.js';
 import { startSnsStandIn, type SnsStandIn } from '../local/sns/server.js';
 import { startS3StandIn, type S3StandIn } from '../local/s3/server.js';
@@ -95,6 +106,8 @@ const GROUPS: ReadonlyArray<{ name: string; weight: number; report?: true; fairn
   { name: 'bench-forecast', weight: 1 },
 ];
 const TUNING_GROUP = 'bench-tuning';
+/** A person acts on a version after this many more jobs have ended (inclusive range). */
+const HUMAN_DELAY_JOBS = [3, 60] as const;
 
 export interface StorySize {
   /** Training jobs of the mixed story (one event each). */
@@ -154,7 +167,7 @@ export interface BenchEnvironment {
   db: DynamoDbLocalHandle;
   table: string;
   scratch: string;
-  sagemaker(): SageMakerStandIn;
+  sagemaker(): SageMakerProcess;
   sns: SnsStandIn;
   s3: S3StandIn;
   /** While set, every event the SageMaker stand-in emits is handed to it (never to a handler). */
@@ -164,6 +177,59 @@ export interface BenchEnvironment {
   /** Deletes the table if it exists and creates it again from serverless.yml. */
   freshTable(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The SageMaker stand-in in a process of its own (local/sagemaker/main.ts). */
+interface SageMakerProcess {
+  url: string;
+  port: number;
+  /** Resolves once no event has come for a moment (each change emits its event right after its answer). */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts local/sagemaker/main.ts in its own node process: it answers one request at a time and
+ * copies its whole state on each one (to undo a failed operation), and with a state file it also
+ * writes the whole state after each change. In this process that work would take the event loop
+ * from the handlers (measured: the better part of the CPU of a level) and the timing of every
+ * invocation would be the stand-in's; in its own process it costs the handlers only its latency.
+ * Its events arrive as JSON lines on stdout.
+ */
+async function spawnSageMaker(opts: { port?: number; stateFile?: string; onEvent: (e: EventBridgeEvent) => void }): Promise<SageMakerProcess> {
+  const args = ['--import', 'tsx', join(REPO_ROOT, 'local', 'sagemaker', 'main.ts'), '--port', String(opts.port ?? 0), '--account', ACCOUNT];
+  if (opts.stateFile) args.push('--state', opts.stateFile);
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '--no-warnings' } });
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  let lastEventAt = performance.now();
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    lastEventAt = performance.now();
+    if (line.trim()) opts.onEvent(JSON.parse(line) as EventBridgeEvent);
+  });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let err = '';
+    const lines = createInterface({ input: child.stderr });
+    lines.on('line', (line) => {
+      err += `${line}\n`;
+      const m = /SageMaker stand-in on (http:\/\/\S+)/.exec(line);
+      if (m?.[1]) resolveUrl(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`the SageMaker stand-in exited (${String(code)}):\n${err}`)));
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    url,
+    port: Number(new URL(url).port),
+    async drain() {
+      while (performance.now() - lastEventAt < 300) await new Promise((r) => setTimeout(r, 100));
+    },
+    async close() {
+      process.off('exit', kill);
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /**
@@ -178,8 +244,8 @@ export async function startBenchEnvironment({ buckets = [], env = {} }: { bucket
   // The restarted SageMaker stand-in saves its whole state after every change: in memory if we can.
   const stateDir = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/modelgate-bench-') : join(scratch, 'sagemaker');
   let sink: ((e: EventBridgeEvent) => void) | undefined;
-  const onEvent = async (e: EventBridgeEvent) => sink?.(e);
-  let sagemaker = await startSageMakerStandIn({ account: ACCOUNT, onEvent });
+  const onEvent = (e: EventBridgeEvent) => sink?.(e);
+  let sagemaker = await spawnSageMaker({ onEvent });
   const sns = await startSnsStandIn({ account: ACCOUNT, topics: ['modelgate-local-reviewers', 'modelgate-local-governance'], print: () => undefined });
   const s3 = await startS3StandIn({ directory: join(scratch, 's3'), buckets: [...new Set([...sampleBuckets(), ARTIFACTS, ...buckets])] });
   Object.assign(process.env, LOCAL_ENV, {
@@ -208,7 +274,7 @@ export async function startBenchEnvironment({ buckets = [], env = {} }: { bucket
       await sagemaker.close();
       const stateFile = join(stateDir, `state-${++restarts}.json`);
       writeFileSync(stateFile, state);
-      sagemaker = await startSageMakerStandIn({ account: ACCOUNT, port, stateFile, onEvent });
+      sagemaker = await spawnSageMaker({ port, stateFile, onEvent });
     },
     async freshTable() {
       try {
@@ -386,8 +452,10 @@ export async function buildStory(env: BenchEnvironment, size: StorySize = FULL_S
     if (kind === 'metadata') await pipeline.send(new UpdateModelPackageCommand({ ModelPackageArn: v.arn, CustomerMetadataProperties: { notes: 'data sheet reviewed' } }));
   };
 
-  // The day: each job ends, its versions are registered, and people act on versions of a few jobs back.
-  const versionsOfJob: Array<Array<{ arn: string; n: number }>> = [];
+  // The day: each job ends and its versions are registered right away (the pipeline's next step).
+  // People act later: a console approval, a rejection or a metadata edit of a version comes after
+  // 3 to 60 more jobs have ended (a few to a few hundred events later), or at the end of the day.
+  const due = new Map<number, Array<{ arn: string; n: number }>>();
   for (const [k, j] of jobs.entries()) {
     if (j.failed) {
       await failTrainingJob(env.sagemaker().url, { TrainingJobName: j.name, FailureReason: 'AlgorithmError: out of memory' });
@@ -400,21 +468,22 @@ export async function buildStory(env: BenchEnvironment, size: StorySize = FULL_S
         ],
       });
     }
-    const mine: Array<{ arn: string; n: number }> = [];
     for (let c = 0; c < (versionsOf.get(j.name) ?? 0); c++) {
       const n = registered.length;
       const v = { arn: await register(j.group, j.name, j.auc, c + 1), n };
       registered.push(v);
-      mine.push(v);
+      if (changeOf.has(n)) {
+        const at = Math.min(jobs.length, k + HUMAN_DELAY_JOBS[0] + Math.floor(rand() * (HUMAN_DELAY_JOBS[1] - HUMAN_DELAY_JOBS[0] + 1)));
+        due.set(at, [...(due.get(at) ?? []), v]);
+      }
     }
-    versionsOfJob.push(mine);
     if (k === Math.floor(jobs.length / 2)) {
       // Versions of the tuning job's models, registered while their jobs still train.
       for (const t of tuning.slice(0, size.tuningWaiting)) await register({ name: TUNING_GROUP }, t.name, t.auc, 1);
     }
-    for (const v of versionsOfJob[k - 3] ?? []) await change(v);
+    for (const v of due.get(k) ?? []) await change(v);
   }
-  for (const vs of versionsOfJob.slice(-3)) for (const v of vs) await change(v);
+  for (const v of due.get(jobs.length) ?? []) await change(v);
   await env.sagemaker().drain();
 
   const sagemakerState = await (await fetch(`${env.sagemaker().url}/_local/state`)).text();
@@ -531,9 +600,11 @@ export interface Counts {
   waitMs: Map<string, number>;
   /** SageMaker calls by operation. */
   sagemaker: Map<string, number>;
+  /** Requests (DynamoDB or SageMaker) that failed for another reason than a condition. */
+  requestErrors: Map<string, number>;
 }
 
-const newCounts = (): Counts => ({ requests: 0, byCommand: new Map(), cancelled: 0, refused: 0, rereads: 0, collisions: new Map(), cancelledBy: new Map(), waitMs: new Map(), sagemaker: new Map() });
+const newCounts = (): Counts => ({ requests: 0, byCommand: new Map(), cancelled: 0, refused: 0, rereads: 0, collisions: new Map(), cancelledBy: new Map(), waitMs: new Map(), sagemaker: new Map(), requestErrors: new Map() });
 const bump = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
 
 const context = new AsyncLocalStorage<{ counts: Counts; trace: Trace; kind: string }>();
@@ -600,6 +671,8 @@ export async function installCounter(): Promise<void> {
           here.counts.refused++;
           here.trace.replanning = true;
           bump(here.counts.collisions, `${itemKind(input.Key)} ConditionalCheckFailed (${command})`);
+        } else {
+          bump(here.counts.requestErrors, `${command} ${e instanceof Error ? `${e.name}: ${e.message.slice(0, 100)}` : String(e)}`);
         }
         throw e;
       } finally {
@@ -618,6 +691,9 @@ export async function installCounter(): Promise<void> {
       const t0 = performance.now();
       try {
         return await next(args);
+      } catch (e) {
+        bump(here.counts.requestErrors, `${op} ${e instanceof Error ? `${e.name}: ${e.message.slice(0, 100)}` : String(e)}`);
+        throw e;
       } finally {
         bump(here.counts.waitMs, op, performance.now() - t0);
       }
@@ -800,6 +876,9 @@ function details(r: LevelResult, floor: LevelResult | undefined): string[] {
       .map(([k, ms]) => `${k} ${(ms / (r.counts.byCommand.get(k) ?? r.counts.sagemaker.get(k) ?? 1)).toFixed(1)} (${r.counts.byCommand.get(k) ?? r.counts.sagemaker.get(k) ?? 0})`)
       .join(', ')}`,
     ...(r.errors.size > 0 ? [`    failures: ${describeMap(r.errors, 5)}`] : []),
+    // middy ends an invocation 5 ms before the deadline that the (fake) Lambda context gives: 30 s, serverless.yml's timeout.
+    ...([...r.errors.keys()].some((k) => k.includes('TimeoutError')) ? ['    (TimeoutError: the invocation ran into its 30 s Lambda timeout; middy stopped it, as Lambda would)'] : []),
+    ...(r.counts.requestErrors.size > 0 ? [`    requests that failed: ${describeMap(r.counts.requestErrors, 5)}`] : []),
   ];
 }
 

@@ -186,6 +186,7 @@ try {
   );
   console.log(`sequencer lag at concurrency 32: p50 ${Math.round(pct(50))} ms, p95 ${Math.round(pct(95))} ms (${lags.length} entries)`);
   console.log(`  max ${Math.round(lags[lags.length - 1] ?? 0)} ms; log size ${lagHead.size}; entries left unsequenced: ${left}${streamErrors ? `; stream deliveries that failed (retried): ${streamErrors}` : ''}`);
+  for (const [error, count] of level.errors) console.log(`  failed invocation (${count}): ${error}`);
   console.log(`\nSequencer bench: ${((performance.now() - wall) / 1000).toFixed(0)} s in all`);
 } finally {
   await env.stop();

@@ -29,11 +29,14 @@ export interface AuditEvent {
 }
 
 export interface AuditEntry extends AuditEvent {
-  /** 128 random bits, base64url: unique without coordination. */
+  /**
+   * 128 random bits, base64url, shared by the entries of one change: with `at` and `position` it
+   * makes the entry's key, unique without coordination, and keeps a change's entries together.
+   */
   id: string;
   scope: string;
   at: string;
-  /** The entry's place among the entries of one change (same `at`), so their order is kept. */
+  /** The entry's place among the entries of its change, so their order is kept. */
   position: number;
   /** The entry's position in the Merkle log, once sequenced. */
   logIndex?: number;
@@ -44,10 +47,12 @@ export const groupScope = (group: string): string => `group:${group.toLowerCase(
 export const TRAINING_SCOPE = 'training-jobs';
 export const REVIEW_LINKS_SCOPE = 'review-links';
 
-/** New entries for `events`, all in `scope` and stamped `now`. */
+/** The entries of one change: `events`, all in `scope`, stamped `now`, under one new id. */
 export function auditEntries(scope: string, events: readonly AuditEvent[], now: number, newId: () => string): AuditEntry[] {
+  if (events.length === 0) return [];
   const at = new Date(now).toISOString();
-  return events.map((e, position) => ({ id: newId(), scope, at, position, action: e.action, subject: e.subject, actor: e.actor, detail: e.detail }));
+  const id = newId();
+  return events.map((e, position) => ({ id, scope, at, position, action: e.action, subject: e.subject, actor: e.actor, detail: e.detail }));
 }
 
 /** Set by the sequencer, so not part of the leaf (see the module comment). */

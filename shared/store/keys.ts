@@ -14,7 +14,7 @@
  *   JOB#<jobName>              INPUT#<channel>             DATASET#<bucket> / <key>#JOB#<job>
  *   GROUP#<group>              VINPUT#<v 10>#<channel>     DATASET#<bucket> / <key>#MV#<arn>   (a version derived from a dataset)
  *   ARTIFACT#<s3 uri>          ARTIFACT
- *   AUDIT#<scope>              ENTRY#<at>#<pos 3>#<id>     AUDITOF#<subject> / <at>#<pos>#<id>  AUDIT#UNSEQUENCED / <at>#<pos>#<id> (until sequenced)
+ *   AUDIT#<scope>              ENTRY#<at>#<id>#<pos 3>     AUDITOF#<subject> / <at>#<id>#<pos>  AUDIT#UNSEQUENCED / <at>#<id>#<pos> (until sequenced)
  *   MLOG                       HEAD                        (the Merkle log's size, root and right edge)
  *   MLOG#NODE#<level>#<index>  NODE                        (a complete subtree's hash; level 0: the leaf, with its entry's key)
  *   MLOG#CHECKPOINTS           <logSize 16 digits>         (each signed checkpoint, as written to the bucket)
@@ -42,7 +42,8 @@ export const keys = {
   versionInput: (group: string, version: number, channel: string) => ({ PK: `GROUP#${g(group)}`, SK: `VINPUT#${pad(version, 10)}#${channel}` }),
   artifact: (uri: string) => ({ PK: `ARTIFACT#${uri}`, SK: 'ARTIFACT' }),
   auditScope: (scope: string) => `AUDIT#${scope}`,
-  auditEntry: (scope: string, at: string, position: number, id: string) => ({ PK: `AUDIT#${scope}`, SK: `ENTRY#${at}#${pad(position, 3)}#${id}` }),
+  // A change's entries share `at` and `id`, so they sort together, in `position` order.
+  auditEntry: (scope: string, at: string, position: number, id: string) => ({ PK: `AUDIT#${scope}`, SK: `ENTRY#${at}#${id}#${pad(position, 3)}` }),
   auditEntryPrefix: 'ENTRY#',
   logHead: () => ({ PK: 'MLOG', SK: 'HEAD' }),
   logNode: (level: number, index: number) => ({ PK: `MLOG#NODE#${level}#${index}`, SK: 'NODE' }),
@@ -66,9 +67,9 @@ export const gsi = {
   dataset: (bucket: string, key: string, job: string) => ({ GSI1PK: `DATASET#${bucket}`, GSI1SK: `${key}#JOB#${job}` }),
   datasetOfVersion: (bucket: string, key: string, arn: string) => ({ GSI1PK: `DATASET#${bucket}`, GSI1SK: `${key}#MV#${arn}` }),
   governedGroup: (group: string) => ({ GSI1PK: GOVERNED_GROUPS, GSI1SK: group.toLowerCase() }),
-  auditOf: (subject: string, at: string, position: number, id: string) => ({ GSI1PK: `AUDITOF#${subject}`, GSI1SK: `${at}#${pad(position, 3)}#${id}` }),
+  auditOf: (subject: string, at: string, position: number, id: string) => ({ GSI1PK: `AUDITOF#${subject}`, GSI1SK: `${at}#${id}#${pad(position, 3)}` }),
   auditOfPartition: (subject: string) => `AUDITOF#${subject}`,
-  unsequenced: (at: string, position: number, id: string) => ({ GSI2PK: UNSEQUENCED_ENTRIES, GSI2SK: `${at}#${pad(position, 3)}#${id}` }),
+  unsequenced: (at: string, position: number, id: string) => ({ GSI2PK: UNSEQUENCED_ENTRIES, GSI2SK: `${at}#${id}#${pad(position, 3)}` }),
   openReview: (openedAt: string, reviewId: string) => ({ GSI2PK: OPEN_REVIEWS, GSI2SK: `${openedAt}#${reviewId}` }),
   /** One group's open reviews (sparse, like `openReview`): what a reviewer change must update, without reading closed reviews. */
   openReviewOfGroup: (group: string, openedAt: string, reviewId: string) => ({ GSI1PK: openReviewsOfGroup(group), GSI1SK: `${openedAt}#${reviewId}` }),

@@ -117,7 +117,7 @@ const keyOf = (k: { PK?: unknown; SK?: unknown }): string => `${String(k.PK)}\u0
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * Log order within a batch: the entry's time, then its sort key (`ENTRY#<at>#<position>#<id>`:
+ * Log order within a batch: the entry's time, then its sort key (`ENTRY#<at>#<id>#<position>`:
  * the entries of one change keep their order), then its partition (the scope), so the order is
  * total and the same whoever sequences the batch.
  */

@@ -7,19 +7,21 @@
  *
  * The bundles carry their own AWS SDK, so nothing is mocked: their clients reach DynamoDB Local
  * (AWS_ENDPOINT_URL_DYNAMODB, from the jest global setup), the SageMaker, SNS and S3 stand-ins of
- * local/, and an SSM stand-in with the stage's signing keys (below) through the standard
+ * local/, an SSM stand-in with the stage's signing keys and a KMS stand-in with the checkpoint key
+ * (test/support/lambda-bundles.ts) through the standard
  * AWS_ENDPOINT_URL_<SERVICE> variables. The review page is reached through scripts/review-server.ts,
  * which turns HTTP requests into API Gateway's events, as the HTTP API would.
  *
  * The tests below form one story, in order (the sample events of events/): a policy, three
  * training jobs, two versions (one opens a review, one is rejected), the review page, reviewers,
- * the sweep, and the operators' and auditors' questions.
+ * the sweep, the audit log (sequenced, checkpointed with KMS, proved, verified, exported and
+ * checked offline), and the operators' and auditors' questions.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   CreateModelPackageCommand,
   CreateModelPackageGroupCommand,
@@ -51,6 +53,8 @@ import {
   type PackagedStage,
   type RunningFunction,
   type SsmStandIn,
+  startKmsStandIn,
+  type KmsStandIn,
 } from '../support/lambda-bundles.js';
 
 const STAGE = 'dev';
@@ -100,6 +104,10 @@ let sagemaker: SageMakerStandIn | undefined;
 let sns: SnsStandIn | undefined;
 let s3: S3StandIn | undefined;
 let ssm: SsmStandIn | undefined;
+let kms: KmsStandIn | undefined;
+const KEY_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:key/00000000-0000-4000-8000-000000000009`;
+const AUDIT_BUCKET = `modelgate-${STAGE}-bundles-audit`;
+const EXPORT_BUCKET = `modelgate-${STAGE}-bundles-audit-exports`;
 let reviewServer: ReviewServer | undefined;
 let s3Dir: string;
 let resolved: Record<string, string>;
@@ -140,6 +148,7 @@ function awsEnv(): Record<string, string> {
     AWS_ENDPOINT_URL_SNS: sns?.url ?? '',
     AWS_ENDPOINT_URL_S3: s3?.url ?? '',
     AWS_ENDPOINT_URL_SSM: ssm?.url ?? '',
+    AWS_ENDPOINT_URL_KMS: kms?.url ?? '',
   };
 }
 
@@ -207,7 +216,8 @@ beforeAll(async () => {
   s3Dir = mkdtempSync(join(tmpdir(), 'modelgate-bundles-s3-'));
   sagemaker = await startSageMakerStandIn({ account: ACCOUNT });
   sns = await startSnsStandIn({ account: ACCOUNT, topics: [`modelgate-${STAGE}-reviewers`, `modelgate-${STAGE}-governance`], print: () => undefined });
-  s3 = await startS3StandIn({ directory: s3Dir, buckets: sampleBuckets() });
+  s3 = await startS3StandIn({ directory: s3Dir, buckets: [...sampleBuckets(), AUDIT_BUCKET, EXPORT_BUCKET] });
+  kms = await startKmsStandIn(KEY_ARN);
   ssm = await startSsmStandIn({ [SIGNING_KEY_PARAMETER]: KEYS_JSON });
   reviewServer = await startReviewServer({
     handler: async (event) => {
@@ -231,13 +241,10 @@ beforeAll(async () => {
     [JSON.stringify({ Ref: 'ReviewersTopic' })]: sns.topicArn(`modelgate-${STAGE}-reviewers`) ?? '',
     [JSON.stringify({ Ref: 'GovernanceTopic' })]: sns.topicArn(`modelgate-${STAGE}-governance`) ?? '',
     [JSON.stringify({ 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] })]: reviewServer.url,
-    // The audit log's bucket, export bucket and checkpoint key: every function's environment names
-    // them (the provider's), none of the invocations below uses them yet.
-    // TODO(lead): verifyAuditTrail (and the checkpoint and export functions) need the checkpoint
-    // bucket in the S3 stand-in and a KMS stand-in for the key.
-    [JSON.stringify({ Ref: 'CheckpointBucket' })]: `modelgate-${STAGE}-bundles-audit`,
-    [JSON.stringify({ Ref: 'AuditExportBucket' })]: `modelgate-${STAGE}-bundles-audit-exports`,
-    [JSON.stringify({ 'Fn::GetAtt': ['CheckpointKey', 'Arn'] })]: `arn:aws:kms:us-east-1:${ACCOUNT}:key/00000000-0000-4000-8000-000000000009`,
+    // The audit log's checkpoint bucket and export bucket (in the S3 stand-in) and its key (the KMS stand-in).
+    [JSON.stringify({ Ref: 'CheckpointBucket' })]: AUDIT_BUCKET,
+    [JSON.stringify({ Ref: 'AuditExportBucket' })]: EXPORT_BUCKET,
+    [JSON.stringify({ 'Fn::GetAtt': ['CheckpointKey', 'Arn'] })]: KEY_ARN,
   };
   timings.setupMs = Date.now() - started;
 }, 180_000);
@@ -245,7 +252,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const all = await Promise.allSettled([...running.values()]);
   await Promise.all(all.flatMap((r) => (r.status === 'fulfilled' ? [r.value.stop()] : [])));
-  await Promise.allSettled([reviewServer?.close(), sagemaker?.close(), sns?.close(), s3?.close(), ssm?.close()]);
+  await Promise.allSettled([reviewServer?.close(), sagemaker?.close(), sns?.close(), s3?.close(), ssm?.close(), kms?.close()]);
   await table?.drop();
   pkg?.remove();
   for (const dir of [unpacked, s3Dir]) if (dir) rmSync(dir, { recursive: true, force: true });
@@ -412,7 +419,85 @@ describe('the bundles, invoked as Lambda would, against DynamoDB Local and the s
     // The sample asks for proofs; nothing here has run the sequencer (no table stream), so none has one.
     expect(trail.items.map((e) => e.proof)).toEqual(trail.items.map(() => ({ none: 'not sequenced yet' })));
     expect(trail.checkpoint).toBeUndefined();
-    // TODO(lead): verifyAuditTrail with events/verify-audit-trail.json once its bucket and signer are wired here.
+  }, TIMEOUT);
+
+  it('sequenceAuditLog (its catch-up schedule, then a stream batch delivered again) places every entry in the log once', async () => {
+    const report = await ok<{ sequenced: number; logSize: number }>('sequenceAuditLog', {
+      ...scheduledEvent(`modelgate-${STAGE}-sequence-audit-log`),
+      detail: { olderThanMs: 0 },
+    });
+    expect(report.sequenced).toBeGreaterThan(0);
+    expect(report.logSize).toBe(report.sequenced);
+    const entry = (await table.client.send(new ScanCommand({ TableName: table.tableName, FilterExpression: '#t = :t', ExpressionAttributeNames: { '#t': 'type' }, ExpressionAttributeValues: { ':t': 'AuditEntry' } }))).Items?.[0];
+    const again = await ok<{ sequenced: number; skipped: number }>('sequenceAuditLog', {
+      Records: [
+        {
+          eventID: '1',
+          eventName: 'INSERT',
+          eventVersion: '1.1',
+          eventSource: 'aws:dynamodb',
+          awsRegion: 'us-east-1',
+          eventSourceARN: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${table.tableName}/stream/2026-12-01T00:00:00.000`,
+          dynamodb: {
+            ApproximateCreationDateTime: 1796083200,
+            Keys: { PK: { S: String(entry?.PK) }, SK: { S: String(entry?.SK) } },
+            NewImage: { PK: { S: String(entry?.PK) }, SK: { S: String(entry?.SK) }, type: { S: 'AuditEntry' } },
+            SequenceNumber: '100000000000000000001',
+            SizeBytes: 200,
+            StreamViewType: 'NEW_IMAGE',
+          },
+        },
+      ],
+    });
+    expect(again).toMatchObject({ sequenced: 0, skipped: 1 });
+  }, TIMEOUT);
+
+  it('checkpointAuditLog signs the log with KMS (Sign, RAW, ECDSA_SHA_256) and writes the checkpoint bucket; a second run without growth signs nothing', async () => {
+    const made = await ok<{ made: boolean; checkpoint: { logSize: number; keyId: string }; objectKey: string }>('checkpointAuditLog', scheduledEvent(`modelgate-${STAGE}-checkpoint-audit-log`));
+    expect(made).toMatchObject({ made: true, checkpoint: { keyId: KEY_ARN }, objectKey: `checkpoints/${String(made.checkpoint.logSize).padStart(16, '0')}.json` });
+    expect(kms?.requests).toEqual(['GetPublicKey', 'Sign']);
+    const again = await ok<{ made: boolean }>('checkpointAuditLog', sample('checkpoint-audit-log.json'));
+    expect(again.made).toBe(false);
+    expect(kms?.requests.filter((r) => r === 'Sign')).toHaveLength(1);
+  }, TIMEOUT);
+
+  it('getAuditTrail with proofs: every entry of the group has an inclusion proof against the checkpoint', async () => {
+    const trail = await ok<{ items: Array<{ logIndex?: number; proof?: { path?: string[]; treeSize?: number } }>; checkpoint?: { checkpoint: { logSize: number } } }>('getAuditTrail', sample('get-audit-trail.json'));
+    expect(trail.checkpoint?.checkpoint.logSize).toBeGreaterThan(0);
+    expect(trail.items.every((e) => e.logIndex !== undefined && Array.isArray(e.proof?.path) && e.proof?.treeSize === trail.checkpoint?.checkpoint.logSize)).toBe(true);
+  }, TIMEOUT);
+
+  it('verifyAuditTrail checks the table against every checkpoint; exportAuditTrail writes an export that the offline verifier accepts with the KMS public key', async () => {
+    const verdict = await ok<{ verified: boolean; logSize: number; checkpointsChecked: number }>('verifyAuditTrail', sample('verify-audit-trail.json'));
+    expect(verdict).toMatchObject({ verified: true, checkpointsChecked: 1 });
+    const exported = await ok<{ location: string; entries: number; checkpoints: number }>('exportAuditTrail', sample('export-audit-trail.json'));
+    expect(exported).toMatchObject({ entries: verdict.logSize, checkpoints: 1 });
+    expect(exported.location).toMatch(new RegExp(`^s3://${EXPORT_BUCKET}/exports/`));
+    // The auditor's side: download the export, verify it with the key from KMS, offline.
+    const prefix = exported.location.replace(`s3://${EXPORT_BUCKET}/`, '');
+    const { S3Client, ListObjectsV2Command, GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const client = new S3Client({ endpoint: s3?.url ?? '', region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const folder = mkdtempSync(join(tmpdir(), 'modelgate-bundles-export-'));
+    try {
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: EXPORT_BUCKET, Prefix: prefix }));
+      for (const o of listed.Contents ?? []) {
+        const body = await (await client.send(new GetObjectCommand({ Bucket: EXPORT_BUCKET, Key: o.Key }))).Body?.transformToString();
+        const file = join(folder, (o.Key ?? '').slice(prefix.length));
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, body ?? '');
+      }
+      const { runVerify } = await import('../../scripts/audit-verify.js');
+      // The key as `aws kms get-public-key --query PublicKey --output text` prints it (base64 DER).
+      const keyFile = join(folder, '..', `${folder.split('/').at(-1) ?? 'export'}-kms-key.b64`);
+      writeFileSync(keyFile, kms?.publicKey ?? '');
+      const result = await runVerify(folder, { publicKey: keyFile });
+      rmSync(keyFile, { force: true });
+      expect(result.code).toBe(0);
+      expect(result.lines.at(-1)).toMatch(new RegExp(`^verified: ${verdict.logSize} entries, 1 checkpoints, root [0-9a-f]{64}$`));
+    } finally {
+      client.destroy();
+      rmSync(folder, { recursive: true, force: true });
+    }
   }, TIMEOUT);
 
   it("exportModelCard returns version 1's card as JSON and Markdown", async () => {

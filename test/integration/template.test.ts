@@ -24,6 +24,7 @@ interface CfnResource {
 }
 interface Template {
   Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, { Value: unknown }>;
 }
 interface Statement {
   Effect: string;
@@ -681,6 +682,12 @@ describe('the audit log: table stream, sequencer, checkpoint key and buckets', (
   const rolesGranting = (action: string) => FUNCTIONS.filter((fn) => grants(roleOf(fn.logicalId).statements).has(action)).map((fn) => fn.name).sort();
   const allStatements = () =>
     resourcesOfType('AWS::IAM::Role').flatMap(([, role]) => ((role.Properties as RoleProperties).Policies ?? []).flatMap((p) => p.PolicyDocument.Statement));
+
+  it('the stack outputs what an auditor looks up independently: the checkpoint key ARN and the two buckets', () => {
+    expect(template.Outputs?.CheckpointKeyArn?.Value).toStrictEqual({ 'Fn::GetAtt': ['CheckpointKey', 'Arn'] });
+    expect(template.Outputs?.CheckpointBucketName?.Value).toStrictEqual({ Ref: 'CheckpointBucket' });
+    expect(template.Outputs?.AuditExportBucketName?.Value).toStrictEqual({ Ref: 'AuditExportBucket' });
+  });
 
   it('the table is retained and streams new images (the sequencer reads keys and type from them)', () => {
     const table = resource('GovernanceTable');

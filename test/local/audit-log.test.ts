@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { jest } from '@jest/globals';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { REPO_ROOT, tableDefinition } from '../../scripts/dynamodb-local.js';
 import { ensureTableStream, schedulesOf, startAuditLogWiring, type AuditLogWiring } from '../../local/audit-log.js';
@@ -70,7 +71,7 @@ describe('schedulesOf', () => {
   it("takes a stage's own value of a parameter over the default", () => {
     const dir = mkdtempSync(join(tmpdir(), 'modelgate-schedules-'));
     try {
-      const yml = readFileSync(join(REPO_ROOT, 'serverless.yml'), 'utf8').replace(/^  local:\n/m, "  local:\n    checkpointSchedule: rate(1 minute)\n");
+      const yml = readFileSync(join(REPO_ROOT, 'serverless.yml'), 'utf8').replace(/^ {2}local:\n/m, "  local:\n    checkpointSchedule: rate(1 minute)\n");
       writeFileSync(join(dir, 'serverless.yml'), yml);
       expect(schedulesOf('checkpointAuditLog', 'local', join(dir, 'serverless.yml'))).toStrictEqual(['rate(1 minute)']);
       expect(schedulesOf('checkpointAuditLog', 'dev', join(dir, 'serverless.yml'))).toStrictEqual(['rate(5 minutes)']);
@@ -89,7 +90,8 @@ describe('startAuditLogWiring', () => {
   let failNext = 0;
   const lines: string[] = [];
   let wiring: AuditLogWiring | undefined;
-  let errors: jest.SpyInstance;
+  const errorLines: string[] = [];
+  let restoreErrors: (() => void) | undefined;
 
   beforeAll(async () => {
     table = await newTable('audit-wiring');
@@ -112,12 +114,15 @@ describe('startAuditLogWiring', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const address = server.address();
     lambdaUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const spy = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+      errorLines.push(args.map(String).join(' '));
+    });
+    restoreErrors = () => spy.mockRestore();
   });
 
   afterAll(async () => {
     await wiring?.stop();
-    errors.mockRestore();
+    restoreErrors?.();
     await new Promise((r) => server.close(r));
     await table.drop();
   });
@@ -145,7 +150,7 @@ describe('startAuditLogWiring', () => {
       ]);
     }
     await until('the success line', () => (lines.some((l) => l.includes('→ sequenceAuditLog: {"sequenced":1')) ? true : undefined));
-    const failures = errors.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('sequenceAuditLog FAILED'));
+    const failures = errorLines.filter((m) => m.includes('sequenceAuditLog FAILED'));
     expect(failures).toHaveLength(1);
     expect(failures[0]).toContain('sequencer down');
 

@@ -51,13 +51,15 @@ export function subjectEntries(deps: StoreDeps, subject: string): Promise<AuditE
 }
 
 /**
- * The entries of `after` that `before` did not hold (by id): what the changes in between added,
+ * The entries of `after` that `before` did not hold (by id and position): what the changes in between added,
  * in `after`'s order. Not `after.slice(before.length)`: an entry of a new change can sort before
  * older ones that share its `at` (a test's fixed clock) and come later in their own change.
  */
 export function addedEntries(before: readonly AuditEntry[], after: readonly AuditEntry[]): AuditEntry[] {
-  const known = new Set(before.map((e) => e.id));
-  return after.filter((e) => !known.has(e.id));
+  // A change's entries share their id; the position tells them apart.
+  const key = (e: AuditEntry) => `${e.id}#${e.position}`;
+  const known = new Set(before.map(key));
+  return after.filter((e) => !known.has(key(e)));
 }
 
 /** The audit log store of a test table, with the same document client as `testDeps`. */

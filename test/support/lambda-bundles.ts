@@ -14,7 +14,7 @@
  * are pointed at local servers with the standard AWS_ENDPOINT_URL_<SERVICE> variables.
  */
 import { execFile, fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -292,6 +292,67 @@ export async function startSsmStandIn(parameters: Record<string, string>): Promi
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        server.closeAllConnections();
+        server.close(() => resolveClose());
+      }),
+  };
+}
+
+export interface KmsStandIn {
+  /** The value for AWS_ENDPOINT_URL_KMS. */
+  url: string;
+  keyArn: string;
+  /** The key's public key, DER SubjectPublicKeyInfo in base64 (as GetPublicKey answers). */
+  publicKey: string;
+  /** The operations asked for, in order (X-Amz-Target without the service prefix). */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Just enough of AWS KMS for the checkpoint key (AWS JSON 1.1, as `@aws-sdk/client-kms` sends
+ * it): one ECC_NIST_P256 SIGN_VERIFY key; `GetPublicKey`, and `Sign` with ECDSA_SHA_256 over a
+ * RAW message (KMS hashes it with SHA-256). Blobs travel as base64 in the JSON, and
+ * the signature is DER, as KMS returns it. Anything else answers `UnsupportedOperationException`.
+ */
+export async function startKmsStandIn(keyArn: string): Promise<KmsStandIn> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const spki = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const target = String(req.headers['x-amz-target'] ?? '').replace(/^TrentService\./, '');
+      requests.push(target);
+      const input = (body ? JSON.parse(body) : {}) as { KeyId?: string; Message?: string; MessageType?: string; SigningAlgorithm?: string };
+      const answer = (status: number, payload: object) => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+        res.end(JSON.stringify(payload));
+      };
+      if (input.KeyId !== keyArn) return answer(400, { __type: 'NotFoundException', message: `Key '${String(input.KeyId)}' does not exist` });
+      if (target === 'GetPublicKey') {
+        return answer(200, { KeyId: keyArn, PublicKey: spki, KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', SigningAlgorithms: ['ECDSA_SHA_256'] });
+      }
+      if (target === 'Sign') {
+        if (input.SigningAlgorithm !== 'ECDSA_SHA_256') return answer(400, { __type: 'InvalidKeyUsageException', message: 'unsupported signing algorithm' });
+        if (input.MessageType !== 'RAW') return answer(400, { __type: 'ValidationException', message: 'only MessageType RAW is supported here' });
+        // RAW: KMS hashes the message with SHA-256 and signs the digest (ECDSA, DER-encoded).
+        const signature = sign('sha256', Buffer.from(input.Message ?? '', 'base64'), { key: privateKey, dsaEncoding: 'der' });
+        return answer(200, { KeyId: keyArn, Signature: signature.toString('base64'), SigningAlgorithm: 'ECDSA_SHA_256' });
+      }
+      answer(400, { __type: 'UnsupportedOperationException', message: `${target} is not supported here` });
+    });
+  });
+  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', () => resolveListen()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    keyArn,
+    publicKey: spki,
     requests,
     close: () =>
       new Promise<void>((resolveClose) => {
