@@ -604,7 +604,7 @@ export interface Counts {
   requestErrors: Map<string, number>;
 }
 
-const newCounts = (): Counts => ({ requests: 0, byCommand: new Map(), cancelled: 0, refused: 0, rereads: 0, collisions: new Map(), cancelledBy: new Map(), waitMs: new Map(), sagemaker: new Map(), requestErrors: new Map() });
+export const newCounts = (): Counts => ({ requests: 0, byCommand: new Map(), cancelled: 0, refused: 0, rereads: 0, collisions: new Map(), cancelledBy: new Map(), waitMs: new Map(), sagemaker: new Map(), requestErrors: new Map() });
 const bump = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
 
 const context = new AsyncLocalStorage<{ counts: Counts; trace: Trace; kind: string }>();

@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { startStreamPoller } from '../local/streams.js';
-import { FULL_STORY, buildStory, installCounter, runLevel, startBenchEnvironment, type StorySize } from './bench-contention.js';
+import { FULL_STORY, buildStory, counted, installCounter, newCounts, runLevel, startBenchEnvironment, type StorySize } from './bench-contention.js';
 import { fakeContext, loadHandlers } from './story.js';
 import type { AuditEntry } from '../shared/domain/audit.js';
 
@@ -157,12 +157,23 @@ try {
   const { handler: sequencer } = (await import('../functions/sequenceAuditLog/handler.js')) as { handler: (e: unknown, c: unknown) => Promise<unknown> };
   let poller: ReturnType<typeof startStreamPoller> | undefined;
   let streamErrors = 0;
+  // What each delivery to the sequencer took, and what it sent (to tell where the lag comes from).
+  const deliveries: Array<{ records: number; ms: number }> = [];
+  const sequencerCounts = newCounts();
+  const deliver = async (event: { Records: unknown[] }) => {
+    const t = performance.now();
+    try {
+      return await counted(sequencerCounts, 'sequencer', () => sequencer(event, fakeContext('sequenceAuditLog')));
+    } finally {
+      deliveries.push({ records: event.Records.length, ms: performance.now() - t });
+    }
+  };
   const level = await runLevel(env, story, handlers, 32, {
     beforeReplay: async () => {
       poller = startStreamPoller({
         endpoint: env.db.endpoint,
         table: env.table,
-        onRecords: (event) => sequencer(event, fakeContext('sequenceAuditLog')),
+        onRecords: deliver,
         onError: () => streamErrors++,
       });
     },
@@ -187,6 +198,16 @@ try {
   console.log(`sequencer lag at concurrency 32: p50 ${Math.round(pct(50))} ms, p95 ${Math.round(pct(95))} ms (${lags.length} entries)`);
   console.log(`  max ${Math.round(lags[lags.length - 1] ?? 0)} ms; log size ${lagHead.size}; entries left unsequenced: ${left}${streamErrors ? `; stream deliveries that failed (retried): ${streamErrors}` : ''}`);
   for (const [error, count] of level.errors) console.log(`  failed invocation (${count}): ${error}`);
+  const ms = deliveries.map((d) => d.ms).sort((a, b) => a - b);
+  const mean = (m: Map<string, number>, k: string) => ((sequencerCounts.waitMs.get(k) ?? 0) / (m.get(k) ?? 1)).toFixed(0);
+  console.log(
+    `  ${deliveries.length} deliveries to the sequencer, ${(deliveries.reduce((a, d) => a + d.records, 0) / Math.max(1, deliveries.length)).toFixed(1)} records each (max ${Math.max(0, ...deliveries.map((d) => d.records))}), ` +
+      `each ${Math.round(ms[Math.floor(ms.length / 2)] ?? 0)} ms p50, ${Math.round(ms[ms.length - 1] ?? 0)} ms max; its requests' mean wait, ms: ` +
+      [...sequencerCounts.byCommand.keys()].map((k) => `${k} ${mean(sequencerCounts.byCommand, k)} (${sequencerCounts.byCommand.get(k)})`).join(', '),
+  );
+  console.log(
+    `  the handlers' requests' mean wait meanwhile, ms: ${[...level.counts.byCommand.keys()].map((k) => `${k} ${((level.counts.waitMs.get(k) ?? 0) / (level.counts.byCommand.get(k) ?? 1)).toFixed(0)}`).join(', ')}`,
+  );
   console.log(`\nSequencer bench: ${((performance.now() - wall) / 1000).toFixed(0)} s in all`);
 } finally {
   await env.stop();

@@ -15,7 +15,6 @@ import type { ReviewLink, ReviewRequest } from '../domain/review.js';
 import type { ModelVersion } from '../domain/version.js';
 import type { ApprovalStatus } from '../schemas/events.js';
 import type {
-  AuditAppend,
   CommitResult,
   GovernanceStore,
   JobChange,
