@@ -5,7 +5,7 @@
  *    DynamoDB Local table IN THE STORED SHAPE: the store's own `auditEntryItem` (the item a
  *    change's transaction Puts) marshalled by the store's own `toAttributeMap`, 25 to a
  *    BatchWriteItem (the writing is not timed). They are spread over the groups' scopes and the
- *    training-jobs scope, 1 to 3 entries per change (`position`), all older than the catch-up's
+ *    training-jobs scope, 1 to 3 entries per change (the domain's `auditEntries`), all older than the catch-up's
  *    cut-off. Then the catch-up path places them in the log, `sequencePending` with
  *    `olderThanMs: 0` (pages of 100 keys from the sparse index, appends of up to 30 leaves, one
  *    transaction each), timed; then one checkpoint, `makeCheckpoint` with the local key signer
@@ -61,7 +61,7 @@ try {
   const { makeCheckpoint } = await import('../shared/usecases/checkpoint.js');
   const { localCheckpointSigner } = await import('../shared/aws/local-checkpoint-signer.js');
   const { s3CheckpointBucket } = await import('../shared/aws/checkpoint-bucket.js');
-  const { entryLeafHash, sequencedEntryProblems } = await import('../shared/domain/audit.js');
+  const { auditEntries, entryLeafHash, sequencedEntryProblems } = await import('../shared/domain/audit.js');
   const { rootOf, toHex } = await import('../shared/domain/merkle.js');
 
   // ------------------------------------------------------------------------------ throughput
@@ -78,25 +78,21 @@ try {
   const log = auditLogStore({ client: documentClient(raw), table: env.table });
   const clock = { now: () => Date.now() };
 
-  // Changes of the last hour, 1 to 3 entries each (same `at`, positions 0…), each entry in the stored shape.
+  // Changes of the last hour, 1 to 3 entries each, made by the domain's own `auditEntries` (one id
+  // and `at` per change, positions 0…), each stored as `auditEntryItem` makes it.
   const start = Date.now() - 3_600_000;
+  const newId = () => randomBytes(16).toString('base64url');
   const entries: AuditEntry[] = [];
   for (let change = 0; entries.length < SEQUENCER_ENTRIES; change++) {
-    const at = new Date(start + change * 500).toISOString();
     const scope = SCOPES[change % SCOPES.length] ?? 'training-jobs';
     const subject = `arn:aws:sagemaker:us-east-1:123456789012:model-package/${scope.replace(/^group:/, '')}/${1 + (change % 400)}`;
-    for (let position = 0; position < 1 + (change % 3) && entries.length < SEQUENCER_ENTRIES; position++) {
-      entries.push({
-        id: randomBytes(16).toString('base64url'),
-        scope,
-        at,
-        position,
-        action: ['version.recorded', 'version.gate-passed', 'review.opened'][position] ?? 'version.recorded',
-        subject,
-        actor: position === 0 ? 'sagemaker' : 'modelgate',
-        detail: { status: 'PendingManualApproval', lastModified: start + change * 500, policyVersion: 1, results: [{ metric: 'trainingJob:validation:auc', comparison: '>=', threshold: 0.85, actual: 0.9, passed: true }] },
-      });
-    }
+    const events = ['version.recorded', 'version.gate-passed', 'review.opened'].slice(0, 1 + (change % 3)).map((action, position) => ({
+      action,
+      subject,
+      actor: position === 0 ? 'sagemaker' : 'modelgate',
+      detail: { status: 'PendingManualApproval', lastModified: start + change * 500, policyVersion: 1, results: [{ metric: 'trainingJob:validation:auc', comparison: '>=', threshold: 0.85, actual: 0.9, passed: true }] },
+    }));
+    entries.push(...auditEntries(scope, events, start + change * 500, newId).slice(0, SEQUENCER_ENTRIES - entries.length));
   }
   const writes: WriteRequest[][] = [];
   for (let i = 0; i < entries.length; i += 25) writes.push(entries.slice(i, i + 25).map((e) => ({ PutRequest: { Item: toAttributeMap(auditEntryItem(e) as never) } })));
@@ -171,7 +167,7 @@ try {
   const level = await runLevel(env, story, handlers, 32, {
     beforeReplay: async () => {
       poller = startStreamPoller({
-        endpoint: env.db.endpoint,
+        endpoint: env.db().endpoint,
         table: env.table,
         onRecords: deliver,
         onError: () => streamErrors++,
