@@ -1,4 +1,4 @@
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { AuditLogStore, ItemKey, LogAppend, LogHead, LogLeaf, SignedCheckpoint, StoredItem, StoredNode } from '../audit-log-ports.js';
 import type { CheckpointBody } from '../domain/checkpoint.js';
@@ -6,6 +6,7 @@ import { ValidationError } from '../domain/errors.js';
 import { emptyRoot, fromHex, isHashHex, nodeKey, toHex, type NodeRef } from '../domain/merkle.js';
 import type { CommitResult } from '../ports.js';
 import { ownKeysClient } from './attributes.js';
+import { tableReads } from './table-reads.js';
 import { decodeCursor, encodeCursor, type CursorShape } from './cursor.js';
 import { LOG_CHECKPOINTS, UNSEQUENCED_ENTRIES, keys } from './keys.js';
 
@@ -24,9 +25,6 @@ import { LOG_CHECKPOINTS, UNSEQUENCED_ENTRIES, keys } from './keys.js';
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
-
-/** BatchGetItem's limit on keys per request. */
-const BATCH_GET_KEYS = 100;
 
 /** The unsequenced entries' page: GSI2 `AUDIT#UNSEQUENCED`, holding audit entries only. */
 const UNSEQUENCED_PAGE: CursorShape = {
@@ -49,32 +47,9 @@ const LOST_RACE = new Set(['None', 'ConditionalCheckFailed', 'TransactionConflic
 export function auditLogStore({ client: documentClient, table }: { client: DynamoDBDocumentClient; table: string }): AuditLogStore {
   const client = ownKeysClient(documentClient);
 
-  /** BatchGetItem, 100 keys a request, consistent; unprocessed keys (throttling) are retried with backoff. */
-  const batchGet = async (wanted: readonly ItemKey[]): Promise<Item[]> => {
-    const unique = [...new Map(wanted.map((k) => [`${k.PK}\u0000${k.SK}`, { PK: k.PK, SK: k.SK }])).values()];
-    const found: Item[] = [];
-    for (let start = 0; start < unique.length; start += BATCH_GET_KEYS) {
-      let pending: Item[] = unique.slice(start, start + BATCH_GET_KEYS);
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
-        const out = await client.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
-        found.push(...(out.Responses?.[table] ?? []));
-        pending = (out.UnprocessedKeys?.[table]?.Keys as Item[] | undefined) ?? [];
-      }
-    }
-    return found;
-  };
-
-  const queryAll = async (input: { KeyConditionExpression: string; ExpressionAttributeValues: Item }): Promise<Item[]> => {
-    const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await client.send(new QueryCommand({ ...input, TableName: table, ConsistentRead: true, ExclusiveStartKey: start }));
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
-  };
+  const reads = tableReads(client, table);
+  const batchGet = (wanted: readonly ItemKey[]): Promise<Item[]> => reads.batchGet(wanted as unknown as Item[]);
+  const queryAll = (input: { KeyConditionExpression: string; ExpressionAttributeValues: Item }): Promise<Item[]> => reads.queryAll({ ...input, ConsistentRead: true });
 
   const transact = async (items: TransactItem[]): Promise<CommitResult> => {
     try {

@@ -1,11 +1,9 @@
 import {
-  BatchGetCommand,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
-  type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { AuditEntry } from '../domain/audit.js';
@@ -32,6 +30,7 @@ import type {
 import { AWAITING_JOB, GOVERNED_GROUPS, OPEN_REVIEWS, PENDING_EFFECTS, fromItem, gsi, keys, openReviewsOfGroup } from './keys.js';
 import { ownKeysClient } from './attributes.js';
 import { decodeCursor, encodeCursor, type CursorShape } from './cursor.js';
+import { tableReads } from './table-reads.js';
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
@@ -50,34 +49,10 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
     return out.Item ? fromItem<T>(out.Item) : undefined;
   };
 
-  /** One BatchGetItem; retries unprocessed keys (throttling) until all are read. */
-  const batchGet = async (wanted: Item[]): Promise<Item[]> => {
-    const found: Item[] = [];
-    let pending: Item[] = wanted;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
-      const out = await client.send(
-        new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
-      );
-      found.push(...(out.Responses?.[table] ?? []));
-      pending = (out.UnprocessedKeys?.[table]?.Keys as Item[] | undefined) ?? [];
-    }
-    return found;
-  };
+  const { batchGet, queryAll } = tableReads(client, table);
 
   const pick = (items: Item[], key: Item): Item | undefined =>
     items.find((i) => i.PK === key.PK && i.SK === key.SK);
-
-  const queryAll = async (input: Omit<QueryCommandInput, 'TableName'>): Promise<Item[]> => {
-    const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await client.send(new QueryCommand({ ...input, TableName: table, ExclusiveStartKey: start }));
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
-  };
 
   const transact = async (items: TransactItem[]): Promise<CommitResult> => {
     try {
