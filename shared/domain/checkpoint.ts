@@ -15,7 +15,7 @@ import { emptyRoot, isHashHex, toHex } from './merkle.js';
  *   {"format":"modelgate-checkpoint/v1","keyId":…,"logSize":…,"rootHash":…,"time":…}
  *
  * Why canonical JSON and not a C2SP signed note (c2sp.org/tlog-checkpoint):
- * - the audit chain already hashes RFC 8785 JSON (audit.ts, the same `canonicalize` package), so
+ * - the audit log already hashes RFC 8785 JSON (audit.ts, the same `canonicalize` package), so
  *   an auditor needs one encoding for all of modelgate; the body is all strings and one safe
  *   integer, for which every RFC 8785 implementation writes the same bytes;
  * - the checkpoint is stored and exported as this very JSON object, so there is no second text

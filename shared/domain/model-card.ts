@@ -378,7 +378,7 @@ function shortenedNote(s: Shortened): string | undefined {
 
 /**
  * The card as SageMaker model card content. Fields SageMaker's schema has a place for go there;
- * the governance record (decision, approvers, comments, policy version, audit head) goes to
+ * the governance record (decision, approvers, comments, policy version, audit entries) goes to
  * `additional_information.custom_details`, whose values are strings of at most 1024 characters.
  * A rule with no actual value (a missing metric) has no `number` to report and is only named in
  * `modelgate_gate_failures`.

@@ -401,5 +401,5 @@ describe(`${EVENTS} generated SageMaker events through both event handlers`, () 
     expect(entries).toBeGreaterThan(EVENTS / 10);
     // 240 s before issue 9; the log's sequencing is now part of the check (about 5,000 entries,
     // some 170 append transactions, then every leaf and entry read back): ~10 ms an entry here.
-  }, 600_000);
+  }, 900_000);
 });
