@@ -5,6 +5,7 @@
  * and manifest.json. A few runs spawn the real CLI (exit codes, what it prints); the other
  * tampers call `runVerify`, which the CLI's main calls, in this process.
  */
+import { sequencedEntryItem } from '../support/audit-log.js';
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,6 @@ import type { StoredItem } from '../../shared/audit-log-ports.js';
 import { entryLeafHash } from '../../shared/domain/audit.js';
 import { signCheckpointLocally, type CheckpointBody } from '../../shared/domain/checkpoint.js';
 import { rootOf, toHex } from '../../shared/domain/merkle.js';
-import { gsi, keys } from '../../shared/store/keys.js';
 import { runVerify } from '../../scripts/audit-verify.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -37,22 +37,9 @@ function storedEntry(index: number): StoredItem {
   const scope = index % 3 === 0 ? 'training-jobs' : 'group:fraud-detector';
   const at = new Date(T0 + index * 1000).toISOString();
   const id = `entry${index.toString(36).padStart(4, '0')}`;
-  const position = index % 2;
   const subject = `arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detector/${index + 1}`;
-  return {
-    ...keys.auditEntry(scope, at, position, id),
-    ...gsi.auditOf(subject, at, position, id),
-    type: 'AuditEntry',
-    id,
-    scope,
-    at,
-    position,
-    action: 'version.gate-passed',
-    subject,
-    actor: 'sagemaker',
-    detail: { policyVersion: 1, results: [{ metric: 'trainingJob:validation:auc', actual: 0.91, threshold: 0.85, passed: true }] },
-    logIndex: index,
-  };
+  const detail = { policyVersion: 1, results: [{ metric: 'trainingJob:validation:auc', actual: 0.91, threshold: 0.85, passed: true }] };
+  return sequencedEntryItem({ id, scope, at, position: index % 2, action: 'version.gate-passed', subject, actor: 'sagemaker', detail }, index);
 }
 
 const ENTRIES = Array.from({ length: 24 }, (_, i) => storedEntry(i));

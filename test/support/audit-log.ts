@@ -15,6 +15,7 @@ import { documentClient } from '../../shared/aws/clients.js';
 import { TRAINING_SCOPE, groupScope, type AuditEntry } from '../../shared/domain/audit.js';
 import { verifyLog, type LogReport } from '../../shared/domain/log-verify.js';
 import { fromHex, rootOf, toHex } from '../../shared/domain/merkle.js';
+import { auditEntryItem } from '../../shared/store/dynamo-store.js';
 import { UNSEQUENCED_ENTRIES } from '../../shared/store/keys.js';
 import { auditLogStore } from '../../shared/store/audit-log-store.js';
 import type { Deps } from '../../shared/ports.js';
@@ -155,4 +156,13 @@ export async function logVerifies(t: TestTable): Promise<LogReport> {
   const inTable = await countEntries(t);
   if (inTable !== head.size) return broken(`the table holds ${inTable} audit entries, the log ${head.size}`, 'log head', head.size);
   return report;
+}
+
+/**
+ * An entry item exactly as the write path stores it (`auditEntryItem`), once the sequencer has
+ * placed it at `index`: with its `logIndex`, without the unsequenced marker.
+ */
+export function sequencedEntryItem(entry: AuditEntry, index: number): Record<string, unknown> {
+  const { GSI2PK: _pk, GSI2SK: _sk, ...item } = auditEntryItem(entry);
+  return { ...item, logIndex: index };
 }

@@ -4,6 +4,7 @@
  * Logs are built the way the write path stores entries (keys.ts shapes, entryLeafHash) and the
  * checkpoints are signed with signCheckpointLocally, each property run with a fresh P-256 key.
  */
+import { sequencedEntryItem } from '../support/audit-log.js';
 import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import type { StoredItem } from '../../shared/audit-log-ports.js';
@@ -11,7 +12,7 @@ import { entryLeafHash } from '../../shared/domain/audit.js';
 import { signCheckpointLocally, type CheckpointBody } from '../../shared/domain/checkpoint.js';
 import { proofNodes, publicKeyProblem, verifyLog, type LogReport } from '../../shared/domain/log-verify.js';
 import { appendLeaves, consistencyProof, emptyEdge, emptyRoot, leafHash, nodeMap, rootOf, toHex } from '../../shared/domain/merkle.js';
-import { gsi, keys } from '../../shared/store/keys.js';
+import { gsi } from '../../shared/store/keys.js';
 
 // ------------------------------------------------------------------------------------------------
 // Building logs
@@ -41,22 +42,9 @@ function storedEntry(index: number, seed = 0, detail: unknown = { n: index, seed
   const scope = SCOPES[(index + seed) % SCOPES.length] as string;
   const at = new Date(T0 + index * 1000).toISOString();
   const id = `id${seed.toString(36)}x${index.toString(36)}`;
-  const position = index % 2;
   const subject = `arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detector/${index + 1}`;
-  return {
-    ...keys.auditEntry(scope, at, position, id),
-    ...gsi.auditOf(subject, at, position, id),
-    type: 'AuditEntry',
-    id,
-    scope,
-    at,
-    position,
-    action: index % 2 ? 'version.gate-passed' : 'version.recorded',
-    subject,
-    actor: 'sagemaker',
-    detail,
-    logIndex: index,
-  };
+  const action = index % 2 ? 'version.gate-passed' : 'version.recorded';
+  return sequencedEntryItem({ id, scope, at, position: index % 2, action, subject, actor: 'sagemaker', detail: detail as Record<string, unknown> }, index);
 }
 
 const checkpointName = (logSize: number): string => `${String(logSize).padStart(16, '0')}.json`;
