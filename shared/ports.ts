@@ -63,6 +63,16 @@ export interface JobChange {
 
 export type CommitResult = 'committed' | 'conflict';
 
+/**
+ * The commit of a change decided on a context (a version's, a job's). A conflict carries, when
+ * DynamoDB said it, the current state of the context's items whose condition failed (`null`: the
+ * item is not there), so that the retry decides again without reading them again. Without
+ * `current` (a cancellation reason that came without its item, or only items outside the
+ * context failed), the retry reads the context again.
+ */
+export type ContextCommit<C> = 'committed' | { conflict: true; current?: Refreshed<C> };
+export type Refreshed<C> = { [K in keyof C]?: NonNullable<C[K]> | null };
+
 /** A reviewer's one subscription on the reviewers topic, shared by every group they review. */
 export interface Reviewer {
   email: string;
@@ -147,9 +157,9 @@ export interface Page<T> {
 
 export interface GovernanceStore {
   loadVersionContext(key: { group: string; version: number; artifactUri?: string }): Promise<VersionContext>;
-  commitVersionChange(change: VersionChange): Promise<CommitResult>;
+  commitVersionChange(change: VersionChange): Promise<ContextCommit<VersionContext>>;
   loadJobContext(key: { jobName: string; artifactUri?: string }): Promise<JobContext>;
-  commitJobChange(change: JobChange): Promise<CommitResult>;
+  commitJobChange(change: JobChange): Promise<ContextCommit<JobContext>>;
   /** Claims effects whose lease has run out; returns false when another invocation holds one. */
   claimEffects(key: { group: string; version: number }, ids: string[], now: number, until: number): Promise<boolean>;
   settleEffects(

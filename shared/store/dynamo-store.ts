@@ -14,11 +14,13 @@ import type { ModelVersion } from '../domain/version.js';
 import type { ApprovalStatus } from '../schemas/events.js';
 import type {
   CommitResult,
+  ContextCommit,
   GovernanceStore,
   JobChange,
   JobContext,
   DerivedFromDataset,
   Page,
+  Refreshed,
   ReviewContext,
   Reviewer,
   ReviewerMembershipChange,
@@ -28,7 +30,7 @@ import type {
   VoteChange,
 } from '../ports.js';
 import { AWAITING_JOB, GOVERNED_GROUPS, OPEN_REVIEWS, PENDING_EFFECTS, fromItem, gsi, keys, openReviewsOfGroup } from './keys.js';
-import { ownKeysClient } from './attributes.js';
+import { fromAttributeMap, ownKeysClient } from './attributes.js';
 import { decodeCursor, encodeCursor, type CursorShape } from './cursor.js';
 import { tableReads } from './table-reads.js';
 
@@ -54,18 +56,29 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
   const pick = (items: Item[], key: Item): Item | undefined =>
     items.find((i) => i.PK === key.PK && i.SK === key.SK);
 
-  const transact = async (items: TransactItem[]): Promise<CommitResult> => {
+  /**
+   * A transaction. A failed condition is an expected outcome: someone else changed the state we
+   * read. Each conditioned item asks for itself back on failure (ReturnValuesOnConditionCheckFailure
+   * ALL_OLD: no read, no extra request), so the conflict names the items that failed as they now
+   * are (null: not there). When some reason is not a failed condition (a transaction in flight on
+   * the item), the conflict names nothing and the caller reads again.
+   */
+  const transactFinding = async (items: TransactItem[]): Promise<'committed' | { conflict: true; failed?: Failed[] }> => {
     try {
-      await client.send(new TransactWriteCommand({ TransactItems: items }));
+      await client.send(new TransactWriteCommand({ TransactItems: items.map(returningOnFailure) }));
       return 'committed';
     } catch (e) {
-      // A failed condition is an expected outcome: someone else changed the state we read.
-      if (e instanceof TransactionCanceledException && e.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
-        return 'conflict';
-      }
-      throw e;
+      const reasons = e instanceof TransactionCanceledException ? (e.CancellationReasons ?? []) : [];
+      if (!reasons.some((r) => r.Code === 'ConditionalCheckFailed')) throw e;
+      if (reasons.length !== items.length || reasons.some((r) => r.Code !== 'ConditionalCheckFailed' && (r.Code ?? 'None') !== 'None')) return { conflict: true };
+      const failed = reasons.flatMap((r, i) => {
+        const key = keyOfTransactItem(items[i]);
+        return r.Code === 'ConditionalCheckFailed' && key ? [{ key, item: r.Item ? fromAttributeMap(r.Item) : null }] : [];
+      });
+      return { conflict: true, failed };
     }
   };
+  const transact = async (items: TransactItem[]): Promise<CommitResult> => ((await transactFinding(items)) === 'committed' ? 'committed' : 'conflict');
 
   /** Optimistic concurrency on `rev`: 0 means the item must not exist yet. */
   const expectRev = (rev: number) =>
@@ -248,7 +261,11 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
       } else if (change.recordJob) {
         throw new Error('recordJob needs linkArtifact: a job is recorded with the version it links');
       }
-      return transact(items);
+      const artifactUri = change.linkArtifact?.uri ?? change.awaitArtifact?.uri;
+      return contextCommit<VersionContext>(await transactFinding(items), {
+        version: { key: keys.version(v.group, v.version), from: (i) => fromItem<ModelVersion & { rev: number }>(i) },
+        ...(artifactUri ? { artifact: { key: keys.artifact(artifactUri), from: artifactFrom } } : {}),
+      });
     },
 
     async loadJobContext({ jobName, artifactUri }) {
@@ -284,7 +301,10 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
         }
         for (const d of linked.datasets) items.push(versionInputItem(linked, d, job.name));
       }
-      return transact(items);
+      return contextCommit<JobContext>(await transactFinding(items), {
+        job: { key: keys.job(job.name), from: (i) => fromItem<TrainingJob & { rev: number }>(i) },
+        ...(change.artifact ? { artifact: { key: keys.artifact(change.artifact.uri), from: artifactFrom } } : {}),
+      });
     },
 
     async claimEffects({ group, version }, ids, now, until) {
@@ -754,6 +774,48 @@ const pages = {
     table: { PK: ['JOB#', 'GROUP#'], SK: ['INPUT#', 'VINPUT#'] },
   }),
 };
+
+/** An item whose condition failed in a cancelled transaction, as it now is (null: not there). */
+interface Failed {
+  key: Item;
+  item: Item | null;
+}
+
+/** Each conditioned item of a transaction asks for itself back when its condition fails. */
+function returningOnFailure(t: TransactItem): TransactItem {
+  if (t.Put?.ConditionExpression) return { Put: { ...t.Put, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } };
+  if (t.Update?.ConditionExpression) return { Update: { ...t.Update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } };
+  if (t.Delete?.ConditionExpression) return { Delete: { ...t.Delete, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } };
+  if (t.ConditionCheck) return { ConditionCheck: { ...t.ConditionCheck, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } };
+  return t;
+}
+
+function keyOfTransactItem(t: TransactItem | undefined): Item | undefined {
+  const key = t?.Put?.Item ?? t?.Update?.Key ?? t?.Delete?.Key ?? t?.ConditionCheck?.Key;
+  return key ? { PK: key['PK'], SK: key['SK'] } : undefined;
+}
+
+/**
+ * A context's commit (ports.ts ContextCommit): on a conflict, the context's items that failed, as
+ * the transaction found them. When none of the failed items is one of the context's (say only a
+ * version linked to the job failed), the conflict names nothing and the context is read again.
+ */
+function contextCommit<C>(
+  outcome: 'committed' | { conflict: true; failed?: Failed[] },
+  of: { [K in keyof C]?: { key: Item; from: (item: Item) => NonNullable<C[K]> } },
+): ContextCommit<C> {
+  if (outcome === 'committed') return outcome;
+  const current: Refreshed<C> = {};
+  let found = false;
+  for (const name of Object.keys(of) as Array<keyof C>) {
+    const wanted = of[name];
+    const hit = wanted && outcome.failed?.find((f) => f.key['PK'] === wanted.key['PK'] && f.key['SK'] === wanted.key['SK']);
+    if (!wanted || !hit) continue;
+    current[name] = hit.item ? wanted.from(hit.item) : null;
+    found = true;
+  }
+  return found ? { conflict: true, current } : { conflict: true };
+}
 
 function artifactFrom(item: Item): ArtifactNode & { rev: number } {
   const a = fromItem<{ uri: string; producer?: ArtifactNode['producer']; waiting?: string[]; consumers?: string[]; rev: number }>(item);

@@ -10,7 +10,7 @@ import type { ModelPackageDetail } from '../schemas/events.js';
 import { logger } from '../logger.js';
 import { carryOut, resumePending } from './effects.js';
 import { withReadCache } from './read-cache.js';
-import { untilCommitted } from './retry.js';
+import { untilCommittedOn } from './retry.js';
 import { jobRecordedEvent } from './training.js';
 
 export type GateOutcome =
@@ -88,7 +88,8 @@ const isWaiting = <V extends ModelVersion>(v: V | undefined): v is V => v?.gateS
 
 /**
  * Read (one BatchGetItem) → plan → commit (one transaction) → carry out the effects → settle
- * them (one UpdateItem). A conflict re-reads and re-plans; a duplicate resumes whatever an earlier
+ * them (one UpdateItem). A conflict re-plans on what the cancelled transaction returned (or reads
+ * again when it returned nothing: see `untilCommittedOn`); a duplicate resumes whatever an earlier
  * invocation left pending.
  */
 export async function decideAndCommit(
@@ -97,8 +98,8 @@ export async function decideAndCommit(
   plan: (ctx: VersionContext) => Promise<Plan | 'stale' | 'duplicate'>,
 ): Promise<GateOutcome> {
   const key = { group: observed.group, version: observed.version };
-  const committed = await untilCommitted<{ p: Plan | 'stale' | 'duplicate'; ctx: VersionContext }>(async () => {
-    const ctx = await deps.store.loadVersionContext({ ...key, ...(observed.artifactUri ? { artifactUri: observed.artifactUri } : {}) });
+  const load = () => deps.store.loadVersionContext({ ...key, ...(observed.artifactUri ? { artifactUri: observed.artifactUri } : {}) });
+  const committed = await untilCommittedOn<VersionContext, { p: Plan | 'stale' | 'duplicate'; ctx: VersionContext }>(load, async (ctx) => {
     const p = await plan(ctx);
     if (p === 'stale' || p === 'duplicate') return { result: 'committed' as const, value: { p, ctx } };
     const now = deps.clock.now();

@@ -2,11 +2,11 @@ import { TRAINING_SCOPE, auditEntries, type AuditEvent } from '../domain/audit.j
 import { ModelgateError, assertIsError } from '../domain/errors.js';
 import { enrichJob, trainingJobFromDetail, type ArtifactNode, type DatasetInput, type JobEnrichment, type TrainingJob } from '../domain/lineage.js';
 import { freshness } from '../domain/version.js';
-import type { CommitResult, Deps, JobChange, JobContext } from '../ports.js';
+import type { ContextCommit, Deps, JobChange, JobContext } from '../ports.js';
 import type { TrainingJobDetail } from '../schemas/events.js';
 import { logger } from '../logger.js';
 import { withReadCache } from './read-cache.js';
-import { untilCommitted } from './retry.js';
+import { untilCommittedOn } from './retry.js';
 import { gateWaitingVersion, versionKeyOf } from './gate.js';
 
 export type JobOutcome = 'recorded' | 'enriched' | 'duplicate' | 'stale';
@@ -82,8 +82,9 @@ export async function commitJob(
   metrics?: () => Promise<Record<string, number>>,
 ): Promise<{ outcome: JobOutcome; waiting: string[] }> {
   let fetched: Record<string, number> | undefined;
-  return untilCommitted<{ outcome: JobOutcome; waiting: string[] }>(async () => {
-    const ctx = await deps.store.loadJobContext({ jobName: base.name, ...(base.artifactUri ? { artifactUri: base.artifactUri } : {}) });
+  const load = () => deps.store.loadJobContext({ jobName: base.name, ...(base.artifactUri ? { artifactUri: base.artifactUri } : {}) });
+  // A conflict re-decides on what the cancelled transaction returned, or reads again (see untilCommittedOn).
+  return untilCommittedOn<JobContext, { outcome: JobOutcome; waiting: string[] }>(load, async (ctx) => {
     const fresh = freshness(ctx.job, base);
     if (ctx.job && (fresh === 'duplicate' || fresh === 'stale' || fresh === 'tie')) {
       // A job's final states do not follow one another: a second final state at the same time is dropped.
@@ -151,7 +152,7 @@ async function commitEnrichment(
   { job, added }: JobEnrichment,
   observed: TrainingJob,
   artifact: (ArtifactNode & { rev: number }) | undefined,
-): Promise<CommitResult> {
+): Promise<ContextCommit<JobContext>> {
   const produced = artifact?.producer?.name === job.name ? artifact : undefined;
   const linkedVersions = await linkedVersionsOf(deps, produced, job, added.datasets);
   const event: AuditEvent = {
@@ -167,11 +168,13 @@ async function commitEnrichment(
       versionsGivenTrainedBy: linkedVersions.filter((l) => l.trainedBy).map((l) => l.arn),
     },
   };
-  return deps.store.commitJobChange({
+  const result = await deps.store.commitJobChange({
     job,
     expectedRev,
     ...(produced ? { artifact: { uri: produced.uri, expectedRev: produced.rev } } : {}),
     audit: auditEntries(TRAINING_SCOPE, [event], deps.clock.now(), deps.newId),
     linkedVersions,
   });
+  // The context's artifact node is the observed artifact's: what the commit found on another node is not the context's.
+  return result !== 'committed' && produced && produced.uri !== observed.artifactUri ? { conflict: true } : result;
 }

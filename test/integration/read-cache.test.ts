@@ -28,7 +28,7 @@ beforeAll(async () => {
 afterAll(() => table.drop());
 beforeEach(() => resetMocks(sm, sns, s3));
 
-/** The same deps, whose first `n` version commits answer 'conflict' without writing. */
+/** The same deps, whose first `n` version commits answer a conflict (naming nothing, so the gate reads again) without writing. */
 function conflicting(n: number): Deps & { conflicts: () => number } {
   let left = n;
   let seen = 0;
@@ -37,7 +37,7 @@ function conflicting(n: number): Deps & { conflicts: () => number } {
     if (left > 0) {
       left--;
       seen++;
-      return 'conflict';
+      return { conflict: true };
     }
     return deps.store.commitVersionChange(change);
   };
