@@ -5,6 +5,7 @@
  *   SageMaker stand-in        SageMaker's JSON protocol; emits EventBridge events; .local/sagemaker
  *   S3 stand-in               evaluation reports; .local/s3
  *   SNS stand-in              prints each message (review links included) and keeps it in .local/outbox
+ *   OpenID provider           the organisation's IdP stand-in (oidc-provider): the demo's reviewers sign in by email
  *   serverless-offline        the HTTP API (review page) and the Lambda endpoint for every function
  *
  * modelgate runs unchanged: the standard AWS_ENDPOINT_URL_<SERVICE> variables point its SDK
@@ -18,6 +19,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { REPO_ROOT, assertJava, createTable, portIsFree, startDynamoDbLocal } from '../scripts/dynamodb-local.js';
 import { startSageMakerStandIn } from './sagemaker/server.js';
 import { startSnsStandIn } from './sns/server.js';
+import { startLocalOidcProvider } from './oidc/provider.js';
 import { startS3StandIn } from './s3/server.js';
 import { matches, rulesFromServerlessYml } from './eventbridge.js';
 import { invokeFunction } from './lambda.js';
@@ -96,6 +98,10 @@ try {
   });
   stops.push(() => sns.close());
 
+  // The reviewers' identity provider; its keys and sessions live only as long as this process.
+  const idp = await startLocalOidcProvider({ port: cfg.ports.oidc, users: cfg.oidc.users, clients: [cfg.oidc.client] });
+  stops.push(() => idp.close());
+
   // serverless-offline serves the review page and every function's Lambda endpoint.
   await offlineReady;
 
@@ -133,6 +139,7 @@ modelgate local stack — ready in ${(readyMs / 1000).toFixed(1)} s
   SageMaker stand-in    ${cfg.awsEnv.AWS_ENDPOINT_URL_SAGEMAKER}   model registry + training jobs
   S3 stand-in           ${cfg.awsEnv.AWS_ENDPOINT_URL_S3}   buckets: ${[...sampleBuckets(), cfg.auditBucket].join(', ')}
   SNS stand-in          ${cfg.awsEnv.AWS_ENDPOINT_URL_SNS}   messages printed here and kept in ${relative(REPO_ROOT, join(cfg.dir, 'outbox'))}/
+  OpenID provider       ${idp.issuer}   sign in as: ${cfg.oidc.users.map((u) => u.email).join(', ')} (no password; local only)
   review page           http://127.0.0.1:${cfg.ports.http}/reviews/<token>   (serverless-offline)
   functions             ${cfg.lambdaUrl}   (Lambda Invoke API, serverless-offline)
   audit log             ${auditLog.summary}
@@ -172,6 +179,11 @@ async function startOffline(): Promise<ChildProcess> {
       // stage local turns these into CHECKPOINT_KEY_FILE and AUDIT_EXPORT_DIR.
       MODELGATE_CHECKPOINT_KEY_FILE: cfg.checkpointKeyFile,
       MODELGATE_AUDIT_EXPORT_DIR: cfg.auditExportDir,
+      // The review function's OpenID client at the local provider (serverless.yml's stage local
+      // reads these as OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET).
+      MODELGATE_OIDC_ISSUER: cfg.oidc.env.OIDC_ISSUER,
+      MODELGATE_OIDC_CLIENT_ID: cfg.oidc.env.OIDC_CLIENT_ID,
+      MODELGATE_OIDC_CLIENT_SECRET: cfg.oidc.env.OIDC_CLIENT_SECRET,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

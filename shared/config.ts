@@ -27,11 +27,33 @@ const EnvSchema = z.object({
   AUDIT_EXPORT_BUCKET: optionalSetting,
   /** Stage `local`: the folder exportAuditTrail writes into. */
   AUDIT_EXPORT_DIR: optionalSetting,
+  // The review function's sign-in (shared/sign-in-wiring.ts). `link`: the signed link alone votes.
+  REVIEW_AUTH: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['oidc', 'link']).default('link')),
+  /** The organisation's OpenID provider (its issuer URL), its client id for the review page, and the SSM SecureString holding the client secret. */
+  OIDC_ISSUER: optionalSetting,
+  OIDC_CLIENT_ID: optionalSetting,
+  OIDC_CLIENT_SECRET_PARAMETER: optionalSetting,
+  /** Stage `local` only: the local provider's client secret, given directly (it guards nothing). */
+  OIDC_CLIENT_SECRET: optionalSetting,
+  /** The ID token claim that names the reviewer; `email` counts only with `email_verified`. */
+  OIDC_IDENTITY_CLAIM: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).max(64).default('email')),
+  /** SSM SecureString holding the key ring that seals the sign-in and session cookies (like the link keys); only stage `local` may go without. */
+  SESSION_KEY_PARAMETER: optionalSetting,
 });
 export type Config = z.infer<typeof EnvSchema>;
 
 /** The settings that only some functions need. */
-export type OptionalSetting = 'CHECKPOINT_KEY_ID' | 'CHECKPOINT_KEY_FILE' | 'AUDIT_BUCKET' | 'AUDIT_EXPORT_BUCKET' | 'AUDIT_EXPORT_DIR';
+export type OptionalSetting =
+  | 'CHECKPOINT_KEY_ID'
+  | 'CHECKPOINT_KEY_FILE'
+  | 'AUDIT_BUCKET'
+  | 'AUDIT_EXPORT_BUCKET'
+  | 'AUDIT_EXPORT_DIR'
+  | 'OIDC_ISSUER'
+  | 'OIDC_CLIENT_ID'
+  | 'OIDC_CLIENT_SECRET_PARAMETER'
+  | 'OIDC_CLIENT_SECRET'
+  | 'SESSION_KEY_PARAMETER';
 
 /** An optional setting that the calling function needs: missing, it fails with the variable's name. */
 export function requiredSetting(name: OptionalSetting, cfg: Config = config()): string {

@@ -202,6 +202,12 @@ export interface GovernanceStore {
   listVersionsWithPendingEffects(page: { limit: number; cursor?: string }): Promise<Page<ModelVersion & { rev: number }>>;
   /** Versions waiting for their training job (`gateState` awaiting-job; a sparse index), oldest registration first. */
   listVersionsAwaitingJob(page: { limit: number; cursor?: string }): Promise<Page<ModelVersion & { rev: number }>>;
+  /**
+   * The version in production: the group's newest version whose observed status is Approved
+   * (a sparse index, one Query with Limit 1), with its training job (one GetItem). `except`: a
+   * version to leave out (the one under review), in which case the next newest is read.
+   */
+  newestApprovedVersion(group: string, options?: { except?: number }): Promise<{ version: ModelVersion; job?: TrainingJob } | undefined>;
 }
 
 /** SageMaker, as the gate needs it. */
@@ -263,7 +269,38 @@ export interface SigningKeys {
   keyRing(): Promise<KeyRing>;
 }
 
+/** A sign-in begun: where to send the browser, and what its callback must match. */
+export interface SignInStart {
+  url: string;
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+}
+
+/** Who signed in, from a checked ID token. `identity`: the configured claim (verified), lower-cased. */
+export interface SignedIn {
+  issuer: string;
+  subject: string;
+  identity?: string;
+  /** Epoch seconds. */
+  authTime: number;
+}
+
+/** The organisation's OpenID provider (shared/aws/oidc.ts). */
+export interface SignInProvider {
+  start(p: { loginHint: string; maxAgeSeconds: number }): Promise<SignInStart>;
+  complete(callbackUrl: string, checks: { state: string; nonce: string; codeVerifier: string; maxAgeSeconds: number }): Promise<SignedIn>;
+}
+
+/** `reviewAuth: oidc`: the provider, and the key ring that seals the sign-in and session cookies. */
+export interface SignInDeps {
+  provider: SignInProvider;
+  sessionKeys: SigningKeys;
+}
+
 export interface Deps {
+  /** Present when the stage's `reviewAuth` is `oidc`: then the link alone cannot vote. */
+  signIn?: SignInDeps;
   store: GovernanceStore;
   keys: SigningKeys;
   subscriptions: Subscriptions;

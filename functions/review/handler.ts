@@ -3,16 +3,21 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { assertIsError } from '#shared/domain/errors.js';
 import { logger } from '#shared/logger.js';
-import { refuseCrossSite, showReview, submitVote, type VoteForm } from '#shared/usecases/review.js';
+import { requestFreshLink } from '#shared/usecases/links.js';
+import { refuseCrossSite, showReview, submitVote, type HtmlResult, type VoteForm } from '#shared/usecases/review.js';
+import { callbackUri, completeSignIn, sessionGate, startSignIn } from '#shared/usecases/sign-in.js';
 import { htmlResponse, renderRefusal } from '#shared/web/pages.js';
 import { ALLOWED_METHODS, checkSameOrigin, isAllowedMethod, isFormBody } from '#shared/web/request.js';
+import { reviewSignIn } from '#shared/sign-in-wiring.js';
 import { productionDeps } from '#shared/wiring.js';
 
 /** Form bodies are small; anything larger is refused before it is parsed. */
 const MAX_BODY = 16 * 1024;
 
 /**
- * HTTP API: `GET /reviews/{token}` shows the evidence, `POST /reviews/{token}` votes; any other
+ * HTTP API: `GET /reviews/{token}` shows the evidence, `POST /reviews/{token}` votes (or, with
+ * `intent`, starts a sign-in or asks for a new link), `GET /auth/callback` completes a sign-in
+ * (reviewAuth oidc, shared/usecases/sign-in.ts); any other
  * method gets 405 and writes nothing. A POST from another site is refused (403, audited); a POST
  * whose body is not a form is refused (400) before it is read.
  */
@@ -29,10 +34,17 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
       return { ...response, headers: { ...response.headers, Allow: ALLOWED_METHODS.join(', ') } };
     }
     try {
-      const deps = productionDeps();
+      const signIn = reviewSignIn();
+      const deps = { ...productionDeps(), ...(signIn ? { signIn } : {}) };
+      const cookies = event.cookies;
+      if (event.routeKey === 'GET /auth/callback' || event.rawPath === '/auth/callback') {
+        // The identity provider's redirect back (reviewAuth oidc only). The URL openid-client
+        // checks is the registered redirect URI with the provider's query.
+        if (!signIn || method !== 'GET') return answer(renderRefusal({ kind: 'sign-in-failed' }));
+        return answer(await completeSignIn(deps, signIn, `${callbackUri(deps.reviewBaseUrl)}?${event.rawQueryString ?? ''}`, cookies));
+      }
       if (method === 'GET') {
-        const page = await showReview(deps, token);
-        return htmlResponse(page.status, page.body);
+        return answer(await showReview(deps, token, signIn ? sessionGate(deps, signIn, cookies, 'GET') : undefined));
       }
       const site = checkSameOrigin(event.headers, deps.reviewBaseUrl);
       if (!site.ok) {
@@ -44,8 +56,10 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
         return htmlResponse(page.status, page.body);
       }
       const form = parseForm(event);
-      const page = form ? await submitVote(deps, token, form) : renderRefusal({ kind: 'bad-request', message: 'The form could not be read.' });
-      return htmlResponse(page.status, page.body);
+      if (!form) return answer(renderRefusal({ kind: 'bad-request', message: 'The form could not be read.' }));
+      if (form.intent === 'new-link') return answer(await requestFreshLink(deps, token));
+      if (form.intent === 'sign-in') return answer(signIn ? await startSignIn(deps, signIn, token) : renderRefusal({ kind: 'bad-request', message: 'This stage does not use sign-in.' }));
+      return answer(await submitVote(deps, token, form, signIn ? sessionGate(deps, signIn, cookies, 'POST') : undefined));
     } catch (e) {
       assertIsError(e);
       // Never the token, the path or the body: they carry the signed link. `errorMessage`, not
@@ -55,11 +69,22 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
     }
   });
 
-function parseForm(event: APIGatewayProxyEventV2): VoteForm | undefined {
+/** A use case's answer as the HTTP API's: a redirect's Location, cookies (HTTP API payload 2.0 `cookies`). */
+function answer(page: HtmlResult): APIGatewayProxyStructuredResultV2 {
+  const response = htmlResponse(page.status, page.body);
+  return {
+    ...response,
+    headers: { ...response.headers, ...(page.location ? { Location: page.location } : {}) },
+    ...(page.cookies && page.cookies.length > 0 ? { cookies: page.cookies } : {}),
+  };
+}
+
+function parseForm(event: APIGatewayProxyEventV2): (VoteForm & { intent?: string }) | undefined {
   if (!event.body || event.body.length > MAX_BODY) return undefined;
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   const params = new URLSearchParams(text);
   const decision = params.get('decision');
   const comment = params.get('comment');
-  return { ...(decision !== null ? { decision } : {}), ...(comment !== null ? { comment } : {}) };
+  const intent = params.get('intent');
+  return { ...(decision !== null ? { decision } : {}), ...(comment !== null ? { comment } : {}), ...(intent !== null ? { intent } : {}) };
 }

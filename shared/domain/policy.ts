@@ -32,6 +32,52 @@ export type MetricRule = z.infer<typeof MetricRuleSchema>;
 export const MAX_REVIEWERS = 25;
 export const MAX_RULES = 50;
 
+/**
+ * The identity map's bounds. The map is stored three times per change (the current policy, the
+ * policy version, the audit entry), each item under DynamoDB's 400 KB: 200 patterns of at most 512
+ * characters stay near 100 KB. 512 characters hold any STS assumed-role ARN (role and session
+ * names are at most 64 each) and an IAM user ARN with a long path.
+ */
+export const MAX_IDENTITY_PEOPLE = 50;
+export const MAX_PRINCIPALS_PER_PERSON = 20;
+export const MAX_IDENTITY_PATTERNS = 200;
+export const MAX_PATTERN_LENGTH = 512;
+
+// No white space or control characters: neither occurs in an ARN or a Studio profile name, and a
+// stray one would make a pattern that silently matches nothing.
+const PATTERN_CHARS = /^[^\s\p{C}]+$/u;
+const patternSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_PATTERN_LENGTH, `at most ${MAX_PATTERN_LENGTH} characters`)
+  .regex(PATTERN_CHARS, 'must not contain white space or control characters')
+  // `*` alone (or `arn:*`) would make everyone this person: a typo, not a mapping.
+  .refine((p) => p.replace(/[*:]/g, '').replace(/^arn/, '') !== '', 'must name something besides wildcards');
+
+export const IdentityEntrySchema = z.strictObject({
+  /** IAM principal ARN patterns (`*` matches any run of characters), e.g. `arn:aws:sts::123456789012:assumed-role/DataScientist/alice@acme-bank.example`. */
+  iamPrincipals: z
+    .array(patternSchema.refine((p) => p.startsWith('arn:'), 'must be an ARN pattern (start with arn:)'))
+    .max(MAX_PRINCIPALS_PER_PERSON, `at most ${MAX_PRINCIPALS_PER_PERSON} patterns`)
+    .default([]),
+  /** Studio user profiles: ARNs (`arn:aws:sagemaker:…:user-profile/<domain>/<name>`) or names. */
+  studioUserProfiles: z
+    .array(
+      patternSchema.refine(
+        (p) => p.startsWith('arn:') || /^[a-zA-Z0-9*][a-zA-Z0-9*-]{0,62}$/.test(p),
+        'must be a Studio user profile ARN or name',
+      ),
+    )
+    .max(MAX_PRINCIPALS_PER_PERSON, `at most ${MAX_PRINCIPALS_PER_PERSON} profiles`)
+    .default([]),
+});
+export type IdentityEntry = z.infer<typeof IdentityEntrySchema>;
+/** Reviewer (or registrant, or trainer) email → the principals that are this person. */
+export type IdentityMap = Record<string, IdentityEntry>;
+
+/** The longest a policy may let one reviewer sign-in serve several decisions (`signInMaxAgeMinutes`). */
+export const MAX_SIGN_IN_AGE_MINUTES = 12 * 60;
+
 /** What an operator sends to `putPolicy`. */
 export const PolicyInputSchema = z.strictObject({
   modelPackageGroupName: GroupNameSchema,
@@ -41,8 +87,19 @@ export const PolicyInputSchema = z.strictObject({
   allowSelfApproval: z.boolean().default(false),
   reviewLifetimeHours: z.number().int().min(1).max(24 * 30).default(72),
   reminderAfterHours: z.number().int().min(1).max(24 * 30).default(24),
+  /**
+   * `reviewAuth: oidc`: how old a reviewer's sign-in may be to vote, in minutes. Absent or 0:
+   * every decision needs its own sign-in, made for that link (shared/domain/sign-in.ts).
+   */
+  signInMaxAgeMinutes: z.number().int().min(0).max(MAX_SIGN_IN_AGE_MINUTES).optional(),
   changedBy: z.string().min(1).max(256),
   reason: z.string().max(1024).optional(),
+  /**
+   * Which principals belong to whom, for separation of duties. A person need not be a reviewer (a
+   * registrant may be mapped so that the page names them). Without it, the self-approval check
+   * compares names (a heuristic).
+   */
+  identities: z.record(z.email(), IdentityEntrySchema).optional(),
 });
 export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 
@@ -59,7 +116,12 @@ export function parsePolicyInput(payload: unknown): PolicyInput {
   // on whatever is readable, and every problem is named at once.
   const problems = [...(parsed.success ? [] : describeIssues(parsed.error.issues)), ...crossFieldProblems(payload)];
   if (!parsed.success || problems.length > 0) throw new ValidationError('policy', problems);
-  return { ...parsed.data, reviewers: parsed.data.reviewers.map((r) => r.toLowerCase()) };
+  const { identities, ...data } = parsed.data;
+  // An empty map is no map: the heuristic applies, and the content equals a policy without one.
+  const mapped = identities && Object.keys(identities).length > 0
+    ? { identities: Object.fromEntries(Object.entries(identities).map(([who, e]) => [who.toLowerCase(), e])) }
+    : {};
+  return { ...data, reviewers: data.reviewers.map((r) => r.toLowerCase()), ...mapped };
 }
 
 function crossFieldProblems(payload: unknown): string[] {
@@ -83,6 +145,28 @@ function crossFieldProblems(payload: unknown): string[] {
     if (seen.has(key)) problems.push(`rules.${i}: duplicate rule`);
     seen.add(key);
   });
+  problems.push(...identityProblems(p.identities));
+  return problems;
+}
+
+/** The identity map's bounds across entries, and entries that map nothing. */
+function identityProblems(identities: unknown): string[] {
+  if (identities === null || typeof identities !== 'object' || Array.isArray(identities)) return [];
+  const entries = Object.entries(identities as Record<string, unknown>);
+  const problems: string[] = [];
+  if (entries.length > MAX_IDENTITY_PEOPLE) problems.push(`identities: at most ${MAX_IDENTITY_PEOPLE} people`);
+  const people = new Set<string>();
+  let patterns = 0;
+  for (const [who, entry] of entries) {
+    if (people.has(who.toLowerCase())) problems.push(`identities.${who}: named twice (addresses ignore case)`);
+    people.add(who.toLowerCase());
+    if (entry === null || typeof entry !== 'object') continue;
+    const { iamPrincipals, studioUserProfiles } = entry as Record<string, unknown>;
+    const count = (Array.isArray(iamPrincipals) ? iamPrincipals.length : 0) + (Array.isArray(studioUserProfiles) ? studioUserProfiles.length : 0);
+    if (count === 0) problems.push(`identities.${who}: needs at least one of iamPrincipals, studioUserProfiles`);
+    patterns += count;
+  }
+  if (patterns > MAX_IDENTITY_PATTERNS) problems.push(`identities: at most ${MAX_IDENTITY_PATTERNS} patterns in all, found ${patterns}`);
   return problems;
 }
 
@@ -114,6 +198,9 @@ function sameContent(content: Omit<PolicyInput, 'changedBy' | 'reason'>, current
       p.allowSelfApproval,
       p.reviewLifetimeHours,
       p.reminderAfterHours,
+      p.signInMaxAgeMinutes ?? 0,
+      // Absent and empty are the same map (none); stored policies from before it have none.
+      p.identities ?? {},
     ]);
   return pick(content) === pick(current);
 }

@@ -1,6 +1,8 @@
 import type { GateResult, PolicyVersion } from './policy.js';
 import { clientToken, fitDescription, type Notify, type SetApprovalStatus } from './effects.js';
 import type { ModelVersion } from './version.js';
+import { checkSelfApproval, isSamePersonByName } from './identity.js';
+import type { IdentityMap } from './policy.js';
 
 /** A request for human review of one version, opened when the version passes its gate. */
 export interface ReviewRequest {
@@ -29,6 +31,14 @@ export interface Vote {
   decision: 'approve' | 'reject';
   comment?: string;
   at: string;
+  /** `reviewAuth: oidc`: who signed in to cast it (the ID token's issuer and subject, and when they authenticated, ISO). */
+  signedIn?: VoterSignIn;
+}
+
+export interface VoterSignIn {
+  issuer: string;
+  subject: string;
+  authTime: string;
 }
 
 /** What closed a review: recorded on the review and on the version before the registry is told. */
@@ -150,16 +160,11 @@ export function reviewMessage(
 }
 
 /**
- * Whether an identity (an IAM ARN, an STS session, a Studio user profile) is this reviewer. IAM
- * Identity Center names sessions after the user's email or user name, so the identity's last path
- * segment is compared with the address and with its local part, ignoring case.
+ * Whether an identity (an IAM ARN, an STS session, a Studio user profile) is this reviewer, by the
+ * name heuristic (see `isSamePersonByName` in identity.ts; `checkSelfApproval` uses the policy's
+ * identity map when it has one).
  */
-export function isSamePerson(reviewer: string, identity: string | undefined): boolean {
-  if (!identity) return false;
-  const last = identity.split(/[/:]/).at(-1)?.toLowerCase() ?? '';
-  const email = reviewer.toLowerCase();
-  return last !== '' && (last === email || last === email.split('@')[0]);
-}
+export const isSamePerson = isSamePersonByName;
 
 export type VoteOutcome =
   | { kind: 'refused'; refusal: 'closed' | 'revoked' | 'self-approval' | 'bad-request'; message: string }
@@ -189,8 +194,10 @@ export function hasVisibleText(text: string): boolean {
 export function castVote(args: {
   review: ReviewRequest;
   link: ReviewLink;
-  vote: { decision: 'approve' | 'reject'; comment?: string };
+  vote: { decision: 'approve' | 'reject'; comment?: string; signedIn?: VoterSignIn };
   version: Pick<ModelVersion, 'registeredBy' | 'trainedBy'>;
+  /** The group's current policy's identity map; without one, self-approval is judged by names. */
+  identities?: IdentityMap | undefined;
   now: number;
   newId: () => string;
 }): VoteOutcome {
@@ -210,17 +217,14 @@ export function castVote(args: {
     return { kind: 'refused', refusal: 'bad-request', message: `The comment is longer than ${MAX_COMMENT} characters.` };
   }
   if (vote.decision === 'approve' && !review.allowSelfApproval) {
-    const role = isSamePerson(link.reviewer, version.registeredBy)
-      ? 'registered'
-      : isSamePerson(link.reviewer, version.trainedBy)
-        ? 'trained'
-        : undefined;
-    if (role) {
-      return { kind: 'refused', refusal: 'self-approval', message: `You ${role} this version, and its policy does not allow self-approval.` };
+    const check = checkSelfApproval(link.reviewer, version, args.identities);
+    if (check.selfApproval) {
+      const how = check.method === 'identity-map' ? "by the policy's identity map" : 'by name';
+      return { kind: 'refused', refusal: 'self-approval', message: `You ${check.role} this version (${how}), and its policy does not allow self-approval.` };
     }
   }
   const at = new Date(now).toISOString();
-  const cast: Vote = { decision: vote.decision, ...(comment ? { comment } : {}), at };
+  const cast: Vote = { decision: vote.decision, ...(comment ? { comment } : {}), at, ...(vote.signedIn ? { signedIn: vote.signedIn } : {}) };
   const votes = { ...review.votes, [link.reviewer]: cast };
   const usedLink: ReviewLink = { ...link, usedAt: at, vote: cast };
   const approvers = Object.entries(votes)
@@ -243,10 +247,15 @@ export function castVote(args: {
 
 /** The registry update a decision causes, with its ClientToken and an ApprovalDescription that explains it. */
 export function decisionEffect(review: ReviewRequest, decision: Decision): SetApprovalStatus {
+  // With sign-in, each voter as the identity provider vouched for them: issuer, subject, auth_time.
+  const signedIn = (reviewer: string) => {
+    const s = review.votes[reviewer]?.signedIn;
+    return s ? `${reviewer} [signed in at ${s.issuer} as ${s.subject}, ${s.authTime}]` : reviewer;
+  };
   const who =
     decision.outcome === 'Approved'
-      ? `approved by ${decision.approvers.join(', ')}`
-      : `rejected by ${decision.rejectedBy ?? 'a reviewer'}: ${review.votes[decision.rejectedBy ?? '']?.comment ?? ''}`;
+      ? `approved by ${decision.approvers.map(signedIn).join(', ')}`
+      : `rejected by ${decision.rejectedBy ? signedIn(decision.rejectedBy) : 'a reviewer'}: ${review.votes[decision.rejectedBy ?? '']?.comment ?? ''}`;
   return {
     kind: 'setApprovalStatus',
     id: `decision:${decision.id}`,

@@ -29,7 +29,7 @@ import type {
   VersionContext,
   VoteChange,
 } from '../ports.js';
-import { AWAITING_JOB, GOVERNED_GROUPS, OPEN_REVIEWS, PENDING_EFFECTS, fromItem, gsi, keys, openReviewsOfGroup } from './keys.js';
+import { AWAITING_JOB, GOVERNED_GROUPS, OPEN_REVIEWS, PENDING_EFFECTS, approvedVersionsOfGroup, fromItem, gsi, keys, openReviewsOfGroup } from './keys.js';
 import { fromAttributeMap, ownKeysClient } from './attributes.js';
 import { decodeCursor, encodeCursor, type CursorShape } from './cursor.js';
 import { tableReads } from './table-reads.js';
@@ -64,13 +64,24 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
    * the item), the conflict names nothing and the caller reads again.
    */
   const transactFinding = async (items: TransactItem[]): Promise<'committed' | { conflict: true; failed?: Failed[] }> => {
+    let returning = true;
     try {
-      await client.send(new TransactWriteCommand({ TransactItems: items.map(returningOnFailure) }));
+      try {
+        await client.send(new TransactWriteCommand({ TransactItems: items.map(returningOnFailure) }));
+      } catch (e) {
+        if (!refusedUnreadably(e)) throw e;
+        returning = false;
+        // DynamoDB refused the transaction (400), but the SDK could not read the items it returned:
+        // its error parser loses a map key `__proto__` (legal in customer metadata, hyperparameters
+        // and tags) and then throws a TypeError. Nothing was written. The same transaction, sent
+        // again without asking for the items, is a new attempt under the same conditions.
+        await client.send(new TransactWriteCommand({ TransactItems: items }));
+      }
       return 'committed';
     } catch (e) {
       const reasons = e instanceof TransactionCanceledException ? (e.CancellationReasons ?? []) : [];
       if (!reasons.some((r) => r.Code === 'ConditionalCheckFailed')) throw e;
-      if (reasons.length !== items.length || reasons.some((r) => r.Code !== 'ConditionalCheckFailed' && (r.Code ?? 'None') !== 'None')) return { conflict: true };
+      if (!returning || reasons.length !== items.length || reasons.some((r) => r.Code !== 'ConditionalCheckFailed' && (r.Code ?? 'None') !== 'None')) return { conflict: true };
       const failed = reasons.flatMap((r, i) => {
         const key = keyOfTransactItem(items[i]);
         return r.Code === 'ConditionalCheckFailed' && key ? [{ key, item: r.Item ? fromAttributeMap(r.Item) : null }] : [];
@@ -673,6 +684,35 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
 
     listVersionsAwaitingJob: ({ limit, cursor }) => sparsePage<ModelVersion & { rev: number }>(pages.awaitingJob, limit, cursor),
 
+    async newestApprovedVersion(group, options) {
+      // The sparse APPROVED#<group> partition, newest version first: one item read. Only when
+      // that one is the version to leave out, a second Query reads the next older one.
+      const newest = async (below?: number) => {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: table,
+            IndexName: 'GSI1',
+            KeyConditionExpression: below === undefined ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND GSI1SK < :below',
+            ExpressionAttributeValues: {
+              ':pk': approvedVersionsOfGroup(group),
+              ...(below === undefined ? {} : { ':below': gsi.approvedVersion(group, below).GSI1SK }),
+            },
+            ScanIndexForward: false,
+            Limit: 1,
+          }),
+        );
+        const item = out.Items?.[0];
+        return item ? fromItem<ModelVersion>(item) : undefined;
+      };
+      const first = await newest();
+      const version = first !== undefined && first.version === options?.except ? await newest(first.version) : first;
+      if (!version) return undefined;
+      const job = version.job ? await get<TrainingJob & { rev: number }>(keys.job(version.job.name)) : undefined;
+      if (!job) return { version };
+      const { rev: _rev, ...recorded } = job;
+      return { version, job: recorded };
+    },
+
     getTrainingJob: (name) => get<TrainingJob & { rev: number }>(keys.job(name)),
     getVersion: ({ group, version }) => get<ModelVersion & { rev: number }>(keys.version(group, version)),
     async getArtifact(uri) {
@@ -685,8 +725,9 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
 }
 
 /**
- * A version as stored: in the sparse pending-effects index while it has any, and in the sparse
- * awaiting-job index (GSI1) while it waits for its training job (the sweep re-gates from there).
+ * A version as stored: in the sparse pending-effects index while it has any, in the sparse
+ * awaiting-job index (GSI1) while it waits for its training job (the sweep re-gates from there),
+ * and otherwise in its group's sparse Approved index (GSI1) while its observed status is Approved.
  */
 function versionItem(v: ModelVersion, rev: number): Item {
   const pending = Object.keys(v.pendingEffects ?? {}).length > 0;
@@ -694,6 +735,9 @@ function versionItem(v: ModelVersion, rev: number): Item {
     ...keys.version(v.group, v.version),
     ...(pending ? gsi.pendingEffects(v.arn) : {}),
     ...(v.gateState === 'awaiting-job' ? gsi.awaitingJob(v.createdAt, v.arn) : {}),
+    // The version in production is the group's newest Approved one (the review page compares with
+    // it). Sparse: a Put without the key (any other status) takes the version out of the index.
+    ...(v.status === 'Approved' && v.gateState !== 'awaiting-job' ? gsi.approvedVersion(v.group, v.version) : {}),
     type: 'ModelVersion',
     ...v,
     rev,
@@ -788,6 +832,12 @@ function returningOnFailure(t: TransactItem): TransactItem {
   if (t.Delete?.ConditionExpression) return { Delete: { ...t.Delete, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } };
   if (t.ConditionCheck) return { ConditionCheck: { ...t.ConditionCheck, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } };
   return t;
+}
+
+/** The SDK's TypeError for a 400 answer whose body it could not parse (see transactFinding). */
+function refusedUnreadably(e: unknown): boolean {
+  const status = (e as { $response?: { statusCode?: unknown } } | undefined)?.$response?.statusCode;
+  return e instanceof TypeError && status === 400 && e.message.includes('Deserialization error');
 }
 
 function keyOfTransactItem(t: TransactItem | undefined): Item | undefined {

@@ -5,6 +5,8 @@
  *   PK                         SK                          GSI1PK / GSI1SK                    GSI2PK / GSI2SK
  *   GROUP#<group>              VERSION#<v 10 digits>       VERSIONS#AWAITING-JOB /             EFFECTS#PENDING / <arn> (while effects are pending)
  *                                                          <createdAt ISO>#<arn> (while awaiting its job)
+ *                                                          or APPROVED#<group> / <v 10 digits> (while its observed
+ *                                                          status is Approved and it does not await its job)
  *   GROUP#<group>              POLICY#CURRENT              POLICIES / <group> (the governed groups)
  *   GROUP#<group>              POLICY#V#<n 10 digits>
  *   GROUP#<group>              REVIEW#<v 10>#<reviewId>    OPENREVIEWS#<group> / <openedAt>#<reviewId> (while open)   REVIEWS#OPEN / <openedAt>#<reviewId> (while open)
@@ -62,6 +64,8 @@ export const PENDING_EFFECTS = 'EFFECTS#PENDING';
 export const openReviewsOfGroup = (group: string): string => `OPENREVIEWS#${g(group)}`;
 /** GSI1 partition of the versions waiting for their training job (sparse: only while gateState is awaiting-job). */
 export const AWAITING_JOB = 'VERSIONS#AWAITING-JOB';
+/** GSI1 partition of one group's Approved versions (sparse): the newest is the version in production. */
+export const approvedVersionsOfGroup = (group: string): string => `APPROVED#${g(group)}`;
 
 export const gsi = {
   dataset: (bucket: string, key: string, job: string) => ({ GSI1PK: `DATASET#${bucket}`, GSI1SK: `${key}#JOB#${job}` }),
@@ -75,6 +79,12 @@ export const gsi = {
   openReviewOfGroup: (group: string, openedAt: string, reviewId: string) => ({ GSI1PK: openReviewsOfGroup(group), GSI1SK: `${openedAt}#${reviewId}` }),
   pendingEffects: (arn: string) => ({ GSI2PK: PENDING_EFFECTS, GSI2SK: arn }),
   awaitingJob: (createdAt: number, arn: string) => ({ GSI1PK: AWAITING_JOB, GSI1SK: `${sortableTime(createdAt)}#${arn}` }),
+  /**
+   * A version whose observed status is Approved (sparse: it leaves the index when the status
+   * changes, a reverted approval included). A version awaiting its job holds GSI1 for that index
+   * instead; it is never Approved by modelgate, and an approval of it is reverted.
+   */
+  approvedVersion: (group: string, version: number) => ({ GSI1PK: approvedVersionsOfGroup(group), GSI1SK: pad(version, 10) }),
 } as const;
 
 export const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'type', 'ttl'] as const;

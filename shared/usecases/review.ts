@@ -1,31 +1,42 @@
 import { REVIEW_LINKS_SCOPE, auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS } from '../domain/effects.js';
 import { SideEffectFailed } from '../domain/errors.js';
-import { castVote, decisionEffect, type ReviewLink, type ReviewRequest } from '../domain/review.js';
+import { castVote, decisionEffect, type ReviewLink, type ReviewRequest, type VoterSignIn } from '../domain/review.js';
 import { reviewerHash, verifyReviewToken, type VerifiedClaims } from '../domain/token.js';
 import type { ModelVersion } from '../domain/version.js';
 import type { Deps, ReviewContext } from '../ports.js';
 import type { RefusalModel, ReviewPageModel } from '../web/views.js';
 import { renderConfirmation, renderRefusal, renderReviewPage } from '../web/pages.js';
+import { compareWithProduction, evidenceOf } from '../domain/evidence.js';
+import { checkSelfApproval, resolveIdentity } from '../domain/identity.js';
+import type { IdentityMap } from '../domain/policy.js';
 import { logger } from '../logger.js';
 import { carryOut } from './effects.js';
 import { untilCommitted } from './retry.js';
 
-/** An HTML answer: the status and the page. Headers are the handler's business. */
+/** An HTML answer: the status and the page; a redirect's target and cookies to set, for the handler to send. */
 export interface HtmlResult {
   status: number;
   body: string;
+  location?: string;
+  cookies?: string[];
 }
 
+/**
+ * `reviewAuth: oidc` (shared/usecases/sign-in.ts): after the link checks, whether the request's
+ * session may see the evidence and vote. `refuse` answers instead (the sign-in step, or a refusal
+ * already audited); otherwise the vote records who signed in, and `cookies` go with the answer.
+ */
+export type SignInGate = (auth: Authorized) => Promise<{ refuse: HtmlResult } | { signedIn: VoterSignIn & { identity: string }; cookies?: string[] }>;
 
-type Authorized = { claims: VerifiedClaims; ctx: ReviewContext & { link: ReviewLink; review: ReviewRequest & { rev: number }; version: ModelVersion & { rev: number } } };
+export type Authorized = { claims: VerifiedClaims; ctx: ReviewContext & { link: ReviewLink; review: ReviewRequest & { rev: number }; version: ModelVersion & { rev: number } } };
 
 /**
  * Verifies the token, reads the link, the review and the version (one BatchGetItem), and checks
  * that they are what the token was signed for, that the link is unused and the review open.
  * Every refusal is audited (never with the token) and answered with its own page.
  */
-async function authorize(deps: Deps, token: string, method: 'GET' | 'POST'): Promise<Authorized | HtmlResult> {
+export async function authorize(deps: Deps, token: string, method: 'GET' | 'POST'): Promise<Authorized | HtmlResult> {
   const now = deps.clock.now();
   const verdict = verifyReviewToken(token, await deps.keys.keyRing(), Math.floor(now / 1000));
   if (!verdict.ok) {
@@ -75,19 +86,25 @@ async function authorize(deps: Deps, token: string, method: 'GET' | 'POST'): Pro
 }
 
 /** GET: the evidence on one page. Changes nothing (refusals are audited). */
-export async function showReview(deps: Deps, token: string): Promise<HtmlResult> {
+export async function showReview(deps: Deps, token: string, gate?: SignInGate): Promise<HtmlResult> {
   const auth = await authorize(deps, token, 'GET');
   if ('status' in auth) return auth;
+  const signIn = gate ? await gate(auth) : undefined;
+  if (signIn && 'refuse' in signIn) return signIn.refuse;
   const { link, review, version } = auth.ctx;
-  const job = version.job ? await deps.store.getTrainingJob(version.job.name) : undefined;
-  const body = renderReviewPage(pageModel(review, link, version, job));
+  // The version's job and the version in production (the group's newest Approved one), in parallel.
+  const [job, production] = await Promise.all([
+    version.job ? deps.store.getTrainingJob(version.job.name) : Promise.resolve(undefined),
+    deps.store.newestApprovedVersion(version.group, { except: version.version }),
+  ]);
+  const body = renderReviewPage(pageModel(review, link, version, job, { identities: auth.ctx.policy?.identities, production }));
   // The review id, never the token: Logs Insights finds one review's requests by it.
   logger.info('review page shown', { reviewId: review.id, modelPackageArn: review.modelPackageArn });
   return { status: 200, body };
 }
 
 /** The group named by a model package ARN (`…:model-package/<group>/<version>`). */
-function groupOf(modelPackageArn: string): string {
+export function groupOf(modelPackageArn: string): string {
   return /:model-package\/([^/]+)\/\d+$/.exec(modelPackageArn)?.[1] ?? '';
 }
 
@@ -119,15 +136,28 @@ export interface VoteForm {
  * decision and its registry update committed, all in one transaction; then UpdateModelPackage is
  * sent once, with its ClientToken. Round trips: one read, one transaction, one settle.
  */
-export async function submitVote(deps: Deps, token: string, form: VoteForm): Promise<HtmlResult> {
+export async function submitVote(deps: Deps, token: string, form: VoteForm, gate?: SignInGate): Promise<HtmlResult> {
   return untilCommitted<HtmlResult>(async () => {
     const auth = await authorize(deps, token, 'POST');
     if ('status' in auth) return { result: 'committed', value: auth };
+    const signIn = gate ? await gate(auth) : undefined;
+    if (signIn && 'refuse' in signIn) return { result: 'committed', value: signIn.refuse };
+    const voter = signIn?.signedIn;
     const { link, review, version } = auth.ctx;
     const decision = form.decision === 'approve' || form.decision === 'reject' ? form.decision : undefined;
     const now = deps.clock.now();
+    const signedIn = voter ? { issuer: voter.issuer, subject: voter.subject, authTime: voter.authTime } : undefined;
     const outcome = decision
-      ? castVote({ review, link, vote: { decision, ...(form.comment ? { comment: form.comment } : {}) }, version, now, newId: deps.newId })
+      ? castVote({
+          review,
+          link,
+          vote: { decision, ...(form.comment ? { comment: form.comment } : {}), ...(signedIn ? { signedIn } : {}) },
+          version,
+          // Separation of duties by the policy's identity map when it has one (shared/domain/identity.ts).
+          ...(auth.ctx.policy?.identities ? { identities: auth.ctx.policy.identities } : {}),
+          now,
+          newId: deps.newId,
+        })
       : ({ kind: 'refused', refusal: 'bad-request', message: 'Choose Approve or Reject.' } as const);
     if (outcome.kind === 'refused') {
       await auditRefusal(deps, groupScope(review.group), { kind: outcome.refusal, method: 'POST', linkId: link.id, reason: outcome.message }, review.modelPackageArn, link.reviewer);
@@ -138,7 +168,13 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm): Pro
         action: 'review.vote',
         subject: review.modelPackageArn,
         actor: link.reviewer,
-        detail: { reviewId: review.id, decision: outcome.link.vote?.decision ?? null, comment: outcome.link.vote?.comment ?? null },
+        detail: {
+          reviewId: review.id,
+          decision: outcome.link.vote?.decision ?? null,
+          comment: outcome.link.vote?.comment ?? null,
+          // reviewAuth oidc: who the identity provider said signed in, and when they authenticated.
+          ...(voter ? { signedIn: { issuer: voter.issuer, subject: voter.subject, identity: voter.identity, authTime: voter.authTime } } : {}),
+        },
       },
     ];
     let decided: { version: ModelVersion; expectedRev: number } | undefined;
@@ -187,6 +223,7 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm): Pro
       result,
       value: {
         status: 200,
+        ...(signIn && 'cookies' in signIn && signIn.cookies ? { cookies: signIn.cookies } : {}),
         body: renderConfirmation({
           group: review.group,
           version: review.version,
@@ -195,6 +232,8 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm): Pro
           approvals,
           requiredApprovals: review.requiredApprovals,
           ...(outcome.decision ? { decisionId: outcome.decision.id } : {}),
+          ...(outcome.link.vote?.comment ? { comment: outcome.link.vote.comment } : {}),
+          ...(outcome.link.vote ? { at: outcome.link.vote.at } : {}),
         }),
       },
     };
@@ -206,7 +245,7 @@ function refusal(m: RefusalModel): HtmlResult {
 }
 
 /** Records a refusal in the audit trail, without the token: one new item, which nothing else writes. */
-async function auditRefusal(deps: Deps, scope: string, detail: Record<string, unknown>, subject: string, actor: string): Promise<void> {
+export async function auditRefusal(deps: Deps, scope: string, detail: Record<string, unknown>, subject: string, actor: string): Promise<void> {
   const result = await deps.store.appendAudit(auditEntries(scope, [{ action: 'review.refused', subject, actor, detail }], deps.clock.now(), deps.newId));
   // A new random id cannot collide; a conflict here means the table refused the Put itself.
   if (result === 'conflict') throw new Error('the refusal could not be audited');
@@ -218,10 +257,19 @@ function pageModel(
   link: ReviewLink,
   version: ModelVersion,
   job: Awaited<ReturnType<Deps['store']['getTrainingJob']>>,
+  context: {
+    /** The group's current policy's identity map (the vote reads the same policy). */
+    identities?: IdentityMap | undefined;
+    production: Awaited<ReturnType<Deps['store']['newestApprovedVersion']>>;
+  },
 ): ReviewPageModel {
-  const selfApproval =
-    !review.allowSelfApproval &&
-    castVote({ review, link, vote: { decision: 'approve' }, version, now: 0, newId: () => '' }).kind === 'refused';
+  const { identities, production } = context;
+  const check = review.allowSelfApproval ? undefined : checkSelfApproval(link.reviewer, version, identities);
+  // The same check castVote makes, so the page disables Approve exactly when a vote would be refused.
+  const selfApproval = check?.selfApproval === true;
+  const trainerUnknown = version.job
+    ? 'the training job carries no Studio user tag (sagemaker:user-profile-arn)'
+    : 'no training job is linked to this version';
   return {
     group: version.group,
     version: version.version,
@@ -229,6 +277,10 @@ function pageModel(
     ...(version.description ? { description: version.description } : {}),
     ...(version.registeredBy ? { registeredBy: version.registeredBy } : {}),
     ...(version.trainedBy ? { trainedBy: version.trainedBy } : {}),
+    registrant: resolveIdentity(version.registeredBy, identities, 'SageMaker did not say who registered it (DescribeModelPackage has no CreatedBy)'),
+    trainer: resolveIdentity(version.trainedBy, identities, trainerUnknown),
+    ...(check ? { selfApprovalCheck: check.method } : {}),
+    production: compareWithProduction(evidenceOf(version, job), production ? evidenceOf(production.version, production.job) : undefined),
     approvalStatus: version.status,
     metrics: (version.gate?.results ?? []).map((r) => ({
       name: `${r.rule.source}:${r.rule.metric}`,
@@ -252,6 +304,10 @@ function pageModel(
     reviewer: link.reviewer,
     expiresAt: link.expiresAt,
     canApprove: !selfApproval,
-    ...(selfApproval ? { approveBlockedReason: 'You registered or trained this version; its policy does not allow self-approval.' } : {}),
+    ...(selfApproval
+      ? {
+          approveBlockedReason: `You ${check?.selfApproval === true ? check.role : 'registered or trained'} this version (${check?.method === 'identity-map' ? "by the policy's identity map" : 'by name'}); its policy does not allow self-approval.`,
+        }
+      : {}),
   };
 }

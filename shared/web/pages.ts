@@ -14,11 +14,14 @@
 import type {
   ConfirmationModel,
   MetricRow,
+  ProductionComparison,
   RefusalKind,
   RefusalModel,
+  ResolvedIdentity,
   ReviewPageModel,
   VoteRow,
 } from './views.js';
+import { gateVerdict } from '../domain/evidence.js';
 
 // ---------------------------------------------------------------------------------------------
 // The `html` tagged template
@@ -140,6 +143,11 @@ button.reject { background: #cf222e; border-color: #a40e26; color: #fff; }
 button:disabled { background: #eaeef2; border-color: #afb8c1; color: #57606a; cursor: not-allowed; }
 .blocked { color: #a40e26; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.cmp td code { overflow-wrap: anywhere; }
+.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+small { font-size: .82em; }
+.verdict { margin: .5rem 0 .75rem; padding: .5rem .75rem; border-radius: 6px; font-weight: 600; }
+.verdict.pass, .verdict.fail { white-space: normal; }
 @media (max-width: 40rem) {
   main { padding: 1rem; }
   dl { grid-template-columns: 1fr; gap: 0; }
@@ -148,7 +156,7 @@ button:disabled { background: #eaeef2; border-color: #afb8c1; color: #57606a; cu
 `;
 
 /** A whole document: one `<style>`, no script, nothing loaded from anywhere. */
-function documentOf(title: string, body: SafeHtml): string {
+export function documentOf(title: string, body: SafeHtml): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -205,6 +213,103 @@ ${rows.map(([k, v]) => html`<tr><td><code>${k}</code></td><td class="pre">${v}</
 // Review page
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Who registered or trained the version, as the organisation knows them: the mapped person with
+ * the raw principal in small text; an unmapped principal with why; or "unknown" with the reason.
+ * Without a resolution (an older model), the raw principal or "unknown".
+ */
+function identityOf(resolved: ResolvedIdentity | undefined, principal: string | undefined, testid: string): SafeHtml {
+  if (resolved === undefined) return html`<span data-testid="${testid}">${orUnknown(principal)}</span>`;
+  switch (resolved.kind) {
+    case 'mapped':
+      return html`<span data-testid="${testid}" data-kind="mapped"><strong>${resolved.person}</strong>${
+        resolved.alsoMatches !== undefined && html` (the identity map also names ${resolved.alsoMatches.join(', ')})`
+      }<br><small class="muted"><code>${resolved.principal}</code></small></span>`;
+    case 'unmapped':
+      return html`<span data-testid="${testid}" data-kind="unmapped"><code>${resolved.principal}</code><br><small class="muted">${resolved.reason}</small></span>`;
+    case 'unknown':
+      return html`<span data-testid="${testid}" data-kind="unknown" class="muted">unknown — ${resolved.reason}</span>`;
+  }
+}
+
+/** A difference with its sign: +0.012, -0.018, 0; "n/a" when a side has no value. */
+function signed(d: number | null): string {
+  if (d === null) return 'n/a';
+  return d > 0 ? `+${d}` : String(d);
+}
+
+function valueOrNone(v: number | null): SafeHtml {
+  return v === null ? html`<span class="muted">none</span>` : html`${v}`;
+}
+
+function textOrNone(v: string | undefined): SafeHtml {
+  return v === undefined ? html`<span class="muted">none</span>` : html`<code>${v}</code>`;
+}
+
+/** The version under review against the group's newest Approved version (issue 10). */
+function productionSection(p: ProductionComparison): SafeHtml {
+  if (p.kind === 'no-approved-version') {
+    return html`<section aria-labelledby="h-production">
+<h2 id="h-production">Against the version in production</h2>
+<p data-testid="production-none">No approved version yet: this group has no Approved version to compare with.</p>
+</section>`;
+  }
+  const metrics =
+    p.metrics.length === 0
+      ? html`<p class="muted" data-testid="production-metrics">Neither version has metrics recorded.</p>`
+      : html`<div class="scroll"><table class="cmp" data-testid="production-metrics">
+<thead><tr><th scope="col">Metric</th><th scope="col">Source</th><th scope="col">This version</th><th scope="col">In production</th><th scope="col">Difference</th></tr></thead>
+<tbody>
+${p.metrics.map((m) => html`<tr><td><code>${m.name}</code></td><td>${m.source}</td><td class="num">${valueOrNone(m.current)}</td><td class="num">${valueOrNone(m.production)}</td><td class="num">${signed(m.difference)}</td></tr>
+`)}</tbody>
+</table></div>`;
+  const datasetRows = [
+    ...p.datasets.added.map((d) => ({ change: 'added', ...d })),
+    ...p.datasets.removed.map((d) => ({ change: 'removed', ...d })),
+  ];
+  const datasets =
+    datasetRows.length === 0
+      ? html`<p data-testid="production-datasets">The same data sets (by URI).</p>`
+      : html`<div class="scroll"><table class="cmp" data-testid="production-datasets">
+<thead><tr><th scope="col">Change</th><th scope="col">Channel</th><th scope="col">Data set URI</th></tr></thead>
+<tbody>
+${datasetRows.map((d) => html`<tr><td>${d.change}</td><td>${d.channel}</td><td><code>${d.uri}</code></td></tr>
+`)}</tbody>
+</table></div>`;
+  const hyperparameters =
+    p.hyperparameters.length === 0
+      ? html`<p data-testid="production-hyperparameters">The same hyperparameters.</p>`
+      : html`<div class="scroll"><table class="cmp" data-testid="production-hyperparameters">
+<thead><tr><th scope="col">Hyperparameter</th><th scope="col">Change</th><th scope="col">In production</th><th scope="col">This version</th></tr></thead>
+<tbody>
+${p.hyperparameters.map((h) => html`<tr><td><code>${h.name}</code></td><td>${h.change}</td><td class="pre">${h.production === undefined ? html`<span class="muted">none</span>` : h.production}</td><td class="pre">${h.current === undefined ? html`<span class="muted">none</span>` : h.current}</td></tr>
+`)}</tbody>
+</table></div>`;
+  const images =
+    p.images.length === 0
+      ? html`<p data-testid="production-images">The same training image, model image and image digest.</p>`
+      : html`<div class="scroll"><table class="cmp" data-testid="production-images">
+<thead><tr><th scope="col">What changed</th><th scope="col">In production</th><th scope="col">This version</th></tr></thead>
+<tbody>
+${p.images.map((i) => html`<tr><td>${i.what}</td><td>${textOrNone(i.production)}</td><td>${textOrNone(i.current)}</td></tr>
+`)}</tbody>
+</table></div>`;
+  return html`<section aria-labelledby="h-production">
+<h2 id="h-production">Against the version in production</h2>
+<p data-testid="production-version">Compared with version ${p.production.version}, the group's newest Approved version${
+    p.production.approvedAt !== undefined && html` (approved at ${time(p.production.approvedAt)})`
+  }: <code>${p.production.arn}</code></p>
+<h3>Metrics</h3>
+${metrics}
+<h3>Data sets added or removed</h3>
+${datasets}
+<h3>Hyperparameters changed</h3>
+${hyperparameters}
+<h3>Images</h3>
+${images}
+</section>`;
+}
+
 function metricRow(row: MetricRow): SafeHtml {
   const comparison = COMPARISON_TEXT[row.comparison] ?? row.comparison;
   const actual =
@@ -224,7 +329,9 @@ function metricsSection(metrics: MetricRow[]): SafeHtml {
     metrics.length === 0
       ? 'The policy has no metric rules.'
       : failed === 0
-        ? `All ${metrics.length} metric rules pass.`
+        ? metrics.length === 1
+          ? 'The 1 metric rule passes.'
+          : `All ${metrics.length} metric rules pass.`
         : `${failed} of ${metrics.length} metric rules fail.`;
   return html`<section aria-labelledby="h-metrics">
 <h2 id="h-metrics">Metric gate</h2>
@@ -287,8 +394,11 @@ function decisionSection(m: ReviewPageModel): SafeHtml {
     ? html`<button type="submit" name="decision" value="approve" id="approve" data-testid="approve" class="approve">Approve</button>`
     : html`<button type="submit" name="decision" value="approve" id="approve" data-testid="approve" class="approve" disabled aria-describedby="approve-blocked">Approve</button>
 <span class="blocked" id="approve-blocked" data-testid="approve-blocked">${m.approveBlockedReason ?? 'You may not approve this version.'}</span>`;
+  const verdict = gateVerdict(m.metrics);
+  const allPass = m.metrics.length > 0 && m.metrics.every((r) => r.passed);
   return html`<section aria-labelledby="h-decision">
 <h2 id="h-decision">Your decision</h2>
+<p class="verdict ${allPass ? 'pass' : 'fail'}" data-testid="gate-verdict">Metric gate: ${verdict}.</p>
 <p class="notice" data-testid="link-info">This link is for <strong>${m.reviewer}</strong> and expires at ${time(m.expiresAt)}. It can be used once.</p>
 <form method="post" action="" class="decision" data-testid="decision-form">
 <label for="comment">Comment</label>
@@ -302,7 +412,10 @@ ${approve}
 </section>`;
 }
 
-/** The review page for one model version: the evidence, the votes, and the one decision form. */
+/**
+ * The review page for one model version: the decision form near the top, with the gate's verdict
+ * beside it, then the evidence (against the version in production first) and the votes.
+ */
 export function renderReviewPage(m: ReviewPageModel): string {
   const description =
     m.description === undefined || m.description === ''
@@ -312,15 +425,21 @@ export function renderReviewPage(m: ReviewPageModel): string {
 <h1 data-testid="heading">Review: ${m.group}, version ${m.version}</h1>
 ${description}
 </header>
+${decisionSection(m)}
 <section aria-labelledby="h-summary">
 <h2 id="h-summary">Model version</h2>
 <dl>
 <dt>Model package</dt><dd><code data-testid="arn">${m.modelPackageArn}</code></dd>
-<dt>Registered by</dt><dd>${orUnknown(m.registeredBy)}</dd>
-<dt>Trained by</dt><dd>${orUnknown(m.trainedBy)}</dd>
+<dt>Registered by</dt><dd>${identityOf(m.registrant, m.registeredBy, 'registered-by')}</dd>
+<dt>Trained by</dt><dd>${identityOf(m.trainer, m.trainedBy, 'trained-by')}</dd>
 <dt>Registry status</dt><dd><span class="badge" data-testid="approval-status">${m.approvalStatus}</span></dd>
 </dl>
+${
+  m.selfApprovalCheck === 'name-heuristic' &&
+  html`<p class="muted" data-testid="self-approval-heuristic">This group's policy maps no identities, so the self-approval check is a heuristic on names: an identity counts as yours when its last part (an STS session name, an IAM user name or a Studio profile name) is your address or the part before the @. It can miss someone who used another name.</p>`
+}
 </section>
+${m.production !== undefined && productionSection(m.production)}
 ${metricsSection(m.metrics)}
 ${lineageSection(m.lineage)}
 <section aria-labelledby="h-metadata">
@@ -331,8 +450,7 @@ ${keyValueTable('Customer metadata', m.customerMetadata, 'metadata', 'No custome
 <h2 id="h-policy">Policy</h2>
 <p data-testid="policy">Policy version ${m.policyVersion}: ${m.requiredApprovals} distinct ${m.requiredApprovals === 1 ? 'approval' : 'approvals'} needed.</p>
 </section>
-${votesSection(m)}
-${decisionSection(m)}`;
+${votesSection(m)}`;
   return documentOf(`Review: ${m.group}, version ${m.version} — modelgate`, body);
 }
 
@@ -352,6 +470,14 @@ ${decisionId}`;
   const body = html`<section data-testid="confirmation" data-outcome="${m.outcome}">
 <h1>Vote recorded</h1>
 <p>Your ${vote} of ${m.group} version ${m.version} was recorded.</p>
+${
+  m.at !== undefined &&
+  html`<dl data-testid="vote-recorded">
+<dt>Decision</dt><dd>${m.decision === 'approve' ? 'Approve' : 'Reject'}</dd>
+<dt>Comment</dt><dd class="pre">${m.comment === undefined || m.comment === '' ? html`<span class="muted">No comment.</span>` : m.comment}</dd>
+<dt>Time</dt><dd>${time(m.at)}</dd>
+</dl>`
+}
 ${outcome}
 <p class="muted">This link has now been used; you can close this page.</p>
 </section>`;
@@ -368,14 +494,30 @@ const REFUSAL_STATUS: Readonly<Record<RefusalKind, number>> = {
   'cross-site': 403,
   'method-not-allowed': 405,
   'bad-request': 400,
+  'rate-limited': 429,
+  'review-expired': 410,
+  'sign-in-required': 401,
+  'wrong-identity': 403,
+  'sign-in-failed': 400,
 };
+
+/**
+ * "Send me a new link": a form that posts back to the page's own URL (`action=""`: the token is
+ * never written into the page) with `intent=new-link`. The new link goes to the address the link
+ * was made for, never to one from the request, so the form asks for nothing.
+ */
+const NEW_LINK_FORM = html`<form method="post" action="" data-testid="new-link-form">
+<input type="hidden" name="intent" value="new-link">
+<p><button type="submit" data-testid="new-link">Send me a new link</button></p>
+</form>`;
 
 function refusalContent(m: RefusalModel): { heading: string; text: SafeHtml } {
   switch (m.kind) {
     case 'expired':
       return {
         heading: 'This link has expired',
-        text: html`<p>Review links are valid for a limited time. Ask for a new link to review this model version.</p>`,
+        text: html`<p>Review links are valid for a limited time. Ask for a new link to review this model version: it goes to the address this link was sent to.</p>
+${NEW_LINK_FORM}`,
       };
     case 'used':
       return {
@@ -388,7 +530,8 @@ function refusalContent(m: RefusalModel): { heading: string; text: SafeHtml } {
       // version) or echoing any input would help whoever forged the link.
       return {
         heading: 'Link refused',
-        text: html`<p>This review link was refused. Ask for a new link if you were asked to review a model version.</p>`,
+        text: html`<p>This review link was refused. Ask for a new link if you were asked to review a model version.</p>
+${NEW_LINK_FORM}`,
       };
     case 'closed':
       return {
@@ -403,7 +546,7 @@ function refusalContent(m: RefusalModel): { heading: string; text: SafeHtml } {
     case 'revoked':
       return {
         heading: 'This link was withdrawn',
-        text: html`<p>You are no longer a reviewer of this model version, so this link no longer counts. A vote you already cast stays recorded.</p>`,
+        text: html`<p>This link no longer counts: you are no longer a reviewer of this model version, or a newer link replaced this one. A vote you already cast stays recorded.</p>`,
       };
     case 'cross-site':
       // Fixed text: nothing from the request (its Origin) is echoed.
@@ -421,7 +564,47 @@ function refusalContent(m: RefusalModel): { heading: string; text: SafeHtml } {
         heading: 'Bad request',
         text: html`<p data-testid="message">${m.message ?? 'The request could not be understood.'}</p>`,
       };
+    case 'sign-in-required':
+      return {
+        heading: 'Sign in to decide',
+        text: html`<p>This stage asks reviewers to sign in with their organisation account before they decide, and no sign-in for this link was found (or it is too old). Open your review link again and sign in.</p>`,
+      };
+    case 'wrong-identity':
+      // The reviewer's address is in the link's records, not in the request: naming who the link
+      // is for tells a colleague it was forwarded to why it did not work.
+      return {
+        heading: 'Signed in as someone else',
+        text: html`<p>This review link was sent to <strong data-testid="link-reviewer">${m.by ?? 'another reviewer'}</strong>, and you signed in as someone else, so you cannot decide with it. The attempt was recorded.</p>`,
+      };
+    case 'sign-in-failed':
+      return {
+        heading: 'Sign-in did not complete',
+        text: html`<p>The answer from the sign-in service could not be checked (it was used already, expired, or did not belong to this browser). Open your review link again and sign in.</p>`,
+      };
+    case 'rate-limited':
+      return {
+        heading: 'Too many new links',
+        text: html`<p>A new link for this review was already sent several times today, so none was sent now. Use the newest link you received, or try again tomorrow.</p>`,
+      };
+    case 'review-expired':
+      // A reviewer cannot renew a review: a new link would expire with it. An operator can open it again.
+      return {
+        heading: 'This review has expired',
+        text: html`<p>The review of this model version ended${m.at !== undefined && html` at ${time(m.at)}`} without a decision, so no new link was sent. Only an operator can reopen the review; once they do, you receive a new link.</p>`,
+      };
   }
+}
+
+/**
+ * The answer to "send me a new link" when a link was sent, and, word for word, when the token
+ * could not be trusted (forged, tampered, unknown key): whoever forged it learns nothing.
+ */
+export function renderNewLinkRequested(): { status: number; body: string } {
+  const body = html`<section data-testid="new-link-requested">
+<h1>Check your email</h1>
+<p>If this link was made for you, a new link is on its way to the address it was sent to. It replaces any earlier link for this review.</p>
+</section>`;
+  return { status: 200, body: documentOf('New review link — modelgate', body) };
 }
 
 /** A refusal page with its HTTP status. */

@@ -68,7 +68,7 @@ const JOB = { failed: 'fraud-xgb-2026-11-27-08-01-33-250', good: 'fraud-xgb-2026
 const SIGNING_KEY_PARAMETER = `/modelgate/${STAGE}/review-signing-keys`;
 const TIMEOUT = 30_000;
 
-/** The 18 functions of serverless.yml (issue 9 added the audit log's sequencer, checkpoints and export). */
+/** The 20 functions of serverless.yml (issue 9 added the audit log's sequencer, checkpoints and export; issue 10 reissueLink and reopenReview). */
 const FUNCTIONS = [
   'addReviewer',
   'checkpointAuditLog',
@@ -83,7 +83,9 @@ const FUNCTIONS = [
   'onTrainingJobStateChange',
   'putPolicy',
   'reconcile',
+  'reissueLink',
   'removeReviewer',
+  'reopenReview',
   'review',
   'sequenceAuditLog',
   'sweepReviews',
@@ -261,7 +263,7 @@ afterAll(async () => {
 }, 30_000);
 
 describe('the deployment packages', () => {
-  it('the template has exactly the 18 functions, each with its own zip', () => {
+  it('the template has exactly the 20 functions, each with its own zip', () => {
     expect(specs.map((s) => s.name)).toEqual(FUNCTIONS);
     const zips = readdirSync(pkg?.dir ?? '').filter((f) => f.endsWith('.zip'));
     expect(zips.sort()).toEqual(FUNCTIONS.map((f) => `${f}.zip`));

@@ -172,3 +172,25 @@ test('a conflict that names none of the context items (a stand-in answer) reads 
   expect(result.outcome).toBe('review-opened');
   expect(loads).toEqual(['version', 'version']);
 });
+
+test('a version whose customer metadata has a `__proto__` key loses a race: the SDK cannot read the returned item, the transaction is sent again without it, and the retry reads again', async () => {
+  const s = story('cf5');
+  await putPolicy(deps, s.policy());
+  sm.on(DescribeTrainingJobCommand).resolves(s.describe(JOB, { 'validation:auc': 0.912 }) as never);
+  await recordTrainingJob(deps, s.job(JOB));
+  const hostile = () => {
+    const v = s.version(VERSION);
+    return { ...v, CustomerMetadataProperties: Object.fromEntries([...Object.entries(v.CustomerMetadataProperties ?? {}), ['__proto__', 'x']]) };
+  };
+  const race = racing('version', () => handleModelPackageChange(deps, hostile()));
+
+  const result = await handleModelPackageChange(race.deps, hostile());
+
+  expect(result.outcome).toBe('duplicate');
+  expect(race.answers).toEqual([{ conflict: true }]);
+  expect(race.loads).toEqual(['version', 'version']);
+  // The cancelled transaction, the same one again without asking for the items, the read.
+  expect(sent).toEqual(['TransactWriteItemsCommand', 'TransactWriteItemsCommand', 'BatchGetItemCommand']);
+  const stored = await deps.store.getVersion({ group: s.group, version: 1 });
+  expect(Object.hasOwn(stored?.customerMetadata ?? {}, '__proto__')).toBe(true);
+});

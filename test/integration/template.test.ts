@@ -120,6 +120,8 @@ const FUNCTIONS: FunctionSpec[] = [
       'dynamodb:ConditionCheckItem',
       'sagemaker:UpdateModelPackage',
       'ssm:GetParameter',
+      // "Send me a new link": the new link goes to the reviewer's own subscription.
+      'sns:Publish',
     ],
     tableResources: [TABLE_ARN],
   },
@@ -158,6 +160,20 @@ const FUNCTIONS: FunctionSpec[] = [
     logicalId: 'RemoveReviewerLambdaFunction',
     actions: [...LOG_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'sns:Unsubscribe', 'sns:Publish'],
     tableResources: [TABLE_ARN, TABLE_GSI1_ARN],
+  },
+  {
+    // The version, its review and the reviewer's link (no index), a new link signed when it is sent.
+    name: 'reissueLink',
+    logicalId: 'ReissueLinkLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'sns:Publish', 'ssm:GetParameter'],
+    tableResources: [TABLE_ARN],
+  },
+  {
+    // The version and its expired review (no index); the new review's links, signed when they are sent.
+    name: 'reopenReview',
+    logicalId: 'ReopenReviewLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'sns:Publish', 'ssm:GetParameter'],
+    tableResources: [TABLE_ARN],
   },
   {
     name: 'reconcile',
@@ -584,6 +600,10 @@ describe('per-function IAM roles', () => {
     expect([...(grants(roleOf('PutPolicyLambdaFunction').statements).get('sns:Publish') ?? [])]).toStrictEqual([key({ Ref: 'GovernanceTopic' })]);
   });
 
+  it.each(['ReviewLambdaFunction', 'ReissueLinkLambdaFunction', 'ReopenReviewLambdaFunction'])('%s publishes only to the reviewers topic (new links), never to governance', (id) => {
+    expect([...(grants(roleOf(id).statements).get('sns:Publish') ?? [])]).toStrictEqual([key({ Ref: 'ReviewersTopic' })]);
+  });
+
   it.each(['SweepReviewsLambdaFunction', 'ReconcileLambdaFunction'])('%s re-gates through the gate path: training jobs, their tags and reports on scoped resources only', (id) => {
     const g = grants(roleOf(id).statements);
     const sm = (type: string) => key({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${type}/*` });
@@ -614,10 +634,13 @@ describe('per-function IAM roles', () => {
   });
 });
 
+const OIDC_SECRET_ARN = { 'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/modelgate/${STAGE}/oidc-client-secret` };
+const SESSION_KEY_ARN = { 'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/modelgate/${STAGE}/review-session-keys` };
+
 describe('the review page on the HTTP API', () => {
-  it('routes GET and POST /reviews/{token} to the review function, and nothing else', () => {
+  it('routes GET and POST /reviews/{token} and the sign-in callback GET /auth/callback to the review function, and nothing else', () => {
     const routes = resourcesOfType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
-    expect(routes).toStrictEqual(['GET /reviews/{token}', 'POST /reviews/{token}']);
+    expect(routes).toStrictEqual(['GET /auth/callback', 'GET /reviews/{token}', 'POST /reviews/{token}']);
     const integrations = resourcesOfType('AWS::ApiGatewayV2::Integration');
     expect(integrations).toHaveLength(1);
     expect(key(integrations[0]?.[1].Properties.IntegrationUri)).toBe(key({ 'Fn::GetAtt': ['ReviewLambdaFunction', 'Arn'] }));
@@ -630,10 +653,28 @@ describe('the review page on the HTTP API', () => {
 
   it('lets only the functions that sign or verify links read the signing key, and only that parameter', () => {
     const readers = FUNCTIONS.filter((fn) => grants(roleOf(fn.logicalId).statements).has('ssm:GetParameter')).map((fn) => fn.name);
-    expect(readers.sort()).toStrictEqual(['addReviewer', 'onModelPackageStateChange', 'onTrainingJobStateChange', 'reconcile', 'review', 'sweepReviews']);
+    expect(readers.sort()).toStrictEqual(['addReviewer', 'onModelPackageStateChange', 'onTrainingJobStateChange', 'reconcile', 'reissueLink', 'reopenReview', 'review', 'sweepReviews']);
     for (const fn of FUNCTIONS) {
       const res = grants(roleOf(fn.logicalId).statements).get('ssm:GetParameter');
-      if (res) expect([...res]).toStrictEqual([key(SIGNING_KEY_ARN)]);
+      if (fn.name === 'review') expect([...(res ?? [])].sort()).toStrictEqual([key(SIGNING_KEY_ARN), key(OIDC_SECRET_ARN), key(SESSION_KEY_ARN)].sort());
+      else if (res) expect([...res]).toStrictEqual([key(SIGNING_KEY_ARN)]);
+    }
+  });
+
+  it('signs reviewers in with OpenID Connect on a deployed stage: the parameters reach the review function only, never a client secret', () => {
+    const vars = (resource('ReviewLambdaFunction').Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(vars).toMatchObject({
+      REVIEW_AUTH: 'oidc',
+      OIDC_ISSUER: '',
+      OIDC_CLIENT_ID: '',
+      OIDC_CLIENT_SECRET_PARAMETER: `/modelgate/${STAGE}/oidc-client-secret`,
+      OIDC_CLIENT_SECRET: '',
+      OIDC_IDENTITY_CLAIM: 'email',
+      SESSION_KEY_PARAMETER: `/modelgate/${STAGE}/review-session-keys`,
+    });
+    for (const fn of FUNCTIONS.filter((f) => f.name !== 'review')) {
+      const others = (resource(fn.logicalId).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(Object.keys(others).filter((k) => k.startsWith('OIDC_') || k === 'SESSION_KEY_PARAMETER' || k === 'REVIEW_AUTH')).toStrictEqual([]);
     }
   });
 

@@ -6,6 +6,7 @@ import {
   htmlResponse,
   raw,
   renderConfirmation,
+  renderNewLinkRequested,
   renderRefusal,
   renderReviewPage,
 } from '../../shared/web/pages.js';
@@ -473,7 +474,37 @@ describe('refusal pages', () => {
     expectNoActiveContent(r.body);
     expect(r.body).toContain(`<section data-testid="refusal" data-kind="${kind}">`);
     expect(count(r.body, '<h1>')).toBe(1);
-    expect(r.body).not.toContain('<form');
+    // Only the expired and refused pages offer "send me a new link" (a form); the others have none.
+    if (kind === 'expired' || kind === 'refused') expect(count(r.body, '<form')).toBe(1);
+    else expect(r.body).not.toContain('<form');
+  });
+
+  it.each(['expired', 'refused'] as const)('%s: offers "send me a new link": one POST form to the page itself, with intent=new-link and nothing else', (kind) => {
+    const r = renderRefusal({ kind });
+    const form = r.body.slice(r.body.indexOf('<form'), r.body.indexOf('</form>') + '</form>'.length);
+    expect(form).toBe(
+      '<form method="post" action="" data-testid="new-link-form">\n<input type="hidden" name="intent" value="new-link">\n<p><button type="submit" data-testid="new-link">Send me a new link</button></p>\n</form>',
+    );
+  });
+
+  it('rate-limited → 429 and review-expired → 410, plain pages without a form; review-expired says only an operator can reopen it', () => {
+    const limited = renderRefusal({ kind: 'rate-limited' });
+    const lapsed = renderRefusal({ kind: 'review-expired', at: '2026-11-30T12:00:00.000Z' });
+    expect([limited.status, lapsed.status]).toEqual([429, 410]);
+    for (const r of [limited, lapsed]) {
+      expectNoActiveContent(r.body);
+      expect(r.body).not.toContain('<form');
+    }
+    expect(textOf(limited.body)).toContain('Too many new links');
+    expect(textOf(lapsed.body)).toContain('The review of this model version ended at 2026-11-30 12:00 UTC without a decision, so no new link was sent. Only an operator can reopen the review');
+  });
+
+  it('the "new link requested" page is fixed text: the same for a sent link and a forged one', () => {
+    const r = renderNewLinkRequested();
+    expect(r.status).toBe(200);
+    expectNoActiveContent(r.body);
+    expect(textOf(r.body)).toContain('If this link was made for you, a new link is on its way to the address it was sent to.');
+    expect(renderNewLinkRequested()).toEqual(r);
   });
 
   it('expired: says the link expired and to ask for a new one', () => {
