@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import {
   DECISION_WINDOW_SECONDS,
@@ -14,6 +16,8 @@ import {
   type Session,
 } from '../../shared/domain/sign-in.js';
 import type { KeyRing } from '../../shared/domain/token.js';
+import { ValidationError } from '../../shared/domain/errors.js';
+import { parsePolicyInput } from '../../shared/domain/policy.js';
 
 const ring = (kid: string, fill: number): KeyRing => ({ current: { kid, secret: new Uint8Array(32).fill(fill) } });
 const RING = ring('2026-11', 7);
@@ -96,5 +100,28 @@ describe('who may vote', () => {
     expect(identityFromClaims({ email: 'a@x.example', email_verified: 'true' }, 'email')).toBeUndefined();
     expect(identityFromClaims({ upn: 'Alice@Corp.example' }, 'upn')).toBe('alice@corp.example');
     expect(identityFromClaims({ upn: 42 }, 'upn')).toBeUndefined();
+  });
+});
+
+describe('the policy setting signInMaxAgeMinutes', () => {
+  const sample = JSON.parse(readFileSync(join(process.cwd(), 'events', 'policy-fraud-detector.json'), 'utf8')) as Record<string, unknown>;
+
+  test('absent, 0 and 1 to 720 minutes are accepted; absent stays absent', () => {
+    expect(parsePolicyInput(sample).signInMaxAgeMinutes).toBeUndefined();
+    expect(parsePolicyInput({ ...sample, signInMaxAgeMinutes: 0 }).signInMaxAgeMinutes).toBe(0);
+    expect(parsePolicyInput({ ...sample, signInMaxAgeMinutes: 720 }).signInMaxAgeMinutes).toBe(720);
+  });
+
+  test.each([-1, 721, 1.5, '30', null])('%p is refused with a ValidationError that names the field', (value) => {
+    const error = (() => {
+      try {
+        parsePolicyInput({ ...sample, signInMaxAgeMinutes: value });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).message).toMatch(/signInMaxAgeMinutes/);
   });
 });
