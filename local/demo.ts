@@ -4,7 +4,8 @@
  *   1. the group's policy: validation:auc >= 0.85, two reviewers, one approval needed
  *   2. two training jobs complete (auc 0.912 and 0.801)
  *   3. two versions register; the weak one is rejected with the reason, the good one opens a review
- *   4. each reviewer's link is printed (from the SNS outbox); the demo waits until someone approves
+ *   4. each reviewer's link is printed (from the SNS outbox); the demo waits until someone opens
+ *      one, signs in at the local identity provider as the reviewer it names, and approves
  *   5. the registry shows Approved; the demo prints the lineage, checkpoints the audit log,
  *      verifies it and checks its export offline (npm run audit:verify)
  *
@@ -86,7 +87,9 @@ async function main(): Promise<void> {
   say(`   ${goodArn}\n     → passed its policy; a review is open. Each reviewer's personal link:`);
   for (const l of links) say(`       ${l.reviewer.padEnd(32)} ${l.url}`);
 
-  say('4. Waiting for a reviewer to approve on the review page (open a link above in a browser)…');
+  say(`4. Waiting for a reviewer to approve on the review page. Open a link above in a browser, press
+   "Sign in", and sign in at the local identity provider (${cfg.oidc.issuer}) as the reviewer the link
+   names: it asks for the address only, no password. Anyone else is refused. Then approve…`);
   await until(`${goodArn} approved`, async () => {
     const d = await sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: goodArn }));
     return d.ModelApprovalStatus === 'Approved' ? d : undefined;

@@ -15,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { REPO_ROOT, assertJava, createTable, portIsFree, startDynamoDbLocal } from '../scripts/dynamodb-local.js';
 import { startSageMakerStandIn } from './sagemaker/server.js';
@@ -146,7 +147,7 @@ modelgate local stack — ready in ${(readyMs / 1000).toFixed(1)} s
   data                  ${relative(REPO_ROOT, cfg.dir) || '.'}/
 
 Next: in another terminal, \`npm run demo\`. It plays a story and prints each reviewer's link;
-open one in a browser and approve. Ctrl-C here stops everything.
+open one in a browser, sign in as the reviewer it names, and approve. Ctrl-C here stops everything.
 `);
 } catch (e) {
   console.error(`the local stack could not start: ${(e as Error).message}`);
@@ -174,6 +175,9 @@ async function startOffline(): Promise<ChildProcess> {
       ...cfg.awsEnv,
       SLS_TELEMETRY_DISABLED: '1',
       SLS_NOTIFICATIONS_MODE: 'off',
+      // serverless-offline 13 turns every cookie the review function sets (sign-in) into a 500;
+      // local/offline-cookies.mjs says why and mends it in that process only.
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import ${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'local', 'offline-cookies.mjs')).href)}`].filter(Boolean).join(' '),
       MODELGATE_HTTP_PORT: String(cfg.ports.http),
       // serverless-offline passes the functions only AWS_* from this environment: serverless.yml's
       // stage local turns these into CHECKPOINT_KEY_FILE and AUDIT_EXPORT_DIR.

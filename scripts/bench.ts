@@ -205,7 +205,7 @@ async function benchReviews(): Promise<void> {
 const dir = join(REPO_ROOT, '.serverless');
 if (!existsSync(dir) || !readdirSync(dir).some((f) => f.endsWith('.zip'))) {
   console.log('\nPackaging (npx serverless package --stage dev) to measure the bundles…');
-  execFileSync('npx', ['serverless', 'package', '--stage', 'dev'], { cwd: REPO_ROOT, stdio: 'ignore', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } });
+  execFileSync('npx', ['serverless', 'package', '--stage', 'dev', '--param=organisationName=Acme Bank model risk', '--param=organisationContact=model-risk@acme-bank.example'], { cwd: REPO_ROOT, stdio: 'ignore', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } });
 }
 console.log('\nDeployment package per function (.serverless/*.zip)');
 for (const f of readdirSync(dir).filter((f) => f.endsWith('.zip')).sort()) {

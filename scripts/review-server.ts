@@ -1,15 +1,17 @@
 /**
  * The review page on a local port: a plain `node:http` server in front of the review Lambda's
- * handler, standing in for API Gateway (HTTP API, payload format 2.0) on the two routes
+ * handler, standing in for API Gateway (HTTP API, payload format 2.0) on the three routes
  * serverless.yml gives it:
  *
- *   GET  /reviews/{token}   shows the evidence
- *   POST /reviews/{token}   votes (an urlencoded form)
+ *   GET  /reviews/{token}   shows the evidence (or, with reviewAuth oidc, the sign-in step)
+ *   POST /reviews/{token}   votes, starts a sign-in, asks for a new link (an urlencoded form)
+ *   GET  /auth/callback     the identity provider's redirect back (its query: code, state, iss)
  *
- * Each request becomes the `APIGatewayProxyEventV2` API Gateway would send, and the handler's
- * structured result becomes the response. Anything else answers as API Gateway's own errors do
- * (`{"message": …}`): 404 for another path, 405 for another method on a review path, 413 for a
- * body over 64 KiB.
+ * Each request becomes the `APIGatewayProxyEventV2` API Gateway would send (the query string in
+ * `rawQueryString`, the request's cookies in `cookies`), and the handler's structured result
+ * becomes the response (its `cookies` as one `Set-Cookie` header each, `Location` among its
+ * headers). Anything else answers as API Gateway's own errors do (`{"message": …}`): 404 for
+ * another path, 405 for another method on a route's path, 413 for a body over 64 KiB.
  *
  * Request bodies follow API Gateway's rule for HTTP APIs: the body reaches Lambda as text only for
  * `text/*`, `application/json`, `application/xml` and `application/javascript`; anything else,
@@ -48,6 +50,7 @@ const REGION = 'us-east-1';
 const API_ID = 'local';
 
 const REVIEW_PATH = /^\/reviews\/([^/]+)$/;
+const CALLBACK_PATH = '/auth/callback';
 const METHODS = ['GET', 'POST'] as const;
 type Method = (typeof METHODS)[number];
 
@@ -86,12 +89,14 @@ export async function startReviewServer(opts: { port?: number; host?: string; ha
 async function serve(req: IncomingMessage, res: ServerResponse, handler: ReviewHandler): Promise<void> {
   const target = new URL(req.url ?? '/', 'http://localhost');
   const rawPath = target.pathname;
+  const callback = rawPath === CALLBACK_PATH;
   const match = REVIEW_PATH.exec(rawPath);
   const token = match?.[1] === undefined ? undefined : decodePathSegment(match[1]);
-  if (token === undefined) return sendError(res, 404, 'Not Found', req);
+  if (token === undefined && !callback) return sendError(res, 404, 'Not Found', req);
   const method = (req.method ?? 'GET').toUpperCase();
-  if (!isMethod(method)) {
-    res.setHeader('Allow', METHODS.join(', '));
+  // The callback route is GET only.
+  if (!isMethod(method) || (callback && method !== 'GET')) {
+    res.setHeader('Allow', callback ? 'GET' : METHODS.join(', '));
     return sendError(res, 405, 'Method Not Allowed', req);
   }
 
@@ -154,10 +159,10 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
   });
 }
 
-/** The event API Gateway (HTTP API, payload format 2.0) sends for one of the two review routes. */
+/** The event API Gateway (HTTP API, payload format 2.0) sends for one of the three routes (`token` undefined: the callback). */
 function toEvent(
   req: IncomingMessage,
-  r: { method: Method; rawPath: string; rawQueryString: string; token: string; body: Buffer; now: number },
+  r: { method: Method; rawPath: string; rawQueryString: string; token: string | undefined; body: Buffer; now: number },
 ): APIGatewayProxyEventV2 {
   const sourceIp = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
   const userAgent = req.headers['user-agent'] ?? '';
@@ -165,7 +170,7 @@ function toEvent(
   const cookies = headers.cookie === undefined ? [] : headers.cookie.split(/;\s*/).filter((c) => c !== '');
   delete headers.cookie; // payload 2.0 moves them to `cookies`
   const domainName = (headers.host ?? 'localhost').replace(/:\d+$/, '');
-  const routeKey = `${r.method} /reviews/{token}`;
+  const routeKey = r.token === undefined ? `${r.method} ${CALLBACK_PATH}` : `${r.method} /reviews/{token}`;
   const requestId = randomUUID();
   headers['x-amzn-trace-id'] = `Root=1-${Math.floor(r.now / 1000).toString(16)}-${requestId.replaceAll('-', '').slice(0, 24)}`;
 
@@ -193,7 +198,7 @@ function toEvent(
       time: clfTime(r.now),
       timeEpoch: r.now,
     },
-    pathParameters: { token: r.token },
+    ...(r.token === undefined ? {} : { pathParameters: { token: r.token } }),
     ...(hasBody ? { body: text ? r.body.toString('utf8') : r.body.toString('base64') } : {}),
     isBase64Encoded: hasBody && !text,
   };

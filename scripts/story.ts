@@ -30,6 +30,9 @@ export const LOCAL_ENV = {
   REVIEWERS_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:modelgate-local-reviewers',
   GOVERNANCE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:modelgate-local-governance',
   REVIEW_BASE_URL: 'http://localhost:3000',
+  // Every page and message names the organisation (serverless.yml's stage local defaults).
+  ORGANISATION_NAME: 'Acme Bank model risk',
+  ORGANISATION_CONTACT: 'model-risk@acme-bank.example',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'local',
   AWS_SECRET_ACCESS_KEY: 'local',

@@ -4,6 +4,21 @@ import { z } from 'zod';
 const optionalSetting = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
 
 /**
+ * The organisation on every page and message (serverless.yml params organisationName and
+ * organisationContact). Only the functions that render pages or send messages are given them, so
+ * absent is allowed here; given but empty or malformed fails the cold start with the variable's
+ * name, because a page or message without a trustworthy sender would look like phishing.
+ */
+const organisationName = z.string().trim().min(1, 'is empty: set the stage parameter organisationName').max(120).optional();
+const organisationContact = z
+  .string()
+  .trim()
+  .min(1, 'is empty: set the stage parameter organisationContact')
+  .max(254)
+  .refine((v) => z.email().safeParse(v).success || z.url({ protocol: /^https?$/ }).safeParse(v).success, 'must be an email address or an http(s) URL')
+  .optional();
+
+/**
  * The environment, read and checked once per cold start. A missing or malformed variable fails
  * the cold start with its name, rather than a later call with an obscure error.
  */
@@ -39,6 +54,9 @@ const EnvSchema = z.object({
   OIDC_IDENTITY_CLAIM: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).max(64).default('email')),
   /** SSM SecureString holding the key ring that seals the sign-in and session cookies (like the link keys); only stage `local` may go without. */
   SESSION_KEY_PARAMETER: optionalSetting,
+  /** Who sends the pages and messages, and whom a reviewer asks about one (shared/domain/organisation.ts). */
+  ORGANISATION_NAME: organisationName,
+  ORGANISATION_CONTACT: organisationContact,
 });
 export type Config = z.infer<typeof EnvSchema>;
 
@@ -53,7 +71,9 @@ export type OptionalSetting =
   | 'OIDC_CLIENT_ID'
   | 'OIDC_CLIENT_SECRET_PARAMETER'
   | 'OIDC_CLIENT_SECRET'
-  | 'SESSION_KEY_PARAMETER';
+  | 'SESSION_KEY_PARAMETER'
+  | 'ORGANISATION_NAME'
+  | 'ORGANISATION_CONTACT';
 
 /** An optional setting that the calling function needs: missing, it fails with the variable's name. */
 export function requiredSetting(name: OptionalSetting, cfg: Config = config()): string {

@@ -4,6 +4,7 @@ import type { PolicyVersion } from './domain/policy.js';
 import type { ReviewLink, ReviewRequest } from './domain/review.js';
 import type { KeyRing } from './domain/token.js';
 import type { ModelVersion } from './domain/version.js';
+import type { Organisation } from './domain/organisation.js';
 import type { ApprovalStatus, ModelPackageDetail, TrainingJobDetail } from './schemas/events.js';
 
 /**
@@ -288,6 +289,12 @@ export interface SignedIn {
 
 /** The organisation's OpenID provider (shared/aws/oidc.ts). */
 export interface SignInProvider {
+  /**
+   * The origin of the provider's authorization endpoint. The sign-in step's form posts to the page
+   * and is redirected there, and browsers check every redirect of a form against the page's CSP
+   * `form-action`, so that page allows this origin too.
+   */
+  authorizationOrigin(): Promise<string>;
   start(p: { loginHint: string; maxAgeSeconds: number }): Promise<SignInStart>;
   complete(callbackUrl: string, checks: { state: string; nonce: string; codeVerifier: string; maxAgeSeconds: number }): Promise<SignedIn>;
 }
@@ -311,4 +318,6 @@ export interface Deps {
   clock: Clock;
   newId: () => string;
   reviewBaseUrl: string;
+  /** Named on every review page and at the end of every message (shared/domain/organisation.ts). */
+  organisation: Organisation;
 }

@@ -32,10 +32,20 @@ export function reviewSignIn(cfg: Config = config()): SignInDeps | undefined {
       },
       redirectUri: callbackUri(cfg.REVIEW_BASE_URL),
       identityClaim: cfg.OIDC_IDENTITY_CLAIM,
-      // Plain http only for the local stand-in provider on this machine.
-      allowHttp: local,
+      // Plain http only for a provider on this machine's loopback (the local stand-in, tests):
+      // a deployed function cannot reach one, and any other issuer must be https.
+      allowHttp: isLoopback(requiredSetting('OIDC_ISSUER', cfg)),
     }),
     sessionKeys: signingKeys({ stage: cfg.STAGE, ...(local ? {} : { parameterName: requiredSetting('SESSION_KEY_PARAMETER', cfg) }) }),
   };
   return built;
+}
+
+function isLoopback(url: string): boolean {
+  try {
+    const { protocol, hostname } = new URL(url);
+    return protocol === 'http:' && (hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]');
+  } catch {
+    return false;
+  }
 }

@@ -5,7 +5,7 @@ import { s3Reports } from './aws/s3.js';
 import { sageMakerRegistry } from './aws/sagemaker.js';
 import { sageMakerModelCards } from './aws/model-cards.js';
 import { snsNotifier, snsSubscriptions } from './aws/sns.js';
-import { config } from './config.js';
+import { config, requiredSetting } from './config.js';
 import type { Deps } from './ports.js';
 import { dynamoStore } from './store/dynamo-store.js';
 
@@ -29,6 +29,17 @@ export function productionDeps(): Deps {
     clock: { now: () => Date.now() },
     newId,
     reviewBaseUrl: cfg.REVIEW_BASE_URL,
+    // Read when a page or message is made: only the functions that make them are given the
+    // organisation (serverless.yml), so another one starts without it, and one that was left out
+    // by mistake fails at its first page or message with the variable's name, sending nothing.
+    organisation: {
+      get name() {
+        return requiredSetting('ORGANISATION_NAME', cfg);
+      },
+      get contact() {
+        return requiredSetting('ORGANISATION_CONTACT', cfg);
+      },
+    },
   };
   return deps;
 }

@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { assertIsError } from '#shared/domain/errors.js';
+import type { Organisation } from '#shared/domain/organisation.js';
 import { logger } from '#shared/logger.js';
 import { requestFreshLink } from '#shared/usecases/links.js';
 import { refuseCrossSite, showReview, submitVote, type HtmlResult, type VoteForm } from '#shared/usecases/review.js';
@@ -27,20 +28,21 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
   .handler(async (event) => {
     const token = event.pathParameters?.token ?? '';
     const method = event.requestContext.http.method;
-    if (!isAllowedMethod(method)) {
-      logger.warn('review request refused', { kind: 'method-not-allowed', method: method.slice(0, 16) });
-      const page = renderRefusal({ kind: 'method-not-allowed' });
-      const response = htmlResponse(page.status, page.body);
-      return { ...response, headers: { ...response.headers, Allow: ALLOWED_METHODS.join(', ') } };
-    }
     try {
+      if (!isAllowedMethod(method)) {
+        logger.warn('review request refused', { kind: 'method-not-allowed', method: method.slice(0, 16) });
+        // productionDeps() only builds clients: nothing is read or written for a 405.
+        const page = renderRefusal({ kind: 'method-not-allowed' }, productionDeps().organisation);
+        const response = htmlResponse(page.status, page.body);
+        return { ...response, headers: { ...response.headers, Allow: ALLOWED_METHODS.join(', ') } };
+      }
       const signIn = reviewSignIn();
       const deps = { ...productionDeps(), ...(signIn ? { signIn } : {}) };
       const cookies = event.cookies;
       if (event.routeKey === 'GET /auth/callback' || event.rawPath === '/auth/callback') {
         // The identity provider's redirect back (reviewAuth oidc only). The URL openid-client
         // checks is the registered redirect URI with the provider's query.
-        if (!signIn || method !== 'GET') return answer(renderRefusal({ kind: 'sign-in-failed' }));
+        if (!signIn || method !== 'GET') return answer(renderRefusal({ kind: 'sign-in-failed' }, deps.organisation));
         return answer(await completeSignIn(deps, signIn, `${callbackUri(deps.reviewBaseUrl)}?${event.rawQueryString ?? ''}`, cookies));
       }
       if (method === 'GET') {
@@ -52,26 +54,36 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
         return htmlResponse(page.status, page.body);
       }
       if (!isFormBody(event.headers)) {
-        const page = renderRefusal({ kind: 'bad-request', message: "Vote with the review page's form." });
+        const page = renderRefusal({ kind: 'bad-request', message: "Vote with the review page's form." }, deps.organisation);
         return htmlResponse(page.status, page.body);
       }
       const form = parseForm(event);
-      if (!form) return answer(renderRefusal({ kind: 'bad-request', message: 'The form could not be read.' }));
+      if (!form) return answer(renderRefusal({ kind: 'bad-request', message: 'The form could not be read.' }, deps.organisation));
       if (form.intent === 'new-link') return answer(await requestFreshLink(deps, token));
-      if (form.intent === 'sign-in') return answer(signIn ? await startSignIn(deps, signIn, token) : renderRefusal({ kind: 'bad-request', message: 'This stage does not use sign-in.' }));
+      if (form.intent === 'sign-in') return answer(signIn ? await startSignIn(deps, signIn, token) : renderRefusal({ kind: 'bad-request', message: 'This stage does not use sign-in.' }, deps.organisation));
       return answer(await submitVote(deps, token, form, signIn ? sessionGate(deps, signIn, cookies, 'POST') : undefined));
     } catch (e) {
       assertIsError(e);
       // Never the token, the path or the body: they carry the signed link. `errorMessage`, not
       // `message`: Powertools reserves `message` for the log line's own text and drops the key.
       logger.error('review request failed', { error: e.name, errorMessage: e.message });
-      return htmlResponse(500, renderRefusal({ kind: 'bad-request', message: 'Something went wrong. Try again in a minute.' }).body);
+      return htmlResponse(500, renderRefusal({ kind: 'bad-request', message: 'Something went wrong. Try again in a minute.' }, organisationOrNone()).body);
     }
   });
 
+/** The failure page's organisation: none only when the configuration itself is what failed, so that the page still goes out. */
+function organisationOrNone(): Organisation | null {
+  try {
+    const { name, contact } = productionDeps().organisation;
+    return { name, contact };
+  } catch {
+    return null;
+  }
+}
+
 /** A use case's answer as the HTTP API's: a redirect's Location, cookies (HTTP API payload 2.0 `cookies`). */
 function answer(page: HtmlResult): APIGatewayProxyStructuredResultV2 {
-  const response = htmlResponse(page.status, page.body);
+  const response = htmlResponse(page.status, page.body, page.formActions ? { formActions: page.formActions } : {});
   return {
     ...response,
     headers: { ...response.headers, ...(page.location ? { Location: page.location } : {}) },

@@ -73,6 +73,7 @@ export async function startLocalOidcProvider(opts: {
   const host = opts.host ?? '127.0.0.1';
   const users = new Map(opts.users.map((u) => [normaliseEmail(u.email), { ...u, email: normaliseEmail(u.email), sub: localSubject(u.email) }]));
   const bySubject = new Map([...users.values()].map((u) => [u.sub, u]));
+  const formAction = [...new Set(opts.clients.flatMap((c) => c.redirectUris.map((u) => new URL(u).origin)))].join(' ');
 
   // The issuer names the port, so the server listens before the provider exists; no request can
   // arrive in between that the handler below would not answer.
@@ -181,7 +182,7 @@ export async function startLocalOidcProvider(opts: {
       interaction(req, res).catch((e: unknown) => {
         const status = (e as { statusCode?: number }).statusCode ?? 500;
         if (status >= 500) console.error(`local OpenID provider: login failed: ${(e as Error).message}`);
-        if (!res.headersSent) send(res, status, page('Sign-in failed', `<p>${escapeHtml(errorText(e))}</p>`));
+        if (!res.headersSent) send(res, status, page('Sign-in failed', `<p>${escapeHtml(errorText(e))}</p>`), formAction);
       });
       return;
     }
@@ -194,24 +195,24 @@ export async function startLocalOidcProvider(opts: {
     const action = `${INTERACTION_PATH}${details.uid}`;
     if (details.prompt.name !== 'login') {
       // Consent never comes up for the first-party clients (see loadExistingGrant).
-      send(res, 400, page('Sign-in failed', `<p>Unexpected prompt ${escapeHtml(details.prompt.name)}.</p>`));
+      send(res, 400, page('Sign-in failed', `<p>Unexpected prompt ${escapeHtml(details.prompt.name)}.</p>`), formAction);
       return;
     }
     if (req.method === 'GET') {
       const hint = typeof details.params['login_hint'] === 'string' ? details.params['login_hint'] : '';
-      send(res, 200, loginPage(action, hint, ''));
+      send(res, 200, loginPage(action, hint, ''), formAction);
       return;
     }
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'GET, POST');
-      send(res, 405, page('Not allowed', '<p>GET or POST only.</p>'));
+      send(res, 405, page('Not allowed', '<p>GET or POST only.</p>'), formAction);
       return;
     }
     const form = new URLSearchParams(await readBody(req));
     const email = normaliseEmail(form.get('email') ?? '');
     const user = users.get(email);
     if (!user) {
-      send(res, 403, loginPage(action, email, `${email || 'That address'} is not a user of this identity provider.`));
+      send(res, 403, loginPage(action, email, `${email || 'That address'} is not a user of this identity provider.`), formAction);
       return;
     }
     // A fresh login result (not merged with an earlier one): auth_time is now.
@@ -253,11 +254,15 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: string): void {
+/**
+ * `formAction`: the origins of the clients' redirect URIs. The login form's POST is redirected on
+ * to the client's callback, and browsers check every redirect of a form against `form-action`.
+ */
+function send(res: ServerResponse, status: number, body: string, formAction: string): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+  res.setHeader('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${formAction}; frame-ancestors 'none'`);
   res.end(body);
 }
 

@@ -45,6 +45,12 @@ export function oidcSignIn(settings: OidcSettings): SignInProvider {
     }));
 
   return {
+    async authorizationOrigin(): Promise<string> {
+      const endpoint = (await config()).serverMetadata().authorization_endpoint;
+      if (!endpoint) throw new SignInFailed(`${settings.issuer} names no authorization endpoint`);
+      return new URL(endpoint).origin;
+    },
+
     async start({ loginHint, maxAgeSeconds }): Promise<SignInStart> {
       const c = await config();
       const codeVerifier = oidc.randomPKCECodeVerifier();

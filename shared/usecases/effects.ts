@@ -1,5 +1,6 @@
 import { EFFECT_LEASE_MS, clientToken, type SideEffect } from '../domain/effects.js';
 import { SideEffectFailed, assertIsError } from '../domain/errors.js';
+import { withTrustLine } from '../domain/organisation.js';
 import { REVIEW_URL_PLACEHOLDER } from '../domain/review.js';
 import { signReviewToken } from '../domain/token.js';
 import type { ModelVersion } from '../domain/version.js';
@@ -55,7 +56,9 @@ async function perform(deps: Deps, effect: SideEffect): Promise<void> {
         const at = message.lastIndexOf(REVIEW_URL_PLACEHOLDER);
         message = `${message.slice(0, at)}${reviewUrl(deps.reviewBaseUrl, token)}${message.slice(at + REVIEW_URL_PLACEHOLDER.length)}`;
       }
-      await deps.notifier.publish({ topic: effect.topic, subject: effect.subject, message, attributes: effect.attributes });
+      // Every message ends with the organisation's line, added here, where every message is sent,
+      // so that none can go without it (a stored message from before a change of contact too).
+      await deps.notifier.publish({ topic: effect.topic, subject: effect.subject, message: withTrustLine(message, deps.organisation), attributes: effect.attributes });
       return;
     }
     case 'setApprovalStatus': {

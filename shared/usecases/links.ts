@@ -4,14 +4,14 @@ import { EFFECT_LEASE_MS, type SideEffect } from '../domain/effects.js';
 import { ModelgateError, NotFound, SideEffectFailed, ValidationError, describeIssues } from '../domain/errors.js';
 import { nextFreshLinkWindow, reissueLink as planReissue, reissueRefusal, type ReissueRefusal, type ReviewWithFreshLinks } from '../domain/links.js';
 import { openReview } from '../domain/review.js';
-import { reviewerHash, verifyReviewToken, type VerifiedClaims } from '../domain/token.js';
+import { verifyReviewToken, type VerifiedClaims } from '../domain/token.js';
 import type { ModelVersion } from '../domain/version.js';
 import type { Deps, ReviewContext } from '../ports.js';
 import { renderNewLinkRequested, renderRefusal } from '../web/pages.js';
 import type { RefusalModel } from '../web/views.js';
 import { logger } from '../logger.js';
 import { carryOut } from './effects.js';
-import type { HtmlResult } from './review.js';
+import { isBound, type HtmlResult } from './review.js';
 import { untilCommitted } from './retry.js';
 
 /**
@@ -55,7 +55,7 @@ export async function requestFreshLink(deps: Deps, token: string): Promise<HtmlR
   const verdict = verifyReviewToken(token, await deps.keys.keyRing(), 0);
   if (!verdict.ok) {
     await auditRefusal(deps, REVIEW_LINKS_SCOPE, { kind: 'refused', intent: 'new-link', reason: verdict.reason }, 'review-links', 'unknown');
-    return renderNewLinkRequested();
+    return renderNewLinkRequested(deps.organisation);
   }
   const { claims } = verdict;
   const group = groupOf(claims.modelPackageArn);
@@ -63,14 +63,14 @@ export async function requestFreshLink(deps: Deps, token: string): Promise<HtmlR
 
   const sent = await untilCommitted<{ answer: HtmlResult; effects?: { key: { group: string; version: number }; effects: SideEffect[] } }>(async () => {
     const ctx = await deps.store.loadReviewContext({ linkId: claims.linkId, group, version: claims.version, reviewId: claims.reviewId });
-    if (!isBound(ctx, claims)) {
+    if (!bound(ctx, claims)) {
       await auditRefusal(deps, scope, { kind: 'refused', intent: 'new-link', reason: 'claims do not match the link', linkId: claims.linkId }, claims.modelPackageArn, ctx.link?.reviewer ?? 'unknown');
-      return { result: 'committed', value: { answer: renderNewLinkRequested() } };
+      return { result: 'committed', value: { answer: renderNewLinkRequested(deps.organisation) } };
     }
     const reviewer = ctx.link.reviewer;
     const refuse = async (detail: Record<string, unknown>, page: RefusalModel) => {
       await auditRefusal(deps, scope, { intent: 'new-link', linkId: claims.linkId, ...detail }, claims.modelPackageArn, reviewer);
-      return { result: 'committed' as const, value: { answer: renderRefusal(page) } };
+      return { result: 'committed' as const, value: { answer: renderRefusal(page, deps.organisation) } };
     };
     const target = await targetReview(deps, ctx, reviewer, now);
     const refusal = reissueRefusal(target.review, reviewer, target.policy, now);
@@ -98,7 +98,7 @@ export async function requestFreshLink(deps: Deps, token: string): Promise<HtmlR
       },
     };
     const result = await commitReissue(deps, planned, reviewRev, version, versionRev, event, reviewer, now);
-    return { result, value: { answer: renderNewLinkRequested(), effects: { key: { group: review.group, version: review.version }, effects: [planned.message] } } };
+    return { result, value: { answer: renderNewLinkRequested(deps.organisation), effects: { key: { group: review.group, version: review.version }, effects: [planned.message] } } };
   });
   if (sent.effects) await sendPending(deps, sent.effects.key, sent.effects.effects, { reviewId: claims.reviewId, modelPackageArn: claims.modelPackageArn });
   return sent.answer;
@@ -323,22 +323,9 @@ export async function reopenReview(deps: Deps, payload: unknown): Promise<Reopen
 
 type Bound = ReviewContext & { link: NonNullable<ReviewContext['link']>; review: ReviewWithFreshLinks & { rev: number }; version: ModelVersion & { rev: number } };
 
-/** The same binding the review page checks (usecases/review.ts authorize): the records are the ones the token was signed for. */
-function isBound(ctx: ReviewContext, claims: VerifiedClaims): ctx is Bound {
-  const { link, review, version } = ctx;
-  return (
-    link !== undefined &&
-    review !== undefined &&
-    version !== undefined &&
-    link.reviewId === claims.reviewId &&
-    link.modelPackageArn === claims.modelPackageArn &&
-    link.version === claims.version &&
-    reviewerHash(link.reviewer) === claims.reviewerHash &&
-    Math.floor(Date.parse(link.expiresAt) / 1000) === claims.expiresAt &&
-    review.modelPackageArn === claims.modelPackageArn &&
-    review.version === claims.version &&
-    version.arn === claims.modelPackageArn
-  );
+/** The same binding the review page checks (usecases/review.ts `isBound`): the records are the ones the token was signed for. */
+function bound(ctx: ReviewContext, claims: VerifiedClaims): ctx is Bound {
+  return isBound(ctx, claims);
 }
 
 /** One transaction: the review (links, count), the new link, the revoked one, the version with the message pending, the audit entry. */

@@ -20,6 +20,8 @@ export interface HtmlResult {
   body: string;
   location?: string;
   cookies?: string[];
+  /** Origins the page's form may also be sent (or redirected) to, besides its own (CSP `form-action`). */
+  formActions?: string[];
 }
 
 /**
@@ -42,14 +44,41 @@ export async function authorize(deps: Deps, token: string, method: 'GET' | 'POST
   if (!verdict.ok) {
     const kind = verdict.reason === 'expired' ? 'expired' : 'refused';
     await auditRefusal(deps, REVIEW_LINKS_SCOPE, { kind, reason: verdict.reason, method }, 'review-links', 'unknown');
-    return refusal({ kind });
+    return refusal(deps, { kind });
   }
   const { claims } = verdict;
   const group = groupOf(claims.modelPackageArn);
   const ctx = await deps.store.loadReviewContext({ linkId: claims.linkId, group, version: claims.version, reviewId: claims.reviewId });
   const { link, review, version } = ctx;
   const scope = groupScope(group);
-  const bound =
+  if (!link || !review || !version || !isBound(ctx, claims)) {
+    // A valid signature over claims that do not match the records: a link for another version.
+    await auditRefusal(deps, scope, { kind: 'refused', reason: 'claims do not match the link', method, linkId: claims.linkId }, claims.modelPackageArn, link?.reviewer ?? 'unknown');
+    return refusal(deps, { kind: 'refused' });
+  }
+  // Removed from the review: the link is revoked. Defensively, an unused link whose reviewer the
+  // review or the group's current policy no longer names decides nothing either (a policy change
+  // that dropped them takes effect at once, even before its open reviews were updated).
+  const dropped = !review.reviewers.includes(link.reviewer) || (ctx.policy !== undefined && !ctx.policy.reviewers.includes(link.reviewer));
+  if (link.revokedAt || (!link.usedAt && dropped)) {
+    await auditRefusal(deps, scope, { kind: 'revoked', method, linkId: link.id, revokedAt: link.revokedAt ?? null }, review.modelPackageArn, link.reviewer);
+    return refusal(deps, { kind: 'revoked' });
+  }
+  if (link.usedAt) {
+    await auditRefusal(deps, scope, { kind: 'used', method, linkId: link.id, usedAt: link.usedAt }, review.modelPackageArn, link.reviewer);
+    return refusal(deps, { kind: 'used', by: link.reviewer, at: link.usedAt, ...(link.vote ? { status: link.vote.decision } : {}) });
+  }
+  if (review.status !== 'Open') {
+    await auditRefusal(deps, scope, { kind: 'closed', method, linkId: link.id, status: review.status }, review.modelPackageArn, link.reviewer);
+    return refusal(deps, { kind: 'closed', status: review.status });
+  }
+  return { claims, ctx: { ...ctx, link, review, version } };
+}
+
+/** Whether the link, the review and the version read are the ones the token was signed for. */
+export function isBound(ctx: ReviewContext, claims: VerifiedClaims): boolean {
+  const { link, review, version } = ctx;
+  return (
     link !== undefined &&
     review !== undefined &&
     version !== undefined &&
@@ -60,29 +89,8 @@ export async function authorize(deps: Deps, token: string, method: 'GET' | 'POST
     Math.floor(Date.parse(link.expiresAt) / 1000) === claims.expiresAt &&
     review.modelPackageArn === claims.modelPackageArn &&
     review.version === claims.version &&
-    version.arn === claims.modelPackageArn;
-  if (!bound) {
-    // A valid signature over claims that do not match the records: a link for another version.
-    await auditRefusal(deps, scope, { kind: 'refused', reason: 'claims do not match the link', method, linkId: claims.linkId }, claims.modelPackageArn, link?.reviewer ?? 'unknown');
-    return refusal({ kind: 'refused' });
-  }
-  // Removed from the review: the link is revoked. Defensively, an unused link whose reviewer the
-  // review or the group's current policy no longer names decides nothing either (a policy change
-  // that dropped them takes effect at once, even before its open reviews were updated).
-  const dropped = !review.reviewers.includes(link.reviewer) || (ctx.policy !== undefined && !ctx.policy.reviewers.includes(link.reviewer));
-  if (link.revokedAt || (!link.usedAt && dropped)) {
-    await auditRefusal(deps, scope, { kind: 'revoked', method, linkId: link.id, revokedAt: link.revokedAt ?? null }, review.modelPackageArn, link.reviewer);
-    return refusal({ kind: 'revoked' });
-  }
-  if (link.usedAt) {
-    await auditRefusal(deps, scope, { kind: 'used', method, linkId: link.id, usedAt: link.usedAt }, review.modelPackageArn, link.reviewer);
-    return refusal({ kind: 'used', by: link.reviewer, at: link.usedAt, ...(link.vote ? { status: link.vote.decision } : {}) });
-  }
-  if (review.status !== 'Open') {
-    await auditRefusal(deps, scope, { kind: 'closed', method, linkId: link.id, status: review.status }, review.modelPackageArn, link.reviewer);
-    return refusal({ kind: 'closed', status: review.status });
-  }
-  return { claims, ctx: { ...ctx, link, review, version } };
+    version.arn === claims.modelPackageArn
+  );
 }
 
 /** GET: the evidence on one page. Changes nothing (refusals are audited). */
@@ -97,7 +105,9 @@ export async function showReview(deps: Deps, token: string, gate?: SignInGate): 
     version.job ? deps.store.getTrainingJob(version.job.name) : Promise.resolve(undefined),
     deps.store.newestApprovedVersion(version.group, { except: version.version }),
   ]);
-  const body = renderReviewPage(pageModel(review, link, version, job, { identities: auth.ctx.policy?.identities, production }));
+  const model = pageModel(review, link, version, job, { identities: auth.ctx.policy?.identities, production });
+  const signedInAs = signIn && 'signedIn' in signIn ? { signedInAs: { identity: signIn.signedIn.identity, issuer: signIn.signedIn.issuer } } : {};
+  const body = renderReviewPage({ ...model, ...signedInAs }, deps.organisation);
   // The review id, never the token: Logs Insights finds one review's requests by it.
   logger.info('review page shown', { reviewId: review.id, modelPackageArn: review.modelPackageArn });
   return { status: 200, body };
@@ -123,7 +133,7 @@ export async function refuseCrossSite(deps: Deps, token: string, reason: string)
   } else {
     await auditRefusal(deps, REVIEW_LINKS_SCOPE, { ...detail, token: verdict.reason }, 'review-links', 'unknown');
   }
-  return refusal({ kind: 'cross-site' });
+  return refusal(deps, { kind: 'cross-site' });
 }
 
 export interface VoteForm {
@@ -161,7 +171,7 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm, gate
       : ({ kind: 'refused', refusal: 'bad-request', message: 'Choose Approve or Reject.' } as const);
     if (outcome.kind === 'refused') {
       await auditRefusal(deps, groupScope(review.group), { kind: outcome.refusal, method: 'POST', linkId: link.id, reason: outcome.message }, review.modelPackageArn, link.reviewer);
-      return { result: 'committed', value: refusal({ kind: outcome.refusal, message: outcome.message }) };
+      return { result: 'committed', value: refusal(deps, { kind: outcome.refusal, message: outcome.message }) };
     }
     const events: AuditEvent[] = [
       {
@@ -234,14 +244,14 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm, gate
           ...(outcome.decision ? { decisionId: outcome.decision.id } : {}),
           ...(outcome.link.vote?.comment ? { comment: outcome.link.vote.comment } : {}),
           ...(outcome.link.vote ? { at: outcome.link.vote.at } : {}),
-        }),
+        }, deps.organisation),
       },
     };
   });
 }
 
-function refusal(m: RefusalModel): HtmlResult {
-  return renderRefusal(m);
+function refusal(deps: Pick<Deps, 'organisation'>, m: RefusalModel): HtmlResult {
+  return renderRefusal(m, deps.organisation);
 }
 
 /** Records a refusal in the audit trail, without the token: one new item, which nothing else writes. */

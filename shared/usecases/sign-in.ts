@@ -58,14 +58,16 @@ export function sessionGate(deps: Deps, signIn: SignInDeps, cookies: readonly st
     }
     if (verdict.reason === 'wrong-identity') {
       await auditWrongIdentity(deps, review.modelPackageArn, link.id, link.reviewer, verdict.session, method);
-      return { refuse: renderRefusal({ kind: 'wrong-identity', by: link.reviewer }) };
+      return { refuse: renderRefusal({ kind: 'wrong-identity', by: link.reviewer }, deps.organisation) };
     }
     if (method === 'POST') {
       await auditRefusal(deps, groupScope(review.group), { kind: 'sign-in-required', method, linkId: link.id, reason: verdict.reason }, review.modelPackageArn, 'unknown');
-      return { refuse: renderRefusal({ kind: 'sign-in-required' }) };
+      return { refuse: renderRefusal({ kind: 'sign-in-required' }, deps.organisation) };
     }
     const again = verdict.reason === 'too-old' || verdict.reason === 'other-link' ? { again: verdict.reason } : {};
-    return { refuse: { status: 200, body: renderSignIn({ group: review.group, version: review.version, reviewer: link.reviewer, ...again }) } };
+    // The form's POST is answered with a redirect to the provider, which the page's CSP must allow.
+    const formActions = [await signIn.provider.authorizationOrigin()];
+    return { refuse: { status: 200, body: renderSignIn({ group: review.group, version: review.version, reviewer: link.reviewer, ...again }, deps.organisation), formActions } };
   };
 }
 
@@ -92,7 +94,7 @@ export async function completeSignIn(deps: Deps, signIn: SignInDeps, callbackUrl
   const attempt = await openSignInAttempt(ring, cookieValue(cookies, SIGN_IN_COOKIE), now);
   if (!attempt) {
     await auditRefusal(deps, REVIEW_LINKS_SCOPE, { kind: 'sign-in-failed', method: 'GET', reason: 'no sign-in attempt in this browser' }, 'review-links', 'unknown');
-    return { ...renderRefusal({ kind: 'sign-in-failed' }), cookies: [clear] };
+    return { ...renderRefusal({ kind: 'sign-in-failed' }, deps.organisation), cookies: [clear] };
   }
   let signedIn;
   try {
@@ -100,7 +102,7 @@ export async function completeSignIn(deps: Deps, signIn: SignInDeps, callbackUrl
   } catch (e) {
     const reason = e instanceof Error && 'reason' in e && typeof e.reason === 'string' ? e.reason : 'the provider answer did not check out';
     await auditRefusal(deps, REVIEW_LINKS_SCOPE, { kind: 'sign-in-failed', method: 'GET', reason }, 'review-links', 'unknown');
-    return { ...renderRefusal({ kind: 'sign-in-failed' }), cookies: [clear] };
+    return { ...renderRefusal({ kind: 'sign-in-failed' }, deps.organisation), cookies: [clear] };
   }
   const auth = await authorize(deps, attempt.token, 'GET');
   if ('status' in auth) return { ...auth, cookies: [clear] };
@@ -109,7 +111,7 @@ export async function completeSignIn(deps: Deps, signIn: SignInDeps, callbackUrl
   const session: Session = { ...signedIn, ...(maxAge === 0 ? { linkId: link.id } : {}) };
   if (signedIn.identity !== link.reviewer.toLowerCase()) {
     await auditWrongIdentity(deps, review.modelPackageArn, link.id, link.reviewer, session, 'GET');
-    return { ...renderRefusal({ kind: 'wrong-identity', by: link.reviewer }), cookies: [clear] };
+    return { ...renderRefusal({ kind: 'wrong-identity', by: link.reviewer }, deps.organisation), cookies: [clear] };
   }
   const lifetime = sessionLifetimeSeconds(session, maxAge, now);
   const sealed = await sealSession(ring, session, now, lifetime);

@@ -122,7 +122,7 @@ async function sweepOne(deps: Deps, listed: ReviewRequest): Promise<'expired' | 
           subject: `Review expired: ${review.group} v${review.version}`.slice(0, 99),
           message: [
             `The review of ${review.modelPackageArn} expired at ${review.expiresAt} with ${Object.values(review.votes).filter((v) => v.decision === 'approve').length} of ${review.requiredApprovals} approvals.`,
-            'The version stays PendingManualApproval in the registry; register it again to start a new review.',
+            'The version stays PendingManualApproval in the registry. An operator can reopen its review under the current policy with reopenReview (modelPackageArn, changedBy); each reviewer then gets a new link.',
           ].join('\n'),
           attributes: { event: 'review-expired', group: review.group },
         },

@@ -22,6 +22,7 @@ import type {
   VoteRow,
 } from './views.js';
 import { gateVerdict } from '../domain/evidence.js';
+import { trustLine, type Organisation } from '../domain/organisation.js';
 
 // ---------------------------------------------------------------------------------------------
 // The `html` tagged template
@@ -92,14 +93,29 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
   'X-Frame-Options': 'DENY',
   'Content-Security-Policy':
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  // Two years, subdomains included: after one visit the browser never asks for the review page
+  // (and its signed link) over plain HTTP, where a network attacker could read or redirect it.
+  'Strict-Transport-Security': 'max-age=63072000; includeSubDomains',
 });
 
-/** An API Gateway / Lambda proxy result carrying an HTML page and the security headers. */
+/** A bare origin (scheme, host, port): nothing that could end or extend a CSP directive. */
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
+
+/**
+ * An API Gateway / Lambda proxy result carrying an HTML page and the security headers.
+ * `formActions`: origins the page's form may also reach (the sign-in step's form is redirected to
+ * the identity provider, and browsers check each redirect of a form against `form-action`).
+ */
 export function htmlResponse(
   status: number,
   body: string,
+  opts: { formActions?: readonly string[] } = {},
 ): { statusCode: number; headers: Record<string, string>; body: string } {
-  return { statusCode: status, headers: { ...SECURITY_HEADERS }, body };
+  const extra = (opts.formActions ?? []).filter((o) => ORIGIN.test(o));
+  const headers = { ...SECURITY_HEADERS };
+  const csp = headers['Content-Security-Policy'];
+  if (extra.length > 0 && csp) headers['Content-Security-Policy'] = csp.replace("form-action 'self'", `form-action 'self' ${extra.join(' ')}`);
+  return { statusCode: status, headers, body };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,6 +164,7 @@ button:disabled { background: #eaeef2; border-color: #afb8c1; color: #57606a; cu
 small { font-size: .82em; }
 .verdict { margin: .5rem 0 .75rem; padding: .5rem .75rem; border-radius: 6px; font-weight: 600; }
 .verdict.pass, .verdict.fail { white-space: normal; }
+.organisation { margin: 0 0 1rem; font-size: .88em; color: #57606a; overflow-wrap: anywhere; }
 @media (max-width: 40rem) {
   main { padding: 1rem; }
   dl { grid-template-columns: 1fr; gap: 0; }
@@ -155,8 +172,13 @@ small { font-size: .82em; }
 }
 `;
 
-/** A whole document: one `<style>`, no script, nothing loaded from anywhere. */
-export function documentOf(title: string, body: SafeHtml): string {
+/**
+ * A whole document: one `<style>`, no script, nothing loaded from anywhere. The organisation's
+ * line comes first, as in every message, so that a reviewer can tell a real page from a phishing
+ * one; its contact is text, never a link. `null` only for the failure page when the configuration
+ * itself is what failed (then there is no organisation to name).
+ */
+export function documentOf(title: string, body: SafeHtml, organisation: Organisation | null): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -169,7 +191,8 @@ export function documentOf(title: string, body: SafeHtml): string {
 </head>
 <body>
 <main>
-${body}
+${organisation !== null && html`<p class="organisation" data-testid="organisation">${trustLine(organisation)}</p>
+`}${body}
 </main>
 </body>
 </html>
@@ -400,6 +423,7 @@ function decisionSection(m: ReviewPageModel): SafeHtml {
 <h2 id="h-decision">Your decision</h2>
 <p class="verdict ${allPass ? 'pass' : 'fail'}" data-testid="gate-verdict">Metric gate: ${verdict}.</p>
 <p class="notice" data-testid="link-info">This link is for <strong>${m.reviewer}</strong> and expires at ${time(m.expiresAt)}. It can be used once.</p>
+${m.signedInAs && html`<p class="notice" data-testid="signed-in-as">Signed in as <strong>${m.signedInAs.identity}</strong> through ${m.signedInAs.issuer}.</p>`}
 <form method="post" action="" class="decision" data-testid="decision-form">
 <label for="comment">Comment</label>
 <textarea id="comment" name="comment" data-testid="comment" rows="5" aria-describedby="comment-note"></textarea>
@@ -416,7 +440,7 @@ ${approve}
  * The review page for one model version: the decision form near the top, with the gate's verdict
  * beside it, then the evidence (against the version in production first) and the votes.
  */
-export function renderReviewPage(m: ReviewPageModel): string {
+export function renderReviewPage(m: ReviewPageModel, organisation: Organisation): string {
   const description =
     m.description === undefined || m.description === ''
       ? html`<p class="description muted" data-testid="description">No description.</p>`
@@ -451,7 +475,7 @@ ${keyValueTable('Customer metadata', m.customerMetadata, 'metadata', 'No custome
 <p data-testid="policy">Policy version ${m.policyVersion}: ${m.requiredApprovals} distinct ${m.requiredApprovals === 1 ? 'approval' : 'approvals'} needed.</p>
 </section>
 ${votesSection(m)}`;
-  return documentOf(`Review: ${m.group}, version ${m.version} — modelgate`, body);
+  return documentOf(`Review: ${m.group}, version ${m.version} — modelgate`, body, organisation);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,7 +483,7 @@ ${votesSection(m)}`;
 // ---------------------------------------------------------------------------------------------
 
 /** After a POST: the vote was recorded, and whether it decided the review. */
-export function renderConfirmation(m: ConfirmationModel): string {
+export function renderConfirmation(m: ConfirmationModel, organisation: Organisation): string {
   const vote = m.decision === 'approve' ? 'approval' : 'rejection';
   const decisionId = m.decisionId === undefined ? false : html`<p>Decision id: <code data-testid="decision-id">${m.decisionId}</code></p>`;
   const outcome =
@@ -481,7 +505,7 @@ ${
 ${outcome}
 <p class="muted">This link has now been used; you can close this page.</p>
 </section>`;
-  return documentOf(`Vote recorded: ${m.group}, version ${m.version} — modelgate`, body);
+  return documentOf(`Vote recorded: ${m.group}, version ${m.version} — modelgate`, body, organisation);
 }
 
 const REFUSAL_STATUS: Readonly<Record<RefusalKind, number>> = {
@@ -599,20 +623,20 @@ ${NEW_LINK_FORM}`,
  * The answer to "send me a new link" when a link was sent, and, word for word, when the token
  * could not be trusted (forged, tampered, unknown key): whoever forged it learns nothing.
  */
-export function renderNewLinkRequested(): { status: number; body: string } {
+export function renderNewLinkRequested(organisation: Organisation): { status: number; body: string } {
   const body = html`<section data-testid="new-link-requested">
 <h1>Check your email</h1>
 <p>If this link was made for you, a new link is on its way to the address it was sent to. It replaces any earlier link for this review.</p>
 </section>`;
-  return { status: 200, body: documentOf('New review link — modelgate', body) };
+  return { status: 200, body: documentOf('New review link — modelgate', body, organisation) };
 }
 
-/** A refusal page with its HTTP status. */
-export function renderRefusal(m: RefusalModel): { status: number; body: string } {
+/** A refusal page with its HTTP status (`organisation` null: see `documentOf`). */
+export function renderRefusal(m: RefusalModel, organisation: Organisation | null): { status: number; body: string } {
   const { heading, text } = refusalContent(m);
   const body = html`<section data-testid="refusal" data-kind="${m.kind}">
 <h1>${heading}</h1>
 ${text}
 </section>`;
-  return { status: REFUSAL_STATUS[m.kind], body: documentOf(`${heading} — modelgate`, body) };
+  return { status: REFUSAL_STATUS[m.kind], body: documentOf(`${heading} — modelgate`, body, organisation) };
 }

@@ -1,3 +1,4 @@
+import type { Organisation } from '../domain/organisation.js';
 import { documentOf, html } from './pages.js';
 import type { SignInModel } from './views.js';
 
@@ -6,7 +7,7 @@ import type { SignInModel } from './views.js';
  * posts back to the page's own URL (`action=""`: the token is never written into the page) with
  * `intent=sign-in`; the answer sends the browser to the organisation's identity provider.
  */
-export function renderSignIn(m: SignInModel): string {
+export function renderSignIn(m: SignInModel, organisation: Organisation): string {
   const again =
     m.again === 'too-old'
       ? html`<p data-testid="sign-in-again">Your last sign-in is too old to decide with: this group's policy asks for a recent one.</p>`
@@ -22,5 +23,6 @@ ${again}
 <input type="hidden" name="intent" value="sign-in">
 <p><button type="submit" data-testid="sign-in">Sign in</button></p>
 </form>`,
+    organisation,
   );
 }

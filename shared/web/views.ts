@@ -25,6 +25,8 @@ export interface VoteRow {
 }
 
 export interface ReviewPageModel {
+  /** reviewAuth oidc: who signed in, as the identity provider said (the identity claim and the issuer). */
+  signedInAs?: { identity: string; issuer: string };
   group: string;
   version: number;
   modelPackageArn: string;

@@ -96,8 +96,13 @@ beforeAll(async () => {
     REVIEWERS_TOPIC_ARN: TOPICS.reviewers,
     GOVERNANCE_TOPIC_ARN: TOPICS.governance,
     REVIEW_BASE_URL: server.url,
+    // Every page and message names the organisation (serverless.yml's stage local defaults).
+    ORGANISATION_NAME: 'Acme Bank model risk',
+    ORGANISATION_CONTACT: 'model-risk@acme-bank.example',
     STAGE: 'local',
     REVIEW_SIGNING_KEY_PARAMETER: '',
+    // The signed link alone votes here (reviewAuth link); sign-in.test.ts covers reviewAuth oidc.
+    REVIEW_AUTH: 'link',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   // Imported only now, as a cold start would: the logger and the configuration read the

@@ -1,14 +1,21 @@
 /**
  * The local stack end to end: `npm start` (local/stack.ts) as a child process, `npm run demo`
- * against it, the approval posted by this test on the review page, the end state checked in the
- * stand-in registry, the SNS outbox and the audit log (sequenced, checkpointed, verified in the table
- * and offline from its export), then Ctrl-C and nothing left behind.
+ * against it, the approval posted by this test on the review page after signing in as the link's
+ * reviewer at the stack's local OpenID provider (stage local is `reviewAuth: oidc`), the end state
+ * checked in the stand-in registry, the SNS outbox and the audit log (sequenced, checkpointed,
+ * verified in the table and offline from its export), then Ctrl-C and nothing left behind.
+ *
+ * The browser's part is played with fetch: the review page's cookies are kept as a browser keeps
+ * them (what each answer sets is sent with the next request), and the identity provider's login is
+ * test/support/oidc-login.ts. So the cookies cross serverless-offline both ways, as on API Gateway.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, portIsFree, REPO_ROOT } from '../../scripts/dynamodb-local.js';
+import { SESSION_COOKIE, SIGN_IN_COOKIE } from '../../shared/domain/sign-in.js';
+import { OidcUserAgent } from '../support/oidc-login.js';
 
 const TIMEOUT = 240_000;
 let dir: string;
@@ -37,6 +44,19 @@ async function waitFor(what: string, probe: () => boolean, ms: number, output: (
   }
 }
 
+/** The review page's cookies, as a browser keeps them: name → value; a cleared one is dropped. */
+function keepCookies(jar: Map<string, string>, res: Response): void {
+  for (const line of res.headers.getSetCookie()) {
+    const pair = line.split(';')[0] ?? '';
+    const eq = pair.indexOf('=');
+    const [name, value] = [pair.slice(0, eq), pair.slice(eq + 1)];
+    if (value === '' || /;\s*max-age=0\s*(;|$)/i.test(line)) jar.delete(name);
+    else jar.set(name, value);
+  }
+}
+const cookieHeader = (jar: Map<string, string>) => [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 
@@ -49,6 +69,7 @@ beforeAll(async () => {
     MODELGATE_S3_PORT: await freePort(),
     MODELGATE_HTTP_PORT: await freePort(),
     MODELGATE_LAMBDA_PORT: await freePort(),
+    MODELGATE_OIDC_PORT: await freePort(),
   };
   env = { ...process.env, MODELGATE_LOCAL_DIR: dir, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
   delete env.AWS_ENDPOINT_URL_DYNAMODB; // the stack sets its own
@@ -75,15 +96,46 @@ it(
     expect(readyMs).toBeGreaterThan(0);
 
     const demo = run('local/demo.ts', { MODELGATE_DEMO_TIMEOUT_MS: '90000' });
-    const linkPattern = new RegExp(`(http://127\\.0\\.0\\.1:${ports.MODELGATE_HTTP_PORT}/reviews/\\S+)`, 'g');
-    await waitFor('the review links', () => (demo.output().match(linkPattern) ?? []).length >= 2, 120_000, demo.output);
-    const [link] = demo.output().match(linkPattern) ?? [];
+    // Each link follows the reviewer it was sent to, as the demo prints them.
+    const linkPattern = new RegExp(`(\\S+@\\S+) +(http://127\\.0\\.0\\.1:${ports.MODELGATE_HTTP_PORT}/reviews/\\S+)`, 'g');
+    await waitFor('the review links', () => [...demo.output().matchAll(linkPattern)].length >= 2, 120_000, demo.output);
+    const [, reviewer = '', link = ''] = [...demo.output().matchAll(linkPattern)][0] ?? [];
+    expect(demo.output()).toContain(`sign in at the local identity provider (http://127.0.0.1:${ports.MODELGATE_OIDC_PORT}) as the reviewer`);
 
-    // A reviewer opens the page (nothing changes), then approves.
-    expect((await fetch(link ?? '')).status).toBe(200);
-    const post = await fetch(link ?? '', {
+    // A reviewer opens the page: the sign-in step, no evidence (nothing changes).
+    const shown = await fetch(link);
+    expect(shown.status).toBe(200);
+    const signInStep = await shown.text();
+    expect(signInStep).toContain('data-testid="sign-in-form"');
+    expect(signInStep).not.toContain('data-testid="decision-form"');
+    // The link alone cannot vote.
+    const unsigned = await fetch(link, { method: 'POST', headers: FORM, body: 'decision=approve' });
+    expect(unsigned.status).toBe(401);
+
+    // Sign in: the page's form sends the browser to the local OpenID provider with an attempt cookie…
+    const jar = new Map<string, string>();
+    const started = await fetch(link, { method: 'POST', headers: FORM, body: 'intent=sign-in', redirect: 'manual' });
+    expect(started.status).toBe(303);
+    expect(started.headers.getSetCookie()).toEqual([expect.stringMatching(new RegExp(`^${SIGN_IN_COOKIE}=[^;]+; Max-Age=600; .*Secure; HttpOnly; SameSite=Lax; Path=/$`))]);
+    keepCookies(jar, started);
+    const authorize = new URL(started.headers.get('location') ?? '');
+    expect(authorize.origin).toBe(`http://127.0.0.1:${ports.MODELGATE_OIDC_PORT}`);
+    expect(authorize.searchParams.get('login_hint')).toBe(reviewer);
+    // …the reviewer signs in there, and the callback (with the attempt cookie) sets the session.
+    const { callbackUrl } = await new OidcUserAgent().signIn(authorize.href, reviewer);
+    const back = await fetch(callbackUrl, { headers: { cookie: cookieHeader(jar) }, redirect: 'manual' });
+    expect(back.status).toBe(303);
+    expect(back.headers.get('location')).toBe(link);
+    keepCookies(jar, back);
+    expect([...jar.keys()]).toEqual([SESSION_COOKIE]);
+
+    // Signed in: the evidence and the decision form, then the approval.
+    const page = await fetch(link, { headers: { cookie: cookieHeader(jar) } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('data-testid="decision-form"');
+    const post = await fetch(link, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { ...FORM, cookie: cookieHeader(jar) },
       body: 'decision=approve&comment=metrics+and+lineage+check+out',
     });
     expect(post.status).toBe(200);

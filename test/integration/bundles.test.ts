@@ -38,6 +38,8 @@ import { startSnsStandIn, type SnsStandIn } from '../../local/sns/server.js';
 import { startS3StandIn, type S3StandIn } from '../../local/s3/server.js';
 import { sampleBuckets, seedSampleReports } from '../../local/seed.js';
 import { startReviewServer, type ReviewServer } from '../../scripts/review-server.js';
+import { startLocalOidcProvider, type LocalOidcProvider } from '../../local/oidc/provider.js';
+import { signIn } from '../support/oidc-login.js';
 import { verifyReviewToken, type KeyRing } from '../../shared/domain/token.js';
 import { localEndpoint, newTable, type TestTable } from '../support/dynamo.js';
 import {
@@ -55,6 +57,7 @@ import {
   type SsmStandIn,
   startKmsStandIn,
   type KmsStandIn,
+  ORGANISATION_PARAMS,
 } from '../support/lambda-bundles.js';
 
 const STAGE = 'dev';
@@ -96,6 +99,14 @@ const FUNCTIONS = [
 const SECRET = randomBytes(32);
 const KEY_RING: KeyRing = { current: { kid: 'bundles-test', secret: new Uint8Array(SECRET) } };
 const KEYS_JSON = JSON.stringify({ current: { kid: 'bundles-test', secret: SECRET.toString('base64') } });
+// The review page's sign-in: its client at the local OpenID provider, the secret and the session keys in SSM.
+const INTRUDER = 'intruder@acme-bank.example';
+const OIDC_CLIENT_ID = 'modelgate-review-bundles';
+const OIDC_CLIENT_SECRET = 'bundles-test-client-secret-0123456789';
+const OIDC_SECRET_PARAMETER = `/modelgate/${STAGE}/oidc-client-secret`;
+const SESSION_KEY_PARAMETER = `/modelgate/${STAGE}/review-session-keys`;
+const SESSION_KEYS_JSON = JSON.stringify({ current: { kid: 'bundles-session', secret: Buffer.alloc(32, 5).toString('base64') } });
+let oidc: LocalOidcProvider | undefined;
 
 let pkg: PackagedStage | undefined;
 let specs: LambdaFunctionSpec[] = [];
@@ -212,15 +223,8 @@ async function seedSageMaker(url: string): Promise<void> {
 
 beforeAll(async () => {
   const started = Date.now();
-  // The packaging (the slow part) runs while everything else starts.
-  const packaging = packageStage(STAGE, 'bundles-test');
-  table = await newTable('bundles');
-  s3Dir = mkdtempSync(join(tmpdir(), 'modelgate-bundles-s3-'));
-  sagemaker = await startSageMakerStandIn({ account: ACCOUNT });
-  sns = await startSnsStandIn({ account: ACCOUNT, topics: [`modelgate-${STAGE}-reviewers`, `modelgate-${STAGE}-governance`], print: () => undefined });
-  s3 = await startS3StandIn({ directory: s3Dir, buckets: [...sampleBuckets(), AUDIT_BUCKET, EXPORT_BUCKET] });
-  kms = await startKmsStandIn(KEY_ARN);
-  ssm = await startSsmStandIn({ [SIGNING_KEY_PARAMETER]: KEYS_JSON });
+  // The review page signs reviewers in (reviewAuth oidc, the deployed default) through the local
+  // OpenID provider, whose issuer the packaging writes into the review function's environment.
   reviewServer = await startReviewServer({
     handler: async (event) => {
       const answer = await invoke('review', event);
@@ -228,6 +232,20 @@ beforeAll(async () => {
       return answer.result as never;
     },
   });
+  oidc = await startLocalOidcProvider({
+    port: 0,
+    users: [RISK, LEAD, INTRUDER].map((email) => ({ email, name: email })),
+    clients: [{ clientId: OIDC_CLIENT_ID, clientSecret: OIDC_CLIENT_SECRET, redirectUris: [`${reviewServer.url}/auth/callback`] }],
+  });
+  // The packaging (the slow part) runs while everything else starts.
+  const packaging = packageStage(STAGE, 'bundles-test', [`--param=oidcIssuer=${oidc.issuer}`, `--param=oidcClientId=${OIDC_CLIENT_ID}`]);
+  table = await newTable('bundles');
+  s3Dir = mkdtempSync(join(tmpdir(), 'modelgate-bundles-s3-'));
+  sagemaker = await startSageMakerStandIn({ account: ACCOUNT });
+  sns = await startSnsStandIn({ account: ACCOUNT, topics: [`modelgate-${STAGE}-reviewers`, `modelgate-${STAGE}-governance`], print: () => undefined });
+  s3 = await startS3StandIn({ directory: s3Dir, buckets: [...sampleBuckets(), AUDIT_BUCKET, EXPORT_BUCKET] });
+  kms = await startKmsStandIn(KEY_ARN);
+  ssm = await startSsmStandIn({ [SIGNING_KEY_PARAMETER]: KEYS_JSON, [OIDC_SECRET_PARAMETER]: OIDC_CLIENT_SECRET, [SESSION_KEY_PARAMETER]: SESSION_KEYS_JSON });
   await seedSageMaker(sagemaker.url);
   process.env.AWS_ENDPOINT_URL_S3 = s3.url; // for seedSampleReports' own client
   await seedSampleReports();
@@ -254,7 +272,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const all = await Promise.allSettled([...running.values()]);
   await Promise.all(all.flatMap((r) => (r.status === 'fulfilled' ? [r.value.stop()] : [])));
-  await Promise.allSettled([reviewServer?.close(), sagemaker?.close(), sns?.close(), s3?.close(), ssm?.close(), kms?.close()]);
+  await Promise.allSettled([reviewServer?.close(), sagemaker?.close(), sns?.close(), s3?.close(), ssm?.close(), kms?.close(), oidc?.close()]);
   await table?.drop();
   pkg?.remove();
   for (const dir of [unpacked, s3Dir]) if (dir) rmSync(dir, { recursive: true, force: true });
@@ -361,9 +379,50 @@ describe('the bundles, invoked as Lambda would, against DynamoDB Local and the s
 
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
-    expect(await page.text()).toContain(GROUP);
+    const body = await page.text();
+    // reviewAuth oidc: the sign-in step, and nothing of the evidence yet.
+    expect(body).toContain(GROUP);
+    expect(body).toContain('data-testid="sign-in-form"');
+    expect(body).not.toContain('validation:auc');
     expect(refused.status).toBe(403);
     expect(await refused.text()).not.toContain(forged);
+  }, TIMEOUT);
+
+  it('a reviewer signs in through the OpenID provider and votes; the link alone cannot (the review bundle, the SSM secret and session keys)', async () => {
+    const message = (sns?.messages() ?? []).find((m) => m.attributes.event === 'review-requested' && m.attributes.reviewer === RISK);
+    const link = /(http:\/\/\S+\/reviews\/\S+)/.exec(message?.message ?? '')?.[1] ?? '';
+    const form = (body: string, cookie?: string) =>
+      fetch(link, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) }, body });
+    const jar = (r: Response) => r.headers.getSetCookie().map((c) => c.split(';')[0] ?? '').filter((c) => !c.endsWith('=')).join('; ');
+
+    expect((await form('decision=approve')).status).toBe(401);
+
+    const started = await form('intent=sign-in');
+    expect(started.status).toBe(303);
+    const location = started.headers.get('location') ?? '';
+    expect(new URL(location).origin).toBe(oidc?.issuer);
+    const { callbackUrl } = await signIn(location, RISK);
+    const completed = await fetch(callbackUrl, { redirect: 'manual', headers: { cookie: jar(started) } });
+    expect(completed.status).toBe(303);
+    expect(completed.headers.get('location')).toBe(link);
+    const session = jar(completed);
+    expect(session).toMatch(/^__Host-modelgate-session=/);
+
+    const evidence = await fetch(link, { headers: { cookie: session } });
+    expect(evidence.status).toBe(200);
+    expect(await evidence.text()).toContain('validation:auc');
+    // With the session the POST reaches the vote itself: a Reject without a comment is refused for
+    // that (400), where the link alone got 401. (No vote is cast: the tests below expect the review open.)
+    const voted = await form('decision=reject', session);
+    expect(voted.status).toBe(400);
+    expect(await voted.text()).toContain('A comment is required to reject.');
+    // Someone else signed in, with the same link: refused at the callback.
+    const other = await form('intent=sign-in');
+    const { callbackUrl: intruder } = await signIn(other.headers.get('location') ?? '', INTRUDER);
+    expect((await fetch(intruder, { redirect: 'manual', headers: { cookie: jar(other) } })).status).toBe(403);
+    // The bundle read the client secret and the session keys from SSM.
+    expect(ssm?.requests).toContainEqual({ target: 'AmazonSSM.GetParameter', name: OIDC_SECRET_PARAMETER, withDecryption: true });
+    expect(ssm?.requests).toContainEqual({ target: 'AmazonSSM.GetParameter', name: SESSION_KEY_PARAMETER, withDecryption: true });
   }, TIMEOUT);
 
   it('listPendingReviews lists the one open review, waiting for both reviewers', async () => {
@@ -557,7 +616,7 @@ describe('serverless invoke local', () => {
     ['with the resources given as parameters', ['--param=reviewBaseUrl=https://reviews.example.com', '--param=tableName=t', '--param=reviewersTopicArn=r', '--param=governanceTopicArn=g']],
   ])('on a deployable stage (.mjs bundles), %s, it fails at once, naming --stage local, instead of hanging', async (_case, extra) => {
     const workFolder = `.esbuild/invoke-guard-test-${process.pid}`;
-    const run = await sls(['invoke', 'local', '-f', 'getPolicy', '--stage', STAGE, '--data', '{}', `--param=bundleWorkFolder=${workFolder}`, ...extra], 25_000);
+    const run = await sls(['invoke', 'local', '-f', 'getPolicy', '--stage', STAGE, '--data', '{}', `--param=bundleWorkFolder=${workFolder}`, ...ORGANISATION_PARAMS, ...extra], 25_000);
     rmSync(join(REPO, workFolder), { recursive: true, force: true }); // only without the guard does anything get built
 
     expect(run.code).not.toBe(0);

@@ -298,6 +298,9 @@ beforeAll(async () => {
     REVIEWERS_TOPIC_ARN: TOPICS.reviewers,
     GOVERNANCE_TOPIC_ARN: TOPICS.governance,
     REVIEW_BASE_URL: 'https://modelgate.acme-bank.example',
+    // Every page and message names the organisation (serverless.yml's stage local defaults).
+    ORGANISATION_NAME: 'Acme Bank model risk',
+    ORGANISATION_CONTACT: 'model-risk@acme-bank.example',
     STAGE: 'local',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });

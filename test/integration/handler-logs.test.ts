@@ -72,6 +72,9 @@ beforeAll(async () => {
     REVIEWERS_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:modelgate-test-reviewers',
     GOVERNANCE_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:modelgate-test-governance',
     REVIEW_BASE_URL: 'https://modelgate.acme-bank.example',
+    // Every page and message names the organisation (serverless.yml's stage local defaults).
+    ORGANISATION_NAME: 'Acme Bank model risk',
+    ORGANISATION_CONTACT: 'model-risk@acme-bank.example',
     STAGE: 'local',
     REVIEW_SIGNING_KEY_PARAMETER: '',
     POWERTOOLS_LOG_LEVEL: 'INFO',

@@ -17,7 +17,7 @@ import { ReviewChangeRefused, reissueLink, reopenReview, requestFreshLink } from
 import { putPolicy } from '../../shared/usecases/policies.js';
 import { showReview, submitVote } from '../../shared/usecases/review.js';
 import { sweepReviews } from '../../shared/usecases/sweep.js';
-import { renderNewLinkRequested } from '../../shared/web/pages.js';
+import { TRUST_LINE, renderNewLinkRequested } from '../support/pages.js';
 import { logVerifies, scopeEntries } from '../support/audit-log.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
 import { REVIEW_BASE_URL, TEST_KEY_RING, TOPICS, openSampleReview, resetMocks, reviewTokens, story, testDeps } from '../support/story.js';
@@ -70,7 +70,9 @@ function expectFreshLinkMessage(message: ReturnType<typeof published>[number] | 
   expect(lines[0]).toBe(asked ? 'Here is the new review link you asked for.' : 'An operator sent you a new review link.');
   expect(lines[1]).toBe('Any earlier link you were sent for this review no longer works.');
   expect(lines[3]).toBe(`Model version ${group} v1 passed its policy (version 1) and needs your review.`);
-  expect(lines.at(-1)).toMatch(new RegExp(`^Review: ${REVIEW_BASE_URL}/reviews/v1\\.test-2026-11\\.`));
+  // The link line, then the organisation's line that ends every message.
+  expect(lines.at(-3)).toMatch(new RegExp(`^Review: ${REVIEW_BASE_URL}/reviews/v1\\.test-2026-11\\.`));
+  expect(lines.slice(-2)).toEqual(['', TRUST_LINE]);
 }
 
 describe('send me a new link (the review page)', () => {

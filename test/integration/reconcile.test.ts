@@ -27,7 +27,7 @@ import { startSageMakerStandIn, type SageMakerStandIn } from '../../local/sagema
 import { completeTrainingJob } from '../../local/sagemaker/seed.js';
 import { addedEntries, countEntries, logVerifies, scopeEntries } from '../support/audit-log.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
-import { SAMPLE_REPORT, TOPICS, s3Body, story, testDeps } from '../support/story.js';
+import { SAMPLE_REPORT, TOPICS, TRUST_LINE, s3Body, story, testDeps } from '../support/story.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -269,6 +269,8 @@ describe('reconcile', () => {
         Message: [
           `${roleArn(CONSOLE_USER)} set ${v1} to Approved outside modelgate.`,
           'No recorded modelgate decision explains it, so modelgate set it back to PendingManualApproval (or Rejected if SageMaker refuses that).',
+          '',
+          TRUST_LINE,
         ].join('\n'),
         MessageAttributes: {
           event: { DataType: 'String', StringValue: 'approval-reverted' },

@@ -21,7 +21,7 @@ import type { Deps } from '../../shared/ports.js';
 import { addedEntries, logVerifies, scopeEntries } from '../support/audit-log.js';
 import { reviewRequest as request } from '../support/http.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
-import { REVIEW_BASE_URL, TOPICS, openSampleReview, resetMocks, testDeps } from '../support/story.js';
+import { REVIEW_BASE_URL, TEST_ORGANISATION, TOPICS, TRUST_LINE, openSampleReview, resetMocks, testDeps } from '../support/story.js';
 
 const sm = mockClient(SageMakerClient);
 const sns = mockClient(SNSClient);
@@ -70,6 +70,8 @@ beforeAll(async () => {
     STAGE: 'local',
     REVIEW_SIGNING_KEY_PARAMETER: '',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
+    ORGANISATION_NAME: TEST_ORGANISATION.name,
+    ORGANISATION_CONTACT: TEST_ORGANISATION.contact,
   });
   // Imported only now, as a cold start would: the configuration reads the environment on first use.
   handler = ((await import('../../functions/review/handler.js')) as { handler: ReviewHandler }).handler;
@@ -83,6 +85,26 @@ beforeEach(() => resetMocks(sm, sns, s3));
 
 const open = (prefix: string) => openSampleReview(deps, { sm, sns }, prefix);
 const approve = { body: 'decision=approve&comment=looks+good', headers: { 'content-type': FORM } };
+
+describe('every answer, whatever its status', () => {
+  it('carries Strict-Transport-Security and names the organisation (200, 400, 403, 405, 409)', async () => {
+    const { tokens } = await open('hsts');
+    const token = tokens[RISK] ?? '';
+    const answers = [
+      await handler(request('GET', token), context),
+      await handler(request('POST', token, { body: '{}', headers: { 'content-type': 'application/json' } }), context),
+      await handler(request('GET', `${token.slice(0, -2)}xx`), context),
+      await handler(request('PUT', token), context),
+      await handler(request('POST', token, approve), context),
+      await handler(request('POST', token, approve), context),
+    ];
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 400, 403, 405, 200, 409]);
+    for (const a of answers) {
+      expect(a.headers?.['Strict-Transport-Security']).toBe('max-age=63072000; includeSubDomains');
+      expect(a.body).toContain(`<p class="organisation" data-testid="organisation">${TRUST_LINE}</p>`);
+    }
+  });
+});
 
 describe('only GET and POST', () => {
   let tokens: Record<string, string>;

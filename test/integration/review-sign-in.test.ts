@@ -109,6 +109,7 @@ test('sign in and approve: the vote, its audit entry and the decision record the
     const page = await show(token, cookies);
     expect(page.status).toBe(200);
     expect(page.body).toContain('validation:auc');
+    expect(page.body).toContain(`Signed in as <strong>${reviewer}</strong> through ${provider.issuer}.`);
     const voted = await vote(token, 'approve', cookies);
     expect(voted.status).toBe(200);
     // A sign-in made for one decision is spent by it.

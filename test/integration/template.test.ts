@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { AUDIT_ENTRY_INSERTS } from '../../local/streams.js';
+import { ORGANISATION_PARAMS } from '../support/lambda-bundles.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -361,6 +362,7 @@ beforeAll(async () => {
         // Own esbuild work folder: `package` deletes it at the end, and must not delete the
         // default .esbuild/ that another command (invoke local, offline) may be using meanwhile.
         `--param=bundleWorkFolder=.esbuild/template-test-${process.pid}`,
+        ...ORGANISATION_PARAMS,
       ],
       { cwd: repoRoot, env, timeout: 170_000, maxBuffer: 32 * 1024 * 1024 },
     );
@@ -634,6 +636,8 @@ describe('per-function IAM roles', () => {
   });
 });
 
+const ORGANISATION_NAME = 'Acme Bank model risk';
+const ORGANISATION_CONTACT = 'model-risk@acme-bank.example';
 const OIDC_SECRET_ARN = { 'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/modelgate/${STAGE}/oidc-client-secret` };
 const SESSION_KEY_ARN = { 'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/modelgate/${STAGE}/review-session-keys` };
 
@@ -658,6 +662,20 @@ describe('the review page on the HTTP API', () => {
       const res = grants(roleOf(fn.logicalId).statements).get('ssm:GetParameter');
       if (fn.name === 'review') expect([...(res ?? [])].sort()).toStrictEqual([key(SIGNING_KEY_ARN), key(OIDC_SECRET_ARN), key(SESSION_KEY_ARN)].sort());
       else if (res) expect([...res]).toStrictEqual([key(SIGNING_KEY_ARN)]);
+    }
+  });
+
+  it('gives the organisation (named on every page and message) to exactly the functions that render pages or send messages', () => {
+    const named = FUNCTIONS.filter((fn) => {
+      const vars = (resource(fn.logicalId).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      return vars.ORGANISATION_NAME !== undefined || vars.ORGANISATION_CONTACT !== undefined;
+    }).map((fn) => fn.name);
+    expect(named.sort()).toStrictEqual(
+      ['addReviewer', 'datasetImpact', 'onModelPackageStateChange', 'onTrainingJobStateChange', 'putPolicy', 'reconcile', 'reissueLink', 'removeReviewer', 'reopenReview', 'review', 'sweepReviews'].sort(),
+    );
+    for (const fn of FUNCTIONS.filter((f) => named.includes(f.name))) {
+      const vars = (resource(fn.logicalId).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect([vars.ORGANISATION_NAME, vars.ORGANISATION_CONTACT]).toStrictEqual([ORGANISATION_NAME, ORGANISATION_CONTACT]);
     }
   });
 

@@ -24,6 +24,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 
+/** A deployable stage names its organisation (serverless.yml has no default outside stage local): the demo's, here. */
+export const ORGANISATION_PARAMS = ['--param=organisationName=Acme Bank model risk', '--param=organisationContact=model-risk@acme-bank.example'];
+
 const execFileAsync = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(HERE, '..', '..');
@@ -49,7 +52,7 @@ export interface PackagedStage {
  * own (`package` deletes its work folder when done: a shared one would delete another command's
  * build). Offline: dummy credentials, no telemetry, no instance metadata.
  */
-export async function packageStage(stage: string, label: string): Promise<PackagedStage> {
+export async function packageStage(stage: string, label: string, params: readonly string[] = []): Promise<PackagedStage> {
   const dir = mkdtempSync(join(tmpdir(), `modelgate-${label}-`));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -67,7 +70,7 @@ export async function packageStage(stage: string, label: string): Promise<Packag
   try {
     await execFileAsync(
       'npx',
-      ['serverless', 'package', '--stage', stage, '--package', dir, `--param=bundleWorkFolder=.esbuild/${label}-${process.pid}`],
+      ['serverless', 'package', '--stage', stage, '--package', dir, `--param=bundleWorkFolder=.esbuild/${label}-${process.pid}`, ...ORGANISATION_PARAMS, ...params],
       { cwd: REPO, env, timeout: 170_000, maxBuffer: 32 * 1024 * 1024 },
     );
   } catch (error) {

@@ -16,6 +16,7 @@ import { handleModelPackageChange } from '../../shared/usecases/gate.js';
 import { putPolicy } from '../../shared/usecases/policies.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
 import type { KeyRing } from '../../shared/domain/token.js';
+import { TEST_ORGANISATION, TRUST_LINE } from './pages.js';
 import { ModelPackageStateChangeSchema, TrainingJobStateChangeSchema, type ModelPackageDetail, type TrainingJobDetail } from '../../shared/schemas/events.js';
 
 export const EVENTS_DIR = join(process.cwd(), 'events');
@@ -24,6 +25,7 @@ export const TOPICS = {
   governance: 'arn:aws:sns:us-east-1:123456789012:modelgate-test-governance',
 };
 export const REVIEW_BASE_URL = 'https://modelgate.acme-bank.example';
+export { TEST_ORGANISATION, TRUST_LINE };
 /** A test-only signing key ring (the secret is public: it is in this file). */
 export const TEST_KEY_RING: KeyRing = {
   current: { kid: 'test-2026-11', secret: new Uint8Array(32).fill(7) },
@@ -77,6 +79,7 @@ export function testDeps(client: DynamoDBClient, table: string, clock: { now: nu
     clock: { now: () => clock.now },
     newId: () => `id${String(++n).padStart(4, '0')}`,
     reviewBaseUrl: REVIEW_BASE_URL,
+    organisation: TEST_ORGANISATION,
   };
 }
 

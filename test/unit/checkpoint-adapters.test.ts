@@ -384,3 +384,27 @@ describe('the audit settings', () => {
     expect(() => requiredSetting('AUDIT_EXPORT_DIR', cfg)).toThrow(/AUDIT_EXPORT_DIR/);
   });
 });
+
+describe('the organisation settings (issue 10)', () => {
+  const base = { TABLE_NAME: 't', REVIEWERS_TOPIC_ARN: 'r', GOVERNANCE_TOPIC_ARN: 'g', REVIEW_BASE_URL: 'https://x.example', STAGE: 'dev' };
+
+  it('a function that was not given them fails at its first page or message, naming the variable', () => {
+    const cfg = config(base);
+    expect(() => requiredSetting('ORGANISATION_NAME', cfg)).toThrow('modelgate configuration is invalid: ORGANISATION_NAME is required by this function (stage dev)');
+    expect(() => requiredSetting('ORGANISATION_CONTACT', cfg)).toThrow('modelgate configuration is invalid: ORGANISATION_CONTACT is required by this function (stage dev)');
+  });
+
+  it('given but empty, or a contact that is neither an email address nor an http(s) URL, fails the cold start with its name', () => {
+    expect(() => config({ ...base, ORGANISATION_NAME: '', ORGANISATION_CONTACT: 'model-risk@acme-bank.example' })).toThrow(
+      'modelgate configuration is invalid: ORGANISATION_NAME: is empty: set the stage parameter organisationName',
+    );
+    expect(() => config({ ...base, ORGANISATION_NAME: 'Acme Bank model risk', ORGANISATION_CONTACT: 'javascript:alert(1)' })).toThrow(
+      'modelgate configuration is invalid: ORGANISATION_CONTACT: must be an email address or an http(s) URL',
+    );
+  });
+
+  it('accepts an email address or an https URL', () => {
+    expect(requiredSetting('ORGANISATION_CONTACT', config({ ...base, ORGANISATION_NAME: 'Acme', ORGANISATION_CONTACT: 'model-risk@acme-bank.example' }))).toBe('model-risk@acme-bank.example');
+    expect(requiredSetting('ORGANISATION_CONTACT', config({ ...base, ORGANISATION_NAME: 'Acme', ORGANISATION_CONTACT: 'https://intranet.acme-bank.example/mrm' }))).toBe('https://intranet.acme-bank.example/mrm');
+  });
+});

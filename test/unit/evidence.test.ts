@@ -1,7 +1,7 @@
 import { compareWithProduction, evidenceOf, gateVerdict, metricDifference, type Evidence } from '../../shared/domain/evidence.js';
 import type { TrainingJob } from '../../shared/domain/lineage.js';
 import type { ModelVersion } from '../../shared/domain/version.js';
-import { renderConfirmation, renderReviewPage } from '../../shared/web/pages.js';
+import { renderConfirmation, renderReviewPage } from '../support/pages.js';
 import type { ReviewPageModel } from '../../shared/web/views.js';
 
 const ARN = (v: number) => `arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detector/${v}`;

@@ -5,11 +5,8 @@ import {
   html,
   htmlResponse,
   raw,
-  renderConfirmation,
-  renderNewLinkRequested,
-  renderRefusal,
-  renderReviewPage,
 } from '../../shared/web/pages.js';
+import { TRUST_LINE, renderConfirmation, renderNewLinkRequested, renderRefusal, renderReviewPage } from '../support/pages.js';
 import type { ConfirmationModel, RefusalKind, RefusalModel, ReviewPageModel } from '../../shared/web/views.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -619,6 +616,7 @@ describe('security headers', () => {
       'X-Frame-Options': 'DENY',
       'Content-Security-Policy':
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      'Strict-Transport-Security': 'max-age=63072000; includeSubDomains',
     });
     expect(Object.isFrozen(SECURITY_HEADERS)).toBe(true);
   });
@@ -643,5 +641,42 @@ describe('security headers', () => {
     expect(r).toEqual({ statusCode: 410, headers: { ...SECURITY_HEADERS }, body: '<p>x</p>' });
     r.headers['X-Frame-Options'] = 'SAMEORIGIN';
     expect(SECURITY_HEADERS['X-Frame-Options']).toBe('DENY');
+  });
+});
+
+describe('the organisation and Strict-Transport-Security (issue 10)', () => {
+  const ORG_LINE = `<p class="organisation" data-testid="organisation">${TRUST_LINE}</p>`;
+  const KINDS: RefusalKind[] = ['expired', 'used', 'refused', 'closed', 'self-approval', 'revoked', 'cross-site', 'method-not-allowed', 'bad-request', 'rate-limited', 'review-expired', 'sign-in-required', 'wrong-identity', 'sign-in-failed'];
+
+  it('every page names the organisation first, exactly once', () => {
+    const bodies = [
+      renderReviewPage(sampleModel()),
+      renderConfirmation({ group: 'churn-xgb', version: 7, decision: 'approve', outcome: 'recorded', approvals: 1, requiredApprovals: 2 }),
+      renderNewLinkRequested().body,
+      ...KINDS.map((kind) => renderRefusal({ kind }).body),
+    ];
+    for (const body of bodies) {
+      expect(body.split(ORG_LINE)).toHaveLength(2);
+      expect(body).toContain(`<main>\n${ORG_LINE}\n`);
+    }
+  });
+
+  it('escapes the organisation, and shows a contact URL as text, not as a link', async () => {
+    const { renderRefusal: render } = await import('../../shared/web/pages.js');
+    const body = render({ kind: 'expired' }, { name: 'Acme <b>Bank</b> & "Co"', contact: 'https://intranet.acme-bank.example/model-risk?x=1&y=2' }).body;
+    expect(body).toContain(
+      '<p class="organisation" data-testid="organisation">Acme &lt;b&gt;Bank&lt;/b&gt; &amp; &quot;Co&quot; — questions about this message: https://intranet.acme-bank.example/model-risk?x=1&amp;y=2</p>',
+    );
+    expect(body).not.toMatch(/href|src=/i);
+  });
+
+  it.each([200, 303, 400, 401, 403, 404, 405, 409, 410, 429, 500])('%s: Strict-Transport-Security, two years, subdomains included', (status) => {
+    expect(htmlResponse(status, '').headers['Strict-Transport-Security']).toBe('max-age=63072000; includeSubDomains');
+  });
+
+  it('every refusal status carries it too (400, 401, 403, 405, 409, 410, 429)', () => {
+    const statuses = new Set(KINDS.map((kind) => renderRefusal({ kind }).status));
+    expect([...statuses].sort()).toEqual([400, 401, 403, 405, 409, 410, 429]);
+    for (const status of statuses) expect(htmlResponse(status, '').headers).toMatchObject({ 'Strict-Transport-Security': 'max-age=63072000; includeSubDomains' });
   });
 });

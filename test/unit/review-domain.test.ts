@@ -13,7 +13,7 @@ import {
   type ReviewLink,
   type ReviewRequest,
 } from '../../shared/domain/review.js';
-import { renderRefusal } from '../../shared/web/pages.js';
+import { renderRefusal } from '../support/pages.js';
 import type { RefusalKind } from '../../shared/web/views.js';
 
 const RISK = 'risk-officer@acme-bank.example';

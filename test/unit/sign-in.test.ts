@@ -18,6 +18,7 @@ import {
 import type { KeyRing } from '../../shared/domain/token.js';
 import { ValidationError } from '../../shared/domain/errors.js';
 import { parsePolicyInput } from '../../shared/domain/policy.js';
+import { htmlResponse } from '../../shared/web/pages.js';
 
 const ring = (kid: string, fill: number): KeyRing => ({ current: { kid, secret: new Uint8Array(32).fill(fill) } });
 const RING = ring('2026-11', 7);
@@ -123,5 +124,20 @@ describe('the policy setting signInMaxAgeMinutes', () => {
     })();
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).message).toMatch(/signInMaxAgeMinutes/);
+  });
+});
+
+describe("the sign-in step's CSP", () => {
+  test("form-action allows the provider's authorization origin, and nothing that is not a bare origin", () => {
+    const csp = (formActions: string[]) => htmlResponse(200, '', { formActions }).headers['Content-Security-Policy'];
+    expect(csp(['https://acme.auth.eu-west-1.amazoncognito.com'])).toBe(
+      "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'self' https://acme.auth.eu-west-1.amazoncognito.com; frame-ancestors 'none'; base-uri 'none'",
+    );
+    expect(csp(['http://127.0.0.1:9104'])).toContain("form-action 'self' http://127.0.0.1:9104;");
+    // A value that would add a directive or a source list is dropped, not inserted.
+    for (const hostile of ["https://x.example; script-src 'unsafe-inline'", 'https://x.example *', '*', "'unsafe-inline'", 'https://x.example/path']) {
+      expect(csp([hostile])).toContain("form-action 'self'; frame-ancestors");
+    }
+    expect(htmlResponse(200, '').headers['Content-Security-Policy']).toContain("form-action 'self'; frame-ancestors");
   });
 });
