@@ -13,6 +13,8 @@ import { ModelPackageStateChangeSchema, TrainingJobStateChangeSchema } from '../
 import { handleModelPackageChange } from '../../shared/usecases/gate.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
 import { showReview, submitVote } from '../../shared/usecases/review.js';
+import { groupScope } from '../../shared/domain/audit.js';
+import { scopeEntries } from '../support/audit-log.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
 import { openSampleReview, resetMocks, reviewTokens, testDeps } from '../support/story.js';
 
@@ -200,7 +202,7 @@ describe('separation of duties by the identity map', () => {
   it('refuses the mapped registrant, shows them by name, and the page does not call the check a heuristic', async () => {
     const principal = 'arn:aws:sts::123456789012:assumed-role/DataScientist/a.lead-session-7';
     sm.on(DescribeModelPackageCommand).resolves({ CreatedBy: { IamIdentity: { Arn: principal } } });
-    const { tokens } = await openSampleReview(deps, { sm, sns }, 'evmap', {
+    const { s, tokens } = await openSampleReview(deps, { sm, sns }, 'evmap', {
       identities: { [LEAD]: { iamPrincipals: ['arn:aws:sts::123456789012:assumed-role/*/a.lead-*'] } },
     });
 
@@ -212,6 +214,15 @@ describe('separation of duties by the identity map', () => {
     expect(text).toContain("You registered this version (by the policy's identity map); its policy does not allow self-approval.");
     // The risk officer is not in the map's patterns: the page lets them approve.
     expect((await showReview(deps, tokens[RISK] ?? '')).body).not.toMatch(/<button[^>]*value="approve"[^>]*disabled/);
+    // The vote is judged by the map too: the session name `a.lead-session-7` matches no address by
+    // name, so the name heuristic alone would have let the registrant approve.
+    const vote = await submitVote(deps, tokens[LEAD] ?? '', { decision: 'approve' });
+    expect(vote.status).toBe(403);
+    expect(textOf(vote.body)).toContain('Separation of duties');
+    const refusals = (await scopeEntries(deps, groupScope(s.group))).filter((e) => e.action === 'review.refused');
+    expect(refusals.map((e) => [e.actor, e.detail['kind'], e.detail['reason']])).toEqual([
+      [LEAD, 'self-approval', "You registered this version (by the policy's identity map), and its policy does not allow self-approval."],
+    ]);
   });
 
   it('without a map, the page says the check is a heuristic on names', async () => {
