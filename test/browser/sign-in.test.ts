@@ -18,7 +18,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DescribeTrainingJobCommand, SageMakerClient, UpdateModelPackageCommand } from '@aws-sdk/client-sagemaker';
+import { SageMakerClient, UpdateModelPackageCommand } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -29,13 +29,13 @@ import { LOCAL_KEY_RING } from '../../shared/aws/signing-keys.js';
 import { REVIEW_LINKS_SCOPE, groupScope } from '../../shared/domain/audit.js';
 import { DECISION_WINDOW_SECONDS, SESSION_COOKIE, SIGN_IN_COOKIE } from '../../shared/domain/sign-in.js';
 import type { Clock, Deps } from '../../shared/ports.js';
-import { ModelPackageStateChangeSchema, TrainingJobStateChangeSchema } from '../../shared/schemas/events.js';
 import { callbackUri } from '../../shared/usecases/sign-in.js';
 import { launchChromium } from '../support/browser.js';
 import { addedEntries, scopeEntries } from '../support/audit-log.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
 import { OidcUserAgent } from '../support/oidc-login.js';
 import { openSampleReview, resetMocks, reviewTokens, testDeps } from '../support/story.js';
+import { DIGEST_V1, DIGEST_V2, TRAIN, TRAIN_DEC, asVersion2, packageEvent, recordVersion2Job } from '../support/production.js';
 
 /** Per hook and per test: each signs in through the provider a few times (a second or two each). */
 const TIMEOUT_MS = 60_000;
@@ -50,10 +50,6 @@ const INTRUDER = 'intruder@acme-bank.example';
 const CLIENT_ID = 'modelgate-review-browser';
 const CLIENT_SECRET = 'browser-test-client-secret-local-only';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
-const TRAIN = 's3://acme-ml-datasets-123456789012/fraud/transactions/2026-11-01/train/';
-const TRAIN_DEC = 's3://acme-ml-datasets-123456789012/fraud/transactions/2026-12-01/train/';
-const DIGEST_V1 = 'sha256:8c1a2f5e0b7d4c3a9e6f1d2b5a8c7e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d';
-const DIGEST_V2 = 'sha256:1111111111111111111111111111111111111111111111111111111111111111';
 const COMMENT = 'Lower AUC than v1 but within policy; December data checked against the data card.';
 const WIDTHS = [390, 1280] as const;
 
@@ -154,7 +150,6 @@ async function openReview(prefix: string, policy: Record<string, unknown> = {}) 
   return { s, links: { [RISK]: linkOf(tokens[RISK] ?? ''), [LEAD]: linkOf(tokens[LEAD] ?? '') } };
 }
 
-type Story = Awaited<ReturnType<typeof openReview>>['s'];
 
 /** Every item of the table, in key order: what "nothing changed" is checked against. */
 async function everything(): Promise<Array<Record<string, unknown>>> {
@@ -293,23 +288,6 @@ async function cutOffCells(page: Page): Promise<string[]> {
 
 // --- a version in production (the comparison): v1 approved, then v2 under review ----------------
 
-/** The sample registration event of v1 with changes. */
-function packageEvent(s: Story, change: (detail: Record<string, unknown>) => void) {
-  const raw = structuredClone(s.raw('model-package-pending.json')) as { detail: Record<string, unknown> };
-  change(raw.detail);
-  return ModelPackageStateChangeSchema.parse(raw).detail;
-}
-
-/** v2: its own job's artifact, a new image digest, registered later. */
-function asVersion2(s: Story, d: Record<string, unknown>): void {
-  const v1Job = s.job('training-job-completed.json').TrainingJobName;
-  Object.assign(d, JSON.parse(JSON.stringify(d).replaceAll(v1Job, `${v1Job}-v2`).replaceAll(DIGEST_V1, DIGEST_V2)));
-  d['ModelPackageVersion'] = 2;
-  d['ModelPackageArn'] = s.arn(2);
-  d['CreationTime'] = '2026-11-27T11:31:15Z';
-  d['LastModifiedTime'] = '2026-11-27T11:31:15Z';
-}
-
 /**
  * A group with version 1 Approved (its reviewer's vote through the use case, and SageMaker's
  * Approved event recorded), and version 2 under review: another learning rate, a new
@@ -319,7 +297,6 @@ async function openVersion2(prefix: string) {
   const { s, tokens } = await openSampleReview(deps, { sm, sns }, prefix, { requiredApprovals: 1 });
   const { submitVote } = await import('../../shared/usecases/review.js');
   const { handleModelPackageChange } = await import('../../shared/usecases/gate.js');
-  const { recordTrainingJob } = await import('../../shared/usecases/training.js');
   expect((await submitVote(deps, tokens[RISK] ?? '', { decision: 'approve' })).status).toBe(200);
   const approved = packageEvent(s, (d) => {
     d['ModelApprovalStatus'] = 'Approved';
@@ -327,23 +304,7 @@ async function openVersion2(prefix: string) {
   });
   expect((await handleModelPackageChange(deps, approved)).outcome).toBe('recorded');
 
-  const raw = structuredClone(s.raw('training-job-completed.json')) as { detail: Record<string, unknown> };
-  const v1Job = String(raw.detail['TrainingJobName']);
-  const detail = JSON.parse(JSON.stringify(raw.detail).replaceAll(v1Job, `${v1Job}-v2`).replaceAll(TRAIN, TRAIN_DEC)) as Record<string, unknown>;
-  detail['HyperParameters'] = { ...(detail['HyperParameters'] as object), eta: '0.1', subsample: '0.8' };
-  const date = (v: unknown) => new Date(Number(v));
-  sm.on(DescribeTrainingJobCommand, { TrainingJobName: `${v1Job}-v2` }).resolves({
-    ...detail,
-    CreationTime: date(detail['CreationTime']),
-    TrainingEndTime: date(detail['TrainingEndTime']),
-    LastModifiedTime: date(detail['LastModifiedTime']),
-    TrainingStartTime: date(detail['TrainingStartTime']),
-    FinalMetricDataList: [
-      { MetricName: 'validation:auc', Value: 0.894, Timestamp: new Date() },
-      { MetricName: 'validation:logloss', Value: 0.25, Timestamp: new Date() },
-    ],
-  } as never);
-  await recordTrainingJob(deps, TrainingJobStateChangeSchema.parse({ ...raw, detail }).detail);
+  await recordVersion2Job(deps, sm, s);
   sns.resetHistory();
   expect((await handleModelPackageChange(deps, packageEvent(s, (d) => asVersion2(s, d)))).outcome).toBe('review-opened');
   const v2 = reviewTokens(sns.commandCalls(PublishCommand).map((c) => c.args[0].input));

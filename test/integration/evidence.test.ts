@@ -4,29 +4,24 @@
  * review; and the identity map in the policy deciding separation of duties.
  */
 import { mockClient } from 'aws-sdk-client-mock';
-import { DescribeModelPackageCommand, DescribeTrainingJobCommand, SageMakerClient, UpdateModelPackageCommand } from '@aws-sdk/client-sagemaker';
+import { DescribeModelPackageCommand, SageMakerClient, UpdateModelPackageCommand } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../../shared/ports.js';
-import { ModelPackageStateChangeSchema, TrainingJobStateChangeSchema } from '../../shared/schemas/events.js';
 import { handleModelPackageChange } from '../../shared/usecases/gate.js';
-import { recordTrainingJob } from '../../shared/usecases/training.js';
 import { showReview, submitVote } from '../../shared/usecases/review.js';
 import { groupScope } from '../../shared/domain/audit.js';
 import { scopeEntries } from '../support/audit-log.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
 import { openSampleReview, resetMocks, reviewTokens, testDeps } from '../support/story.js';
+import { DIGEST_V1, DIGEST_V2, TRAIN, TRAIN_DEC, asVersion2, packageEvent, recordVersion2Job } from '../support/production.js';
 
 const sm = mockClient(SageMakerClient);
 const sns = mockClient(SNSClient);
 const s3 = mockClient(S3Client);
 const RISK = 'risk-officer@acme-bank.example';
 const LEAD = 'ml-lead@acme-bank.example';
-const TRAIN = 's3://acme-ml-datasets-123456789012/fraud/transactions/2026-11-01/train/';
-const TRAIN_DEC = 's3://acme-ml-datasets-123456789012/fraud/transactions/2026-12-01/train/';
-const DIGEST_V1 = 'sha256:8c1a2f5e0b7d4c3a9e6f1d2b5a8c7e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d';
-const DIGEST_V2 = 'sha256:1111111111111111111111111111111111111111111111111111111111111111';
 
 let table: TestTable;
 const clock = { now: Date.parse('2026-11-27T12:00:00Z') };
@@ -44,13 +39,6 @@ beforeEach(() => {
 
 type Story = Awaited<ReturnType<typeof openSampleReview>>['s'];
 
-/** The sample registration event of v1 with changes (as raw JSON, then parsed as the gate gets it). */
-function packageEvent(s: Story, change: (detail: Record<string, unknown>) => void) {
-  const raw = structuredClone(s.raw('model-package-pending.json')) as { detail: Record<string, unknown> };
-  change(raw.detail);
-  return ModelPackageStateChangeSchema.parse(raw).detail;
-}
-
 /** The version as the registry reports it after a status change. */
 const statusEvent = (s: Story, version: number, status: string, at: string) =>
   packageEvent(s, (d) => {
@@ -59,45 +47,10 @@ const statusEvent = (s: Story, version: number, status: string, at: string) =>
     d['LastModifiedTime'] = at;
   });
 
-/** v2: its own job's artifact, a new image digest, registered later. */
-function asVersion2(s: Story, d: Record<string, unknown>): void {
-  const v1Job = s.job('training-job-completed.json').TrainingJobName;
-  Object.assign(d, JSON.parse(JSON.stringify(d).replaceAll(v1Job, `${v1Job}-v2`).replaceAll(DIGEST_V1, DIGEST_V2)));
-  d['ModelPackageVersion'] = 2;
-  d['ModelPackageArn'] = s.arn(2);
-  d['CreationTime'] = '2026-11-27T11:31:15Z';
-  d['LastModifiedTime'] = '2026-11-27T11:31:15Z';
-}
-
-/**
- * v2's training job: another learning rate, a new hyperparameter, December's training data, and
- * lower metrics (DescribeTrainingJob gives the final metrics), recorded through the recorder.
- */
-async function recordVersion2Job(s: Story): Promise<void> {
-  const raw = structuredClone(s.raw('training-job-completed.json')) as { detail: Record<string, unknown> };
-  const v1Job = String(raw.detail['TrainingJobName']);
-  const detail = JSON.parse(JSON.stringify(raw.detail).replaceAll(v1Job, `${v1Job}-v2`).replaceAll(TRAIN, TRAIN_DEC)) as Record<string, unknown>;
-  detail['HyperParameters'] = { ...(detail['HyperParameters'] as object), eta: '0.1', subsample: '0.8' };
-  const parsed = TrainingJobStateChangeSchema.parse({ ...raw, detail }).detail;
-  const date = (v: unknown) => new Date(Number(v));
-  sm.on(DescribeTrainingJobCommand, { TrainingJobName: `${v1Job}-v2` }).resolves({
-    ...detail,
-    CreationTime: date(detail['CreationTime']),
-    TrainingEndTime: date(detail['TrainingEndTime']),
-    LastModifiedTime: date(detail['LastModifiedTime']),
-    TrainingStartTime: date(detail['TrainingStartTime']),
-    FinalMetricDataList: [
-      { MetricName: 'validation:auc', Value: 0.894, Timestamp: new Date() },
-      { MetricName: 'validation:logloss', Value: 0.25, Timestamp: new Date() },
-    ],
-  } as never);
-  await recordTrainingJob(deps, parsed);
-}
-
 /** Opens v2's review and returns each reviewer's token. */
 async function openVersion2(s: Story): Promise<Record<string, string>> {
   sns.resetHistory();
-  await recordVersion2Job(s);
+  await recordVersion2Job(deps, sm, s);
   const opened = await handleModelPackageChange(deps, packageEvent(s, (d) => asVersion2(s, d)));
   expect(opened.outcome).toBe('review-opened');
   return reviewTokens(sns.commandCalls(PublishCommand).map((c) => c.args[0].input));
