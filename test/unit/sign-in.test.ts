@@ -19,6 +19,8 @@ import type { KeyRing } from '../../shared/domain/token.js';
 import { ValidationError } from '../../shared/domain/errors.js';
 import { parsePolicyInput } from '../../shared/domain/policy.js';
 import { htmlResponse } from '../../shared/web/pages.js';
+import { config } from '../../shared/config.js';
+import { reviewSignIn } from '../../shared/sign-in-wiring.js';
 
 const ring = (kid: string, fill: number): KeyRing => ({ current: { kid, secret: new Uint8Array(32).fill(fill) } });
 const RING = ring('2026-11', 7);
@@ -139,5 +141,19 @@ describe("the sign-in step's CSP", () => {
       expect(csp([hostile])).toContain("form-action 'self'; frame-ancestors");
     }
     expect(htmlResponse(200, '').headers['Content-Security-Policy']).toContain("form-action 'self'; frame-ancestors");
+  });
+});
+
+describe('the review function wiring (reviewAuth)', () => {
+  const base = { TABLE_NAME: 't', REVIEWERS_TOPIC_ARN: 'r', GOVERNANCE_TOPIC_ARN: 'g', REVIEW_BASE_URL: 'https://modelgate.acme-bank.example', STAGE: 'prod' };
+
+  test('link: no sign-in is built', () => {
+    expect(reviewSignIn(config({ ...base, REVIEW_AUTH: 'link' }))).toBeUndefined();
+  });
+
+  test('oidc without an issuer fails with the variable it needs, and does not fall back to links', () => {
+    // As the template gives it: the SSM parameter names have defaults, the issuer does not.
+    const env = { ...base, REVIEW_AUTH: 'oidc', OIDC_ISSUER: '', OIDC_CLIENT_ID: '', OIDC_CLIENT_SECRET_PARAMETER: '/modelgate/prod/oidc-client-secret', SESSION_KEY_PARAMETER: '/modelgate/prod/review-session-keys' };
+    expect(() => reviewSignIn(config(env))).toThrow(/OIDC_ISSUER is required by this function \(stage prod\)/);
   });
 });
