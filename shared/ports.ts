@@ -5,6 +5,7 @@ import type { ReviewLink, ReviewRequest } from './domain/review.js';
 import type { KeyRing } from './domain/token.js';
 import type { ModelVersion } from './domain/version.js';
 import type { Organisation } from './domain/organisation.js';
+import type { EndpointObservation, EndpointRecord } from './domain/deployment.js';
 import type { ApprovalStatus, ModelPackageDetail, TrainingJobDetail } from './schemas/events.js';
 
 /**
@@ -63,6 +64,38 @@ export interface JobChange {
 }
 
 export type CommitResult = 'committed' | 'conflict';
+
+/** Whose pending effects: a version's (the gate, reviews, revocations) or an endpoint's (its deployment notices). */
+export type EffectOwner = { group: string; version: number } | { endpoint: string };
+
+/** Everything the deployment recorder needs about one endpoint, read in one round trip. */
+export interface EndpointContext {
+  endpoint?: EndpointRecord & { rev: number };
+  /** The recorded versions among those asked for. */
+  versions: Array<ModelVersion & { rev: number }>;
+  /** The current policies of the groups asked for. */
+  policies: PolicyVersion[];
+}
+
+export interface EndpointChange {
+  record: EndpointRecord;
+  /** The `rev` read; 0 when the endpoint was not recorded yet. */
+  expectedRev: number;
+  /** Recorded versions whose `servedBy` gains or loses `<endpoint>/<variant>` (their rev moves on). */
+  serve: Array<{ group: string; version: number; key: string }>;
+  unserve: Array<{ group: string; version: number; key: string }>;
+  audit: AuditAppend;
+}
+
+/** One page of the endpoints that serve, with the versions they serve (listUnapprovedDeployments). */
+export interface ServingEndpoints {
+  endpoints: EndpointRecord[];
+  versions: ModelVersion[];
+  policies: PolicyVersion[];
+  cursor?: string;
+  /** DynamoDB requests this page cost. */
+  requests: number;
+}
 
 /**
  * The commit of a change decided on a context (a version's, a job's). A conflict carries, when
@@ -138,7 +171,19 @@ export interface SweepChange {
 
 export type DerivedFromDataset =
   | { kind: 'trainingJob'; uri: string; channel: string; job: string; jobArn: string }
-  | { kind: 'modelVersion'; uri: string; channel: string; job: string; modelPackageArn: string; group: string; version: number; status?: ApprovalStatus; decision?: ModelVersion['decision'] };
+  | {
+      kind: 'modelVersion';
+      uri: string;
+      channel: string;
+      job: string;
+      modelPackageArn: string;
+      group: string;
+      version: number;
+      status?: ApprovalStatus;
+      decision?: ModelVersion['decision'];
+      /** The endpoints' variants that serve it (`<endpoint>/<variant>`). */
+      servedBy?: string[];
+    };
 
 export interface LineageItems {
   version: ModelVersion;
@@ -162,9 +207,9 @@ export interface GovernanceStore {
   loadJobContext(key: { jobName: string; artifactUri?: string }): Promise<JobContext>;
   commitJobChange(change: JobChange): Promise<ContextCommit<JobContext>>;
   /** Claims effects whose lease has run out; returns false when another invocation holds one. */
-  claimEffects(key: { group: string; version: number }, ids: string[], now: number, until: number): Promise<boolean>;
+  claimEffects(key: EffectOwner, ids: string[], now: number, until: number): Promise<boolean>;
   settleEffects(
-    key: { group: string; version: number },
+    key: EffectOwner,
     done: string[],
     failed: Array<{ id: string; error: string }>,
   ): Promise<void>;
@@ -177,6 +222,11 @@ export interface GovernanceStore {
   loadReviewerContext(group: string, reviewer: string): Promise<{ policy?: PolicyVersion; reviewer?: Reviewer & { rev: number } }>;
   getTrainingJob(name: string): Promise<(TrainingJob & { rev: number }) | undefined>;
   getVersion(key: { group: string; version: number }): Promise<(ModelVersion & { rev: number }) | undefined>;
+  /**
+   * Many versions at once (consistent BatchGetItem, 100 keys a request: a page of ListModelPackages
+   * is one request). One entry per key, in the keys' order; undefined where nothing is recorded.
+   */
+  getVersions(keys: ReadonlyArray<{ group: string; version: number }>): Promise<Array<(ModelVersion & { rev: number }) | undefined>>;
   getArtifact(uri: string): Promise<(ArtifactNode & { rev: number }) | undefined>;
   getReview(key: { group: string; version: number; reviewId: string }): Promise<ReviewRequest | undefined>;
   getReviewLink(id: string): Promise<ReviewLink | undefined>;
@@ -209,6 +259,13 @@ export interface GovernanceStore {
    * version to leave out (the one under review), in which case the next newest is read.
    */
   newestApprovedVersion(group: string, options?: { except?: number }): Promise<{ version: ModelVersion; job?: TrainingJob } | undefined>;
+  /** One BatchGetItem: the endpoint's record, the recorded versions among `versions`, the current policies of `groups`. */
+  loadEndpointContext(key: { name: string; versions: Array<{ group: string; version: number }>; groups: string[] }): Promise<EndpointContext>;
+  /** The endpoint's record and its versions' `servedBy`, in one transaction conditional on the endpoint's rev. */
+  commitEndpointChange(change: EndpointChange): Promise<CommitResult>;
+  /** The endpoints that serve (a sparse index), a page at a time, with their versions and policies (one Query, one BatchGetItem). */
+  listServingEndpoints(page: { limit: number; cursor?: string }): Promise<ServingEndpoints>;
+  getEndpoint(name: string): Promise<(EndpointRecord & { rev: number }) | undefined>;
 }
 
 /** SageMaker, as the gate needs it. */
@@ -223,6 +280,20 @@ export interface Registry {
   listModelPackages(args: { group: string; nextToken?: string }): Promise<{ items: ModelPackageSummary[]; nextToken?: string }>;
   /** A version as its EventBridge event would describe it (from DescribeModelPackage), for reconciliation. */
   describeModelPackageDetail(arn: string): Promise<ModelPackageDetail>;
+  /**
+   * Many versions' summaries (BatchDescribeModelPackage, 100 ARNs a request): status and identity
+   * only, no LastModifiedTime, metrics or metadata (see ModelPackageBrief). `failed`: the ARNs
+   * SageMaker answered with an error (its BatchDescribeModelPackageErrorMap).
+   */
+  batchDescribeModelPackages(arns: readonly string[]): Promise<{ found: ModelPackageBrief[]; failed: Array<{ arn: string; errorCode: string; errorResponse: string }> }>;
+  /**
+   * An endpoint resolved to what it serves: DescribeEndpoint, DescribeEndpointConfig (the production
+   * variants' models), DescribeModel (each model's containers' `ModelPackageName`). undefined when
+   * SageMaker does not know the endpoint (deleted).
+   */
+  describeEndpoint(name: string): Promise<EndpointObservation | undefined>;
+  /** One page of the endpoints in service (ListEndpoints StatusEquals InService), for reconciliation. */
+  listEndpoints(args: { nextToken?: string }): Promise<{ items: Array<{ name: string; lastModified: number }>; nextToken?: string }>;
   /** `refused` when SageMaker rejects the status with a ValidationException. */
   setApprovalStatus(args: {
     modelPackageArn: string;
@@ -241,6 +312,17 @@ export interface ModelPackageSummary {
   version: number;
   status: ApprovalStatus;
   createdAt: number;
+}
+
+/**
+ * A version as BatchDescribeModelPackage summarises it. The summary has no LastModifiedTime,
+ * ModelMetrics, CustomerMetadataProperties or LastModifiedBy, so it can confirm a status but not
+ * stand in for DescribeModelPackage where the gate acts on a version.
+ */
+export interface ModelPackageBrief extends ModelPackageSummary {
+  group: string;
+  /** ModelPackageStatus: Pending, InProgress, Completed, Failed or Deleting. */
+  packageStatus: string;
 }
 
 /** SageMaker Model Cards, for `exportModelCard` with `pushToSageMaker: true`. */

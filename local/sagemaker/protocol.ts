@@ -101,10 +101,16 @@ export const isObject = (v: unknown): v is Record<string, unknown> => typeof v =
 /** `ModelPackageGroupName` → `modelPackageGroupName`, the member path Coral names in its messages. */
 const memberPath = (name: string): string => name.charAt(0).toLowerCase() + name.slice(1);
 
-const constraint = (value: unknown, name: string, rule: string): ServiceError =>
+/** One of SageMaker's (Coral's) validation errors, naming the member path. */
+export const constraint = (value: unknown, name: string, rule: string): ServiceError =>
   validationError(
     `1 validation error detected: Value ${value === undefined || value === null ? 'null' : `'${typeof value === 'string' ? value : JSON.stringify(value)}'`} at '${memberPath(name)}' failed to satisfy constraint: ${rule}`,
   );
+
+interface ListRule {
+  min?: number;
+  max?: number;
+}
 
 interface StringRule {
   max?: number;
@@ -112,9 +118,21 @@ interface StringRule {
   pattern?: RegExp;
 }
 
-/** Reads members of one JSON object, refusing wrong types and values as SageMaker would. */
+/**
+ * Reads members of one JSON object, refusing wrong types and values as SageMaker would. `path` is
+ * where the object sits in the request (`PrimaryContainer`, `ProductionVariants.2.member`), so that
+ * a refusal names the member as Coral does (`primaryContainer.modelPackageName`).
+ */
 export class InputReader {
-  constructor(readonly body: Record<string, unknown>) {}
+  constructor(
+    readonly body: Record<string, unknown>,
+    readonly path = '',
+  ) {}
+
+  /** The member's path in the request, as the messages name it (`primaryContainer.modelPackageName`). */
+  pathOf(name: string): string {
+    return this.path ? `${this.path}.${memberPath(name)}` : memberPath(name);
+  }
 
   has(name: string): boolean {
     return this.body[name] !== undefined && this.body[name] !== null;
@@ -123,18 +141,56 @@ export class InputReader {
   string(name: string, rule: StringRule & { required: true }): string;
   string(name: string, rule?: StringRule & { required?: false }): string | undefined;
   string(name: string, rule: StringRule & { required?: boolean } = {}): string | undefined {
+    return checkString(this.body[name], this.pathOf(name), rule);
+  }
+
+  /** A list of strings (ModelPackageArnList), each checked by `member`; Coral names an item `<list>.<n>.member`. */
+  stringList(name: string, rule: ListRule & { required: true; member?: StringRule }): string[];
+  stringList(name: string, rule?: ListRule & { required?: false; member?: StringRule }): string[] | undefined;
+  stringList(name: string, rule: ListRule & { required?: boolean; member?: StringRule } = {}): string[] | undefined {
     const v = this.body[name];
     if (v === undefined || v === null) {
-      if (rule.required) throw constraint(v, name, 'Member must not be null');
+      if (rule.required) throw constraint(v, this.pathOf(name), 'Member must not be null');
       return undefined;
     }
-    if (typeof v !== 'string') throw new ServiceError('SerializationException', `Expected a string for ${name}`);
-    if (rule.min !== undefined && v.length < rule.min)
-      throw constraint(v, name, `Member must have length greater than or equal to ${rule.min}`);
-    if (rule.max !== undefined && v.length > rule.max)
-      throw constraint(v, name, `Member must have length less than or equal to ${rule.max}`);
-    if (rule.pattern && !rule.pattern.test(v))
-      throw constraint(v, name, `Member must satisfy regular expression pattern: ${rule.pattern.source}`);
+    if (!Array.isArray(v)) throw new ServiceError('SerializationException', `Expected a list for ${this.pathOf(name)}`);
+    checkLength(v, this.pathOf(name), rule);
+    return v.map((item, i) => checkString(item, `${this.pathOf(name)}.${i + 1}.member`, { ...rule.member, required: true }));
+  }
+
+  /** A list of structures (Containers, ProductionVariants), each as a reader of its own that knows its path. */
+  objectList(name: string, rule: ListRule & { required: true }): InputReader[];
+  objectList(name: string, rule?: ListRule & { required?: false }): InputReader[] | undefined;
+  objectList(name: string, rule: ListRule & { required?: boolean } = {}): InputReader[] | undefined {
+    const v = this.body[name];
+    if (v === undefined || v === null) {
+      if (rule.required) throw constraint(v, this.pathOf(name), 'Member must not be null');
+      return undefined;
+    }
+    if (!Array.isArray(v)) throw new ServiceError('SerializationException', `Expected a list for ${this.pathOf(name)}`);
+    checkLength(v, this.pathOf(name), rule);
+    return v.map((item, i) => {
+      const path = `${this.pathOf(name)}.${i + 1}.member`;
+      if (!isObject(item)) throw new ServiceError('SerializationException', `Expected an object at ${path}`);
+      return new InputReader(item, path);
+    });
+  }
+
+  /** A nested structure as a reader of its own (`PrimaryContainer`, `ModelLifeCycle`). */
+  child(name: string, opts: { required: true }): InputReader;
+  child(name: string, opts?: { required?: false }): InputReader | undefined;
+  child(name: string, opts: { required?: boolean } = {}): InputReader | undefined {
+    const v = opts.required ? this.object(name, { required: true }) : this.object(name);
+    return v === undefined ? undefined : new InputReader(v, this.pathOf(name));
+  }
+
+  /** A JSON number, fractional allowed (InitialVariantWeight). */
+  number(name: string, range: { min?: number; max?: number } = {}): number | undefined {
+    const v = this.body[name];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ServiceError('SerializationException', `Expected a number for ${this.pathOf(name)}`);
+    if (range.min !== undefined && v < range.min) throw constraint(v, this.pathOf(name), `Member must have value greater than or equal to ${range.min}`);
+    if (range.max !== undefined && v > range.max) throw constraint(v, this.pathOf(name), `Member must have value less than or equal to ${range.max}`);
     return v;
   }
 
@@ -142,7 +198,7 @@ export class InputReader {
     const v = this.body[name];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'string' || !(values as readonly string[]).includes(v))
-      throw constraint(v, name, `Member must satisfy enum value set: [${values.join(', ')}]`);
+      throw constraint(v, this.pathOf(name), `Member must satisfy enum value set: [${values.join(', ')}]`);
     return v as T;
   }
 
@@ -150,8 +206,8 @@ export class InputReader {
     const v = this.body[name];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'number' || !Number.isInteger(v)) throw new ServiceError('SerializationException', `Expected an integer for ${name}`);
-    if (v < range.min) throw constraint(v, name, `Member must have value greater than or equal to ${range.min}`);
-    if (v > range.max) throw constraint(v, name, `Member must have value less than or equal to ${range.max}`);
+    if (v < range.min) throw constraint(v, this.pathOf(name), `Member must have value greater than or equal to ${range.min}`);
+    if (v > range.max) throw constraint(v, this.pathOf(name), `Member must have value less than or equal to ${range.max}`);
     return v;
   }
 
@@ -176,7 +232,7 @@ export class InputReader {
   object(name: string, opts: { required?: boolean } = {}): Record<string, unknown> | undefined {
     const v = this.body[name];
     if (v === undefined || v === null) {
-      if (opts.required) throw constraint(v, name, 'Member must not be null');
+      if (opts.required) throw constraint(v, this.pathOf(name), 'Member must not be null');
       return undefined;
     }
     if (!isObject(v)) throw new ServiceError('SerializationException', `Expected an object for ${name}`);
@@ -196,12 +252,33 @@ export class InputReader {
     if (v === undefined) return undefined;
     const entries = Object.entries(v);
     if (rule.maxEntries !== undefined && entries.length > rule.maxEntries)
-      throw constraint(v, name, `Member must have length less than or equal to ${rule.maxEntries}`);
+      throw constraint(v, this.pathOf(name), `Member must have length less than or equal to ${rule.maxEntries}`);
     for (const [k, value] of entries) {
       if (typeof value !== 'string') throw new ServiceError('SerializationException', `Expected a string value for ${name}.${k}`);
       if (rule.maxValue !== undefined && value.length > rule.maxValue)
-        throw constraint(value, `${name}.${k}.member.value`, `Member must have length less than or equal to ${rule.maxValue}`);
+        throw constraint(value, `${this.pathOf(name)}.${k}.member.value`, `Member must have length less than or equal to ${rule.maxValue}`);
     }
     return { ...(v as Record<string, string>) };
   }
+}
+
+function checkLength(list: unknown[], path: string, rule: { min?: number; max?: number }): void {
+  if (rule.min !== undefined && list.length < rule.min)
+    throw constraint(list, path, `Member must have length greater than or equal to ${rule.min}`);
+  if (rule.max !== undefined && list.length > rule.max)
+    throw constraint(list, path, `Member must have length less than or equal to ${rule.max}`);
+}
+
+function checkString(v: unknown, path: string, rule: StringRule & { required: true }): string;
+function checkString(v: unknown, path: string, rule: StringRule & { required?: boolean }): string | undefined;
+function checkString(v: unknown, path: string, rule: StringRule & { required?: boolean }): string | undefined {
+  if (v === undefined || v === null) {
+    if (rule.required) throw constraint(v, path, 'Member must not be null');
+    return undefined;
+  }
+  if (typeof v !== 'string') throw new ServiceError('SerializationException', `Expected a string for ${path}`);
+  if (rule.min !== undefined && v.length < rule.min) throw constraint(v, path, `Member must have length greater than or equal to ${rule.min}`);
+  if (rule.max !== undefined && v.length > rule.max) throw constraint(v, path, `Member must have length less than or equal to ${rule.max}`);
+  if (rule.pattern && !rule.pattern.test(v)) throw constraint(v, path, `Member must satisfy regular expression pattern: ${rule.pattern.source}`);
+  return v;
 }

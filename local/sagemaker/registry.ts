@@ -1,6 +1,6 @@
 /**
  * The registry state machine behind the SageMaker stand-in: model package groups, versioned model
- * packages, training jobs. No I/O: each operation reads its input, checks everything, then changes
+ * packages, training jobs, and the hosting side (models, endpoint configurations, endpoints). No I/O: each operation reads its input, checks everything, then changes
  * `state` and returns its output (timestamps as `Date`, serialised by ./protocol.ts) and the
  * EventBridge events SageMaker would emit. The server persists `state` and delivers the events.
  *
@@ -9,19 +9,36 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type {
+  BatchDescribeModelPackageError,
+  BatchDescribeModelPackageOutput,
+  BatchDescribeModelPackageSummary,
+  ContainerDefinition,
+  CreateEndpointConfigInput,
+  CreateModelInput,
   CreateModelPackageInput,
   CreateTrainingJobRequest,
+  DeployedImage,
+  DescribeEndpointConfigOutput,
+  DescribeEndpointOutput,
+  DescribeModelOutput,
   DescribeModelPackageOutput,
   DescribeTrainingJobResponse,
+  EndpointStatus,
+  EndpointSummary,
+  ListEndpointsOutput,
   ListModelPackagesOutput,
   ModelApprovalStatus,
+  ModelLifeCycle,
   ModelPackageSummary,
+  ProductionVariant,
+  ProductionVariantServerlessConfig,
+  ProductionVariantSummary,
   SecondaryStatus,
   Tag,
   TrainingJobStatus,
   UserContext,
 } from '@aws-sdk/client-sagemaker';
-import { InputReader, ServiceError, isObject, validationError } from './protocol.js';
+import { InputReader, ServiceError, constraint, isObject, validationError } from './protocol.js';
 
 // ---------------------------------------------------------------------------------------------
 // State (what is persisted). Timestamps are epoch milliseconds.
@@ -40,6 +57,19 @@ export interface RegistryState {
   trainingJobs: Record<string, TrainingJobRecord>;
   /** CreateModelPackage's ClientToken → the request it came with and the answer. */
   createTokens: Record<string, TokenRecord>;
+  /**
+   * Hosting. Keys: the name, lower-cased (the ARN lower-cases it, so names are unique regardless of
+   * case). Absent from state files written before these existed; the Registry fills them in.
+   */
+  models: Record<string, ModelRecord>;
+  endpointConfigs: Record<string, EndpointConfigRecord>;
+  endpoints: Record<string, EndpointRecord>;
+  /**
+   * The latest LastModifiedTime that any endpoint event carried. Every endpoint change comes after
+   * it, so that an endpoint created again under a deleted one's name (the same ARN) never carries
+   * an older time than the deleted one's DELETING event.
+   */
+  endpointClock?: number;
 }
 
 export interface GroupRecord {
@@ -84,6 +114,7 @@ export interface PackageRecord {
   customerMetadata?: Record<string, string>;
   approvalStatus: ModelApprovalStatus;
   approvalDescription?: string;
+  modelLifeCycle?: ModelLifeCycle;
   creationTime: number;
   lastModifiedTime: number;
   /** Access key ids of the callers. */
@@ -129,6 +160,56 @@ export interface TrainingJobRecord {
   modelArtifacts?: string;
 }
 
+type StoredTag = { Key: string; Value: string };
+
+/** CreateModel's request as it came: DescribeModel echoes it. */
+export interface ModelRecord {
+  name: string;
+  arn: string;
+  primaryContainer?: ContainerDefinition;
+  containers?: ContainerDefinition[];
+  spec: Pick<CreateModelInput, 'ExecutionRoleArn' | 'VpcConfig' | 'EnableNetworkIsolation' | 'InferenceExecutionConfig'>;
+  tags: StoredTag[];
+  creationTime: number;
+}
+
+export interface EndpointConfigRecord {
+  name: string;
+  arn: string;
+  productionVariants: ProductionVariant[];
+  spec: Pick<CreateEndpointConfigInput, 'DataCaptureConfig' | 'KmsKeyId' | 'AsyncInferenceConfig' | 'ExplainerConfig'>;
+  tags: StoredTag[];
+  creationTime: number;
+}
+
+/**
+ * A variant as deployed: copied from the endpoint configuration and its models when the endpoint
+ * was created or updated, so that deleting the configuration or a model later (which SageMaker
+ * allows) does not change what the endpoint serves.
+ */
+export interface DeployedVariant {
+  variantName: string;
+  modelName: string;
+  weight: number;
+  /** Absent for a serverless variant. */
+  instanceCount?: number;
+  serverlessConfig?: ProductionVariantServerlessConfig;
+  images: Array<{ specified: string; resolved?: string }>;
+  deployedAt: number;
+}
+
+export interface EndpointRecord {
+  name: string;
+  arn: string;
+  configName: string;
+  /** The stand-in deploys at once: every endpoint that exists is InService (Deleting is its last event). */
+  status: EndpointStatus;
+  variants: DeployedVariant[];
+  tags: StoredTag[];
+  creationTime: number;
+  lastModifiedTime: number;
+}
+
 export const emptyState = (region: string, account: string): RegistryState => ({
   formatVersion: STATE_FORMAT_VERSION,
   region,
@@ -137,12 +218,24 @@ export const emptyState = (region: string, account: string): RegistryState => ({
   packages: {},
   trainingJobs: {},
   createTokens: {},
+  models: {},
+  endpointConfigs: {},
+  endpoints: {},
 });
+
+/** A state file from before hosting: the same format, without the hosting maps. */
+function withHostingMaps(state: RegistryState): RegistryState {
+  const partial = state as Omit<RegistryState, 'models' | 'endpointConfigs' | 'endpoints'> & Partial<RegistryState>;
+  return { ...partial, models: partial.models ?? {}, endpointConfigs: partial.endpointConfigs ?? {}, endpoints: partial.endpoints ?? {} };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Events
 
-export type SageMakerDetailType = 'SageMaker Training Job State Change' | 'SageMaker Model Package State Change';
+export type SageMakerDetailType =
+  | 'SageMaker Training Job State Change'
+  | 'SageMaker Model Package State Change'
+  | 'SageMaker Endpoint State Change';
 
 export interface EventBridgeEvent {
   version: '0';
@@ -182,12 +275,38 @@ const S3_PATH = /^(https|s3):\/\/([^/]+)\/?(.*)$/;
 const APPROVAL_STATUSES = ['Approved', 'Rejected', 'PendingManualApproval'] as const satisfies readonly ModelApprovalStatus[];
 const DESCRIPTION = { max: 1024 };
 const METADATA_LIMITS = { maxEntries: 50, maxValue: 256 };
-const UPDATE_FIELDS = ['ModelApprovalStatus', 'ApprovalDescription', 'CustomerMetadataProperties', 'CustomerMetadataPropertiesToRemove'];
+const UPDATE_FIELDS = ['ModelApprovalStatus', 'ApprovalDescription', 'CustomerMetadataProperties', 'CustomerMetadataPropertiesToRemove', 'ModelLifeCycle'];
+/** ModelLifeCycle's Stage and StageStatus (API_ModelLifeCycle): the entity-name pattern, 1–63. */
+const STAGE = { required: true, min: 1, max: 63, pattern: ENTITY_NAME } as const;
+/** Hosting names (ModelName, EndpointConfigName, EndpointName, VariantName): API_CreateModel and friends. */
+const RESOURCE_NAME = { required: true, max: 63, pattern: ENTITY_NAME } as const;
+/** ContainerDefinition (API_ContainerDefinition). */
+const IMAGE = { max: 255, pattern: /^[\S]+$/ };
+const MODEL_DATA_URL = { max: 1024, pattern: /^(https|s3):\/\/([^/]+)\/?(.*)$/ };
+const CONTAINER_PACKAGE = { min: 1, max: 176, pattern: PACKAGE_NAME_OR_ARN };
+const CONTAINER_HOSTNAME = { max: 63, pattern: ENTITY_NAME };
+/** API_ProductionVariant: InstanceType is an enum of some hundred `ml.*` types; the stand-in checks the form only. */
+const INSTANCE_TYPE = { max: 64, pattern: /^ml\.[a-z0-9-]+\.[a-z0-9]+$/ };
+const ENDPOINT_STATUSES = [
+  'OutOfService',
+  'Creating',
+  'Updating',
+  'SystemUpdating',
+  'RollingBack',
+  'InService',
+  'Deleting',
+  'Failed',
+  'UpdateRollbackFailed',
+] as const satisfies readonly EndpointStatus[];
 
 /** SageMaker's default when CreateTrainingJob gives no StoppingCondition: one day. */
 const DEFAULT_STOPPING_CONDITION = { MaxRuntimeInSeconds: 86400 };
 
 const notFound = () => validationError('Requested resource not found.');
+// SageMaker's own words for the hosting resources (the ARN lower-cases the name).
+const noModel = (arn: string) => validationError(`Could not find model "${arn}".`);
+const noEndpointConfig = (arn: string) => validationError(`Could not find endpoint configuration "${arn}".`);
+const noEndpoint = (arn: string) => validationError(`Could not find endpoint "${arn}".`);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -217,7 +336,7 @@ export class Registry {
           'start with the same region and account, or with another state file',
       );
     }
-    this.state = opts.state ?? emptyState(opts.region, opts.account);
+    this.state = opts.state ? withHostingMaps(opts.state) : emptyState(opts.region, opts.account);
   }
 
   private arn(resource: string): string {
@@ -285,6 +404,7 @@ export class Registry {
     const status = input.enum('ModelApprovalStatus', APPROVAL_STATUSES) ?? 'PendingManualApproval';
     const customerMetadata = input.stringMap('CustomerMetadataProperties', METADATA_LIMITS);
     const clientToken = input.string('ClientToken', { min: 1, max: 36, pattern: /^[a-zA-Z0-9-]+$/ });
+    const modelLifeCycle = readModelLifeCycle(input);
     const spec: Record<string, unknown> = {};
     for (const k of PACKAGE_SPEC_OBJECTS) if (input.has(k)) spec[k] = input.object(k);
     for (const k of PACKAGE_SPEC_STRINGS) if (input.has(k)) spec[k] = input.string(k, { max: 1024 });
@@ -316,6 +436,7 @@ export class Registry {
       spec: spec as PackageSpec,
       ...(customerMetadata ? { customerMetadata } : {}),
       approvalStatus: status,
+      ...(modelLifeCycle ? { modelLifeCycle } : {}),
       creationTime: created,
       lastModifiedTime: created,
       createdBy: caller.accessKeyId,
@@ -356,6 +477,7 @@ export class Registry {
       ModelPackageStatus: 'Completed',
       ModelPackageStatusDetails: { ValidationStatuses: [], ImageScanStatuses: [] },
       ModelApprovalStatus: p.approvalStatus,
+      ...(p.modelLifeCycle ? { ModelLifeCycle: { ...p.modelLifeCycle } } : {}),
       CreatedBy: this.userContext(p.createdBy),
       ...(p.customerMetadata ? { CustomerMetadataProperties: { ...p.customerMetadata } } : {}),
       LastModifiedTime: new Date(p.lastModifiedTime),
@@ -374,6 +496,7 @@ export class Registry {
     if (removeMetadata?.some((k) => typeof k !== 'string'))
       throw new ServiceError('SerializationException', 'Expected strings in CustomerMetadataPropertiesToRemove');
     const clientToken = input.string('ClientToken', { min: 1, max: 36, pattern: /^[a-zA-Z0-9-]+$/ });
+    const modelLifeCycle = readModelLifeCycle(input);
     if (!UPDATE_FIELDS.some((f) => input.has(f)))
       throw validationError(`UpdateModelPackage needs at least one of ${UPDATE_FIELDS.join(', ')} (others are not supported by this stand-in).`);
 
@@ -396,11 +519,19 @@ export class Registry {
       for (const k of (removeMetadata ?? []) as string[]) delete metadata[k];
       p.customerMetadata = metadata;
     }
+    if (modelLifeCycle) p.modelLifeCycle = modelLifeCycle;
     p.lastModifiedTime = this.tick(p.lastModifiedTime);
     p.lastModifiedBy = caller.accessKeyId;
     const output = { ModelPackageArn: p.arn };
     if (clientToken !== undefined) p.clientTokens[clientToken] = { fingerprint, output };
-    return { output: { ...output }, events: [this.packageEvent(p)], changed: true };
+    // The event names what this update changed, in the documentation's vocabulary.
+    const updated = [
+      ...(status !== undefined ? ['ModelApprovalStatus'] : []),
+      ...(approvalDescription !== undefined ? ['ApprovalDescription'] : []),
+      ...(addMetadata || removeMetadata ? ['CustomerMetadataProperties'] : []),
+      ...(modelLifeCycle ? ['ModelLifeCycle'] : []),
+    ];
+    return { output: { ...output }, events: [this.packageEvent(p, updated)], changed: true };
   }
 
   listModelPackages(input: InputReader): Outcome {
@@ -453,6 +584,7 @@ export class Registry {
         CreationTime: new Date(p.creationTime),
         ModelPackageStatus: 'Completed',
         ModelApprovalStatus: p.approvalStatus,
+        ...(p.modelLifeCycle ? { ModelLifeCycle: { ...p.modelLifeCycle } } : {}),
       }),
     );
     const output = {
@@ -462,8 +594,14 @@ export class Registry {
     return { output, events: [], changed: false };
   }
 
-  /** The detail of "SageMaker Model Package State Change", in the order of SageMaker's samples. */
-  private packageEvent(p: PackageRecord): EventBridgeEvent {
+  /**
+   * The detail of "SageMaker Model Package State Change", in the order of SageMaker's samples. The
+   * documentation's sample (automating-sagemaker-with-eventbridge, "SageMaker model package state
+   * change") carries `ModelLifeCycle` and `UpdatedModelPackageFields`; "Get event notifications for
+   * ModelLifeCycle" says stage changes arrive as this event. `updated`: what an UpdateModelPackage
+   * changed (absent on a new version).
+   */
+  private packageEvent(p: PackageRecord, updated?: string[]): EventBridgeEvent {
     const iso = (ms: number) => new Date(ms).toISOString();
     const detail: Record<string, unknown> = {
       ModelPackageGroupName: p.groupName,
@@ -481,8 +619,409 @@ export class Registry {
       ...(p.customerMetadata ? { CustomerMetadataProperties: p.customerMetadata } : {}),
       LastModifiedTime: iso(p.lastModifiedTime),
       ...(p.spec.ModelMetrics ? { ModelMetrics: p.spec.ModelMetrics } : {}),
+      ...(p.modelLifeCycle ? { ModelLifeCycle: p.modelLifeCycle } : {}),
+      ...(updated ? { UpdatedModelPackageFields: updated } : {}),
     };
     return this.event('SageMaker Model Package State Change', p.arn, p.lastModifiedTime, structuredClone(detail));
+  }
+
+  /**
+   * BatchDescribeModelPackage (API_BatchDescribeModelPackage): 1–100 ARNs. A known ARN gets a
+   * BatchDescribeModelPackageSummary (only the fields the API reference lists), an unknown one an
+   * entry in BatchDescribeModelPackageErrorMap. The reference documents the error's shape
+   * ({ErrorCode, ErrorResponse}) but not its values: the stand-in answers what DescribeModelPackage does.
+   */
+  batchDescribeModelPackage(input: InputReader): Outcome {
+    const arns = input.stringList('ModelPackageArnList', { required: true, min: 1, max: 100, member: { min: 1, max: 2048, pattern: PACKAGE_ARN } });
+    const summaries: Record<string, BatchDescribeModelPackageSummary> = {};
+    const errors: Record<string, BatchDescribeModelPackageError> = {};
+    for (const arn of arns) {
+      const p = this.findPackage(arn);
+      if (!p) {
+        errors[arn] = { ErrorCode: 'ValidationException', ErrorResponse: `ModelPackage ${arn} does not exist.` };
+        continue;
+      }
+      summaries[arn] = dropUndefined({
+        ModelPackageGroupName: p.groupName,
+        ModelPackageVersion: p.version,
+        ModelPackageArn: p.arn,
+        ModelPackageDescription: p.description,
+        CreationTime: new Date(p.creationTime),
+        InferenceSpecification: p.spec.InferenceSpecification,
+        ModelPackageStatus: 'Completed',
+        ModelApprovalStatus: p.approvalStatus,
+        ModelPackageRegistrationType: 'Registered',
+      }) as BatchDescribeModelPackageSummary;
+    }
+    const output = { ModelPackageSummaries: summaries, BatchDescribeModelPackageErrorMap: errors } satisfies BatchDescribeModelPackageOutput;
+    return { output, events: [], changed: false };
+  }
+
+  // ------------------------------------------------------------------------------ models
+
+  /**
+   * CreateModel (API_CreateModel): PrimaryContainer or Containers (up to 15), each naming an Image
+   * or a ModelPackageName. A ModelPackageName must name a model package that exists; its approval
+   * status is not checked (the stand-in, like SageMaker's API, lets an unapproved version be
+   * deployed: catching that is modelgate's job). No event: SageMaker documents none with a payload.
+   */
+  createModel(input: InputReader): Outcome {
+    const name = input.string('ModelName', RESOURCE_NAME);
+    const primary = input.child('PrimaryContainer');
+    const containers = input.objectList('Containers', { max: 15 });
+    if (primary && containers) throw validationError('Specify PrimaryContainer or Containers, not both.');
+    if (!primary && !containers?.length) throw constraint(undefined, 'PrimaryContainer', 'Member must not be null (or give Containers)');
+    const definitions = (primary ? [primary] : (containers ?? [])).map((c) => this.readContainer(c));
+    const roleArn = input.string('ExecutionRoleArn', { min: 20, max: 2048, pattern: ROLE_ARN });
+    const tags = readTags(input);
+    const spec: ModelRecord['spec'] = dropUndefined({
+      ExecutionRoleArn: roleArn,
+      VpcConfig: input.object('VpcConfig') as ModelRecord['spec']['VpcConfig'],
+      InferenceExecutionConfig: input.object('InferenceExecutionConfig') as ModelRecord['spec']['InferenceExecutionConfig'],
+      EnableNetworkIsolation: input.boolean('EnableNetworkIsolation'),
+    });
+
+    const key = name.toLowerCase();
+    const arn = this.arn(`model/${key}`);
+    if (this.state.models[key]) throw validationError(`Cannot create already existing model "${arn}".`);
+    this.state.models[key] = {
+      name,
+      arn,
+      ...(primary ? { primaryContainer: definitions[0] } : { containers: definitions }),
+      spec,
+      tags,
+      creationTime: this.now(),
+    };
+    return { output: { ModelArn: arn }, events: [], changed: true };
+  }
+
+  /** One ContainerDefinition, checked; kept as it was sent (DescribeModel echoes it). */
+  private readContainer(c: InputReader): ContainerDefinition {
+    c.string('ContainerHostname', CONTAINER_HOSTNAME);
+    const image = c.string('Image', IMAGE);
+    c.string('ModelDataUrl', MODEL_DATA_URL);
+    c.enum('Mode', ['SingleModel', 'MultiModel'] as const);
+    c.stringMap('Environment', { maxEntries: 100, maxValue: 1024 });
+    const packageName = c.string('ModelPackageName', CONTAINER_PACKAGE);
+    if (image === undefined && packageName === undefined)
+      throw validationError(`${c.path}: give an image (${c.pathOf('Image')}) or a model package (${c.pathOf('ModelPackageName')}).`);
+    if (packageName !== undefined && !this.findPackage(packageName)) throw validationError(`ModelPackage ${packageName} does not exist.`);
+    return structuredClone(c.body) as ContainerDefinition;
+  }
+
+  private findModel(input: InputReader): ModelRecord {
+    const name = input.string('ModelName', RESOURCE_NAME);
+    const model = this.state.models[name.toLowerCase()];
+    if (!model) throw noModel(this.arn(`model/${name.toLowerCase()}`));
+    return model;
+  }
+
+  describeModel(input: InputReader): Outcome {
+    const m = this.findModel(input);
+    const output = {
+      ModelName: m.name,
+      ...(m.primaryContainer ? { PrimaryContainer: structuredClone(m.primaryContainer) } : {}),
+      ...(m.containers ? { Containers: structuredClone(m.containers) } : {}),
+      ...structuredClone(m.spec),
+      CreationTime: new Date(m.creationTime),
+      ModelArn: m.arn,
+      EnableNetworkIsolation: m.spec.EnableNetworkIsolation ?? false,
+    } satisfies DescribeModelOutput;
+    return { output, events: [], changed: false };
+  }
+
+  /** SageMaker deletes a model that an endpoint configuration names; the endpoints keep serving it. */
+  deleteModel(input: InputReader): Outcome {
+    const m = this.findModel(input);
+    delete this.state.models[m.name.toLowerCase()];
+    return { output: {}, events: [], changed: true };
+  }
+
+  // --------------------------------------------------------------- endpoint configurations
+
+  /** CreateEndpointConfig (API_CreateEndpointConfig): 1–10 ProductionVariants, each naming a model that exists. */
+  createEndpointConfig(input: InputReader): Outcome {
+    const name = input.string('EndpointConfigName', RESOURCE_NAME);
+    const variants = input.objectList('ProductionVariants', { required: true, min: 1, max: 10 });
+    const checked = variants.map((v) => {
+      const variantName = v.string('VariantName', RESOURCE_NAME);
+      const modelName = v.string('ModelName', RESOURCE_NAME);
+      const serverless = v.object('ServerlessConfig');
+      // An instance-based variant needs its instances; a serverless one has none.
+      if (serverless) v.string('InstanceType', INSTANCE_TYPE);
+      else v.string('InstanceType', { ...INSTANCE_TYPE, required: true });
+      if (!serverless && !v.has('InitialInstanceCount')) throw constraint(undefined, v.pathOf('InitialInstanceCount'), 'Member must not be null');
+      v.integer('InitialInstanceCount', { min: 1, max: 1_000_000 });
+      v.number('InitialVariantWeight', { min: 0 });
+      return { variantName, modelName, body: v.body };
+    });
+    const seen = new Set<string>();
+    for (const v of checked) {
+      if (seen.has(v.variantName.toLowerCase())) throw validationError(`The VariantName ${v.variantName} is used more than once in ProductionVariants; variant names must be unique.`);
+      seen.add(v.variantName.toLowerCase());
+    }
+    const tags = readTags(input);
+    const spec: EndpointConfigRecord['spec'] = dropUndefined({
+      DataCaptureConfig: input.object('DataCaptureConfig') as EndpointConfigRecord['spec']['DataCaptureConfig'],
+      KmsKeyId: input.string('KmsKeyId', { max: 2048 }),
+      AsyncInferenceConfig: input.object('AsyncInferenceConfig') as EndpointConfigRecord['spec']['AsyncInferenceConfig'],
+      ExplainerConfig: input.object('ExplainerConfig') as EndpointConfigRecord['spec']['ExplainerConfig'],
+    });
+
+    const key = name.toLowerCase();
+    const arn = this.arn(`endpoint-config/${key}`);
+    if (this.state.endpointConfigs[key]) throw validationError(`Cannot create already existing endpoint configuration "${arn}".`);
+    for (const v of checked) if (!this.state.models[v.modelName.toLowerCase()]) throw noModel(this.arn(`model/${v.modelName.toLowerCase()}`));
+    this.state.endpointConfigs[key] = {
+      name,
+      arn,
+      productionVariants: checked.map((v) => structuredClone(v.body) as unknown as ProductionVariant),
+      spec,
+      tags,
+      creationTime: this.now(),
+    };
+    return { output: { EndpointConfigArn: arn }, events: [], changed: true };
+  }
+
+  private findEndpointConfig(input: InputReader): EndpointConfigRecord {
+    const name = input.string('EndpointConfigName', RESOURCE_NAME);
+    const config = this.state.endpointConfigs[name.toLowerCase()];
+    if (!config) throw noEndpointConfig(this.arn(`endpoint-config/${name.toLowerCase()}`));
+    return config;
+  }
+
+  describeEndpointConfig(input: InputReader): Outcome {
+    const c = this.findEndpointConfig(input);
+    const output = {
+      EndpointConfigName: c.name,
+      EndpointConfigArn: c.arn,
+      ProductionVariants: structuredClone(c.productionVariants),
+      ...structuredClone(c.spec),
+      CreationTime: new Date(c.creationTime),
+    } satisfies DescribeEndpointConfigOutput;
+    return { output, events: [], changed: false };
+  }
+
+  /** SageMaker deletes a configuration that an endpoint runs; the endpoint keeps serving it. */
+  deleteEndpointConfig(input: InputReader): Outcome {
+    const c = this.findEndpointConfig(input);
+    delete this.state.endpointConfigs[c.name.toLowerCase()];
+    return { output: {}, events: [], changed: true };
+  }
+
+  // ------------------------------------------------------------------------------ endpoints
+
+  /** What `config` deploys: its variants, their models' images, as of `at`. */
+  private deploy(config: EndpointConfigRecord, at: number): DeployedVariant[] {
+    return config.productionVariants.map((v) => {
+      const modelName = v.ModelName ?? '';
+      const model = this.state.models[modelName.toLowerCase()];
+      if (!model) throw noModel(this.arn(`model/${modelName.toLowerCase()}`));
+      return {
+        variantName: v.VariantName ?? '',
+        modelName: model.name,
+        weight: v.InitialVariantWeight ?? 1,
+        ...(v.InitialInstanceCount !== undefined ? { instanceCount: v.InitialInstanceCount } : {}),
+        ...(v.ServerlessConfig ? { serverlessConfig: structuredClone(v.ServerlessConfig) } : {}),
+        images: (model.primaryContainer ? [model.primaryContainer] : (model.containers ?? [])).flatMap((c) => this.imagesOf(c)),
+        deployedAt: at,
+      };
+    });
+  }
+
+  /**
+   * The images a container runs: its Image, or its model package's. The stand-in resolves no tags
+   * (no registry): ResolvedImage is given only when the digest is known, from an `@sha256:` image
+   * or the model package's ImageDigest.
+   */
+  private imagesOf(c: ContainerDefinition): DeployedVariant['images'] {
+    const resolve = (image: string, digest?: string) =>
+      image.includes('@sha256:') ? image : digest ? `${image.replace(/:[^/:]+$/, '')}@${digest}` : undefined;
+    const one = (image: string, digest?: string) => {
+      const resolved = resolve(image, digest);
+      return { specified: image, ...(resolved ? { resolved } : {}) };
+    };
+    if (c.Image !== undefined) return [one(c.Image)];
+    const p = c.ModelPackageName !== undefined ? this.findPackage(c.ModelPackageName) : undefined;
+    return (p?.spec.InferenceSpecification?.Containers ?? []).flatMap((pc) => (pc.Image ? [one(pc.Image, pc.ImageDigest)] : []));
+  }
+
+  /** The time of an endpoint change: after the endpoint's last change and after every endpoint event so far. */
+  private endpointTick(previous = 0): number {
+    const at = this.tick(Math.max(previous, this.state.endpointClock ?? 0));
+    this.state.endpointClock = at;
+    return at;
+  }
+
+  private endpointArn(name: string): string {
+    return this.arn(`endpoint/${name.toLowerCase()}`);
+  }
+
+  private findEndpoint(input: InputReader): EndpointRecord {
+    const name = input.string('EndpointName', RESOURCE_NAME);
+    const endpoint = this.state.endpoints[name.toLowerCase()];
+    if (!endpoint) throw noEndpoint(this.endpointArn(name));
+    return endpoint;
+  }
+
+  /**
+   * CreateEndpoint. SageMaker goes Creating → InService (minutes); the stand-in is InService at
+   * once and emits one "SageMaker Endpoint State Change" with IN_SERVICE. A model the configuration
+   * names that no longer exists fails the call (SageMaker would fail the endpoint instead).
+   */
+  createEndpoint(input: InputReader): Outcome {
+    const name = input.string('EndpointName', RESOURCE_NAME);
+    input.string('EndpointConfigName', RESOURCE_NAME); // refused before anything is looked up
+    const tags = readTags(input);
+    input.object('DeploymentConfig'); // accepted, not acted on
+    const key = name.toLowerCase();
+    const arn = this.endpointArn(name);
+    if (this.state.endpoints[key]) throw validationError(`Cannot create already existing endpoint "${arn}".`);
+    const config = this.findEndpointConfig(input);
+    const created = this.endpointTick();
+    const endpoint: EndpointRecord = {
+      name,
+      arn,
+      configName: config.name,
+      status: 'InService',
+      variants: this.deploy(config, created),
+      tags,
+      creationTime: created,
+      lastModifiedTime: created,
+    };
+    this.state.endpoints[key] = endpoint;
+    return { output: { EndpointArn: arn }, events: [this.endpointEvent(endpoint)], changed: true };
+  }
+
+  /** UpdateEndpoint: the new configuration is deployed at once (SageMaker: Updating → InService); one IN_SERVICE event. */
+  updateEndpoint(input: InputReader): Outcome {
+    input.string('EndpointConfigName', RESOURCE_NAME);
+    input.boolean('RetainAllVariantProperties');
+    input.boolean('RetainDeploymentConfig');
+    input.object('DeploymentConfig');
+    const endpoint = this.findEndpoint(input);
+    const config = this.findEndpointConfig(input);
+    const at = this.endpointTick(endpoint.lastModifiedTime);
+    endpoint.variants = this.deploy(config, at);
+    endpoint.configName = config.name;
+    endpoint.lastModifiedTime = at;
+    return { output: { EndpointArn: endpoint.arn }, events: [this.endpointEvent(endpoint)], changed: true };
+  }
+
+  /** DeleteEndpoint: one DELETING event, then the endpoint is gone (SageMaker takes a while; the stand-in does not). */
+  deleteEndpoint(input: InputReader): Outcome {
+    const endpoint = this.findEndpoint(input);
+    endpoint.status = 'Deleting';
+    endpoint.lastModifiedTime = this.endpointTick(endpoint.lastModifiedTime);
+    const event = this.endpointEvent(endpoint);
+    delete this.state.endpoints[endpoint.name.toLowerCase()];
+    return { output: {}, events: [event], changed: true };
+  }
+
+  describeEndpoint(input: InputReader): Outcome {
+    const e = this.findEndpoint(input);
+    const output = {
+      EndpointName: e.name,
+      EndpointArn: e.arn,
+      EndpointConfigName: e.configName,
+      ProductionVariants: e.variants.map(
+        (v): ProductionVariantSummary => ({
+          VariantName: v.variantName,
+          ...(v.images.length
+            ? {
+                DeployedImages: v.images.map(
+                  (i): DeployedImage => ({ SpecifiedImage: i.specified, ...(i.resolved ? { ResolvedImage: i.resolved } : {}), ResolutionTime: new Date(v.deployedAt) }),
+                ),
+              }
+            : {}),
+          CurrentWeight: v.weight,
+          DesiredWeight: v.weight,
+          ...(v.instanceCount !== undefined ? { CurrentInstanceCount: v.instanceCount, DesiredInstanceCount: v.instanceCount } : {}),
+          ...(v.serverlessConfig ? { CurrentServerlessConfig: v.serverlessConfig, DesiredServerlessConfig: v.serverlessConfig } : {}),
+        }),
+      ),
+      EndpointStatus: e.status,
+      CreationTime: new Date(e.creationTime),
+      LastModifiedTime: new Date(e.lastModifiedTime),
+    } satisfies DescribeEndpointOutput;
+    return { output, events: [], changed: false };
+  }
+
+  /** ListEndpoints (API_ListEndpoints): SortBy CreationTime (default) | Name | Status, SortOrder Descending by default, MaxResults 1–100 (10). */
+  listEndpoints(input: InputReader): Outcome {
+    const sortBy = input.enum('SortBy', ['Name', 'CreationTime', 'Status'] as const) ?? 'CreationTime';
+    const order = input.enum('SortOrder', ['Ascending', 'Descending'] as const) ?? 'Descending';
+    const maxResults = input.integer('MaxResults', { min: 1, max: 100 }) ?? 10;
+    const nameContains = input.string('NameContains', { max: 63, pattern: /^[a-zA-Z0-9-]+$/ });
+    const status = input.enum('StatusEquals', ENDPOINT_STATUSES);
+    const createdBefore = input.timestamp('CreationTimeBefore');
+    const createdAfter = input.timestamp('CreationTimeAfter');
+    const modifiedBefore = input.timestamp('LastModifiedTimeBefore');
+    const modifiedAfter = input.timestamp('LastModifiedTimeAfter');
+    const nextToken = input.string('NextToken', { max: 8192 });
+
+    const query = fingerprintOf({ sortBy, order, nameContains, status, createdBefore, createdAfter, modifiedBefore, modifiedAfter });
+    const sortKey = (e: EndpointRecord): Array<string | number> =>
+      sortBy === 'Name' ? [e.name.toLowerCase()] : sortBy === 'Status' ? [e.status, e.name.toLowerCase()] : [e.creationTime, e.name.toLowerCase()];
+    const direction = order === 'Ascending' ? 1 : -1;
+    const cmp = (a: Array<string | number>, b: Array<string | number>): number => direction * compareKeys(a, b);
+    let cursor: Array<string | number> | undefined;
+    if (nextToken !== undefined) {
+      const decoded = decodeToken(nextToken);
+      if (!decoded || decoded.q !== query) throw validationError('Invalid pagination token.');
+      cursor = decoded.k;
+    }
+
+    const matches = Object.values(this.state.endpoints)
+      .filter((e) => nameContains === undefined || e.name.toLowerCase().includes(nameContains.toLowerCase()))
+      .filter((e) => status === undefined || e.status === status)
+      .filter((e) => createdBefore === undefined || e.creationTime < createdBefore)
+      .filter((e) => createdAfter === undefined || e.creationTime > createdAfter)
+      .filter((e) => modifiedBefore === undefined || e.lastModifiedTime < modifiedBefore)
+      .filter((e) => modifiedAfter === undefined || e.lastModifiedTime > modifiedAfter)
+      .filter((e) => cursor === undefined || cmp(sortKey(e), cursor) > 0)
+      .sort((a, b) => cmp(sortKey(a), sortKey(b)));
+    const page = matches.slice(0, maxResults);
+    const last = page[page.length - 1];
+    const output = {
+      Endpoints: page.map(
+        (e): EndpointSummary => ({
+          EndpointName: e.name,
+          EndpointArn: e.arn,
+          CreationTime: new Date(e.creationTime),
+          LastModifiedTime: new Date(e.lastModifiedTime),
+          EndpointStatus: e.status,
+        }),
+      ),
+      ...(matches.length > maxResults && last ? { NextToken: encodeToken({ k: sortKey(last), q: query }) } : {}),
+    } satisfies ListEndpointsOutput;
+    return { output, events: [], changed: false };
+  }
+
+  /**
+   * "SageMaker Endpoint State Change", as the documentation's sample (automating-sagemaker-with-
+   * eventbridge, "SageMaker endpoint state change"): the status in upper snake case (`IN_SERVICE`,
+   * `DELETING`, where DescribeEndpoint says `InService`), timestamps as epoch-millisecond numbers,
+   * Tags as a map. The sample's variants show only DesiredWeight and DesiredInstanceCount; the
+   * stand-in also names the variant and its current weight and count (a serverless variant has no counts).
+   */
+  private endpointEvent(e: EndpointRecord): EventBridgeEvent {
+    const detail: Record<string, unknown> = {
+      EndpointName: e.name,
+      EndpointArn: e.arn,
+      EndpointConfigName: e.configName,
+      ProductionVariants: e.variants.map((v) => ({
+        VariantName: v.variantName,
+        CurrentWeight: v.weight,
+        DesiredWeight: v.weight,
+        ...(v.instanceCount !== undefined ? { CurrentInstanceCount: v.instanceCount, DesiredInstanceCount: v.instanceCount } : {}),
+      })),
+      EndpointStatus: e.status.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase(),
+      CreationTime: e.creationTime,
+      LastModifiedTime: e.lastModifiedTime,
+      Tags: Object.fromEntries(e.tags.map((t) => [t.Key, t.Value])),
+    };
+    return this.event('SageMaker Endpoint State Change', e.arn, e.lastModifiedTime, structuredClone(detail));
   }
 
   // ------------------------------------------------------------------------- training jobs
@@ -570,19 +1109,25 @@ export class Registry {
   }
 
   /**
-   * ListTags of a training job (the tags it was created with; DescribeTrainingJob has none). The
-   * stand-in keeps tags for training jobs only. NextToken is the offset of the next tag.
+   * ListTags of a training job, model, endpoint configuration or endpoint (the tags it was created
+   * with; DescribeTrainingJob and DescribeEndpoint carry none). NextToken is the offset of the next tag.
    */
   listTags(input: InputReader): Outcome {
     const arn = input.string('ResourceArn', { required: true, max: 256 });
     const maxResults = input.integer('MaxResults', { min: 50, max: 100 }) ?? 50;
     const nextToken = input.string('NextToken', { max: 8192 });
-    const job = Object.values(this.state.trainingJobs).find((j) => j.arn === arn);
-    if (!job) throw notFound();
+    const tagged = [
+      ...Object.values(this.state.trainingJobs),
+      ...Object.values(this.state.models),
+      ...Object.values(this.state.endpointConfigs),
+      ...Object.values(this.state.endpoints),
+    ].find((r) => r.arn === arn);
+    if (!tagged) throw notFound();
+    const tags = tagged.tags;
     const start = nextToken === undefined ? 0 : Number(nextToken);
-    if (!Number.isInteger(start) || start < 0 || start > job.tags.length) throw validationError('Invalid pagination token.');
-    const page = job.tags.slice(start, start + maxResults);
-    const next = start + page.length < job.tags.length ? String(start + page.length) : undefined;
+    if (!Number.isInteger(start) || start < 0 || start > tags.length) throw validationError('Invalid pagination token.');
+    const page = tags.slice(start, start + maxResults);
+    const next = start + page.length < tags.length ? String(start + page.length) : undefined;
     return { output: { Tags: page.map((t) => ({ Key: t.Key, Value: t.Value })), ...(next ? { NextToken: next } : {}) }, events: [], changed: false };
   }
 
@@ -697,6 +1242,18 @@ export const sageMakerOperations: Record<string, Operation> = {
   DescribeTrainingJob: (r, i) => r.describeTrainingJob(i),
   StopTrainingJob: (r, i) => r.stopTrainingJob(i),
   ListTags: (r, i) => r.listTags(i),
+  BatchDescribeModelPackage: (r, i) => r.batchDescribeModelPackage(i),
+  CreateModel: (r, i) => r.createModel(i),
+  DescribeModel: (r, i) => r.describeModel(i),
+  DeleteModel: (r, i) => r.deleteModel(i),
+  CreateEndpointConfig: (r, i) => r.createEndpointConfig(i),
+  DescribeEndpointConfig: (r, i) => r.describeEndpointConfig(i),
+  DeleteEndpointConfig: (r, i) => r.deleteEndpointConfig(i),
+  CreateEndpoint: (r, i) => r.createEndpoint(i),
+  UpdateEndpoint: (r, i) => r.updateEndpoint(i),
+  DeleteEndpoint: (r, i) => r.deleteEndpoint(i),
+  DescribeEndpoint: (r, i) => r.describeEndpoint(i),
+  ListEndpoints: (r, i) => r.listEndpoints(i),
 };
 
 /** `ModelgateLocal.<Operation>`: seeding, outside SageMaker's namespace. */
@@ -720,6 +1277,16 @@ function tokenMismatch(token: string, operation: string, arn?: string): ServiceE
     400,
     'Message',
   );
+}
+
+/** ModelLifeCycle (API_ModelLifeCycle): Stage and StageStatus 1–63 of the entity-name pattern, StageDescription ≤ 1024. */
+function readModelLifeCycle(input: InputReader): ModelLifeCycle | undefined {
+  const r = input.child('ModelLifeCycle');
+  if (!r) return undefined;
+  const stage = r.string('Stage', STAGE);
+  const stageStatus = r.string('StageStatus', STAGE);
+  const stageDescription = r.string('StageDescription', { max: 1024 });
+  return { Stage: stage, StageStatus: stageStatus, ...(stageDescription !== undefined ? { StageDescription: stageDescription } : {}) };
 }
 
 function readTags(input: InputReader): Array<Tag & { Key: string; Value: string }> {

@@ -1,4 +1,5 @@
 import {
+  BatchDescribeModelPackageCommand,
   DescribeModelPackageCommand,
   DescribeTrainingJobCommand,
   ListModelPackagesCommand,
@@ -9,14 +10,42 @@ import {
   type UserContext,
 } from '@aws-sdk/client-sagemaker';
 import { ValidationError, describeIssues } from '../domain/errors.js';
-import type { ModelPackageSummary, Registry } from '../ports.js';
+import { sageMakerEndpoints } from './sagemaker-endpoints.js';
+import type { ModelPackageBrief, ModelPackageSummary, Registry } from '../ports.js';
 import { z } from 'zod';
-import { ModelPackageDetailSchema, TrainingJobDetailSchema, type ApprovalStatus } from '../schemas/events.js';
+import { ApprovalStatuses, ModelPackageDetailSchema, TrainingJobDetailSchema, type ApprovalStatus } from '../schemas/events.js';
 
 /** ListTags' answer, as far as modelgate reads it. */
 const ListTagsAnswerSchema = z.looseObject({
   Tags: z.array(z.looseObject({ Key: z.string().min(1), Value: z.string() })).optional(),
   NextToken: z.string().optional(),
+});
+
+/** BatchDescribeModelPackage's limit on ARNs per request (ModelPackageArnList: 1–100 items, API reference). */
+export const BATCH_DESCRIBE_ARNS = 100;
+
+/**
+ * BatchDescribeModelPackage's answer, as far as modelgate reads it: two maps keyed by the ARN
+ * asked for. A summary (BatchDescribeModelPackageSummary) carries the group, version, ARN,
+ * description, CreationTime, InferenceSpecification, ModelPackageStatus, ModelApprovalStatus and
+ * ModelPackageRegistrationType; it has no LastModifiedTime, ModelMetrics, MetadataProperties,
+ * CustomerMetadataProperties, ApprovalDescription, CreatedBy or LastModifiedBy.
+ */
+const BatchDescribeAnswerSchema = z.looseObject({
+  ModelPackageSummaries: z
+    .record(
+      z.string(),
+      z.looseObject({
+        ModelPackageGroupName: z.string().min(1).max(63),
+        ModelPackageVersion: z.number().int().min(1).optional(),
+        ModelPackageArn: z.string().regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/.+$/, 'must be a SageMaker model-package ARN'),
+        CreationTime: z.date(),
+        ModelPackageStatus: z.string().min(1),
+        ModelApprovalStatus: z.enum(ApprovalStatuses).optional(),
+      }),
+    )
+    .optional(),
+  BatchDescribeModelPackageErrorMap: z.record(z.string(), z.looseObject({ ErrorCode: z.string(), ErrorResponse: z.string() })).optional(),
 });
 
 /** SageMaker answers an unknown name with ValidationException "…not found" (some calls: ResourceNotFound). */
@@ -25,6 +54,7 @@ const isNotFound = (e: unknown): boolean =>
 
 export function sageMakerRegistry(client: SageMakerClient): Registry {
   return {
+    ...sageMakerEndpoints(client),
     async describeTrainingJob(name) {
       let out;
       try {
@@ -106,6 +136,38 @@ export function sageMakerRegistry(client: SageMakerClient): Registry {
         });
       }
       return { items, ...(out.NextToken ? { nextToken: out.NextToken } : {}) };
+    },
+
+    async batchDescribeModelPackages(arns) {
+      const found: ModelPackageBrief[] = [];
+      const failed: Array<{ arn: string; errorCode: string; errorResponse: string }> = [];
+      const unique = [...new Set(arns)];
+      for (let start = 0; start < unique.length; start += BATCH_DESCRIBE_ARNS) {
+        const chunk = unique.slice(start, start + BATCH_DESCRIBE_ARNS);
+        const out = await client.send(new BatchDescribeModelPackageCommand({ ModelPackageArnList: chunk }));
+        const parsed = BatchDescribeAnswerSchema.safeParse(out);
+        if (!parsed.success) throw new ValidationError('BatchDescribeModelPackage answer', describeIssues(parsed.error.issues));
+        // Object.entries reads own properties only; the maps are keyed by the ARNs asked for.
+        for (const [asked, s] of Object.entries(parsed.data.ModelPackageSummaries ?? {})) {
+          const version = s.ModelPackageVersion ?? Number(/\/(\d+)$/.exec(s.ModelPackageArn)?.[1]);
+          if (!Number.isInteger(version)) {
+            throw new ValidationError('BatchDescribeModelPackage answer', [`ModelPackageSummaries.${asked}.ModelPackageVersion: missing, and the ARN names none`]);
+          }
+          found.push({
+            arn: s.ModelPackageArn,
+            group: s.ModelPackageGroupName,
+            version,
+            // SageMaker's default for a version registered without one, as in ListModelPackages.
+            status: s.ModelApprovalStatus ?? 'PendingManualApproval',
+            packageStatus: s.ModelPackageStatus,
+            createdAt: s.CreationTime.getTime(),
+          });
+        }
+        for (const [arn, e] of Object.entries(parsed.data.BatchDescribeModelPackageErrorMap ?? {})) {
+          failed.push({ arn, errorCode: e.ErrorCode, errorResponse: e.ErrorResponse });
+        }
+      }
+      return { found, failed };
     },
 
     async describeModelPackageDetail(arn) {

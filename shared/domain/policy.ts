@@ -100,6 +100,13 @@ export const PolicyInputSchema = z.strictObject({
    * compares names (a heuristic).
    */
   identities: z.record(z.email(), IdentityEntrySchema).optional(),
+  /**
+   * What an endpoint in service with a version of this group that modelgate has not approved
+   * causes (shared/domain/deployment.ts). Absent or `notify`: a governance notice and an audit
+   * entry. `follow-up`: those, and the deployment is listed by `listUnapprovedDeployments` until
+   * it is approved or no longer served.
+   */
+  unapprovedDeployments: z.enum(['notify', 'follow-up']).optional(),
 });
 export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 
@@ -201,6 +208,7 @@ function sameContent(content: Omit<PolicyInput, 'changedBy' | 'reason'>, current
       p.signInMaxAgeMinutes ?? 0,
       // Absent and empty are the same map (none); stored policies from before it have none.
       p.identities ?? {},
+      p.unapprovedDeployments ?? 'notify',
     ]);
   return pick(content) === pick(current);
 }

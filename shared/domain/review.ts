@@ -49,6 +49,8 @@ export interface Decision {
   approvers: string[];
   rejectedBy?: string;
   policyVersion: number;
+  /** A revocation through `datasetImpact`: the dataset it was derived from (a rejection, not a review's). */
+  revokedFor?: string;
 }
 
 /** One reviewer's personal link; the URL carries a signed token that names it (see token.ts). */

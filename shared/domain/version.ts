@@ -33,12 +33,17 @@ export interface ModelVersion {
   /** A decision recorded by modelgate that explains an `Approved` (or `Rejected`) in the registry. */
   decision?: Decision;
   pendingEffects: Record<string, PendingEffect>;
+  /**
+   * The endpoints' production variants that serve this version (`<endpoint>/<variant>`), kept by
+   * the deployment recorder (usecases/deployments.ts): stored as a string set.
+   */
+  servedBy?: string[];
 }
 
 /** What one model package event says about the version. */
 export type VersionObservation = Omit<
   ModelVersion,
-  'job' | 'gateState' | 'awaitingSince' | 'gate' | 'review' | 'decision' | 'pendingEffects' | 'registeredBy' | 'trainedBy'
+  'job' | 'gateState' | 'awaitingSince' | 'gate' | 'review' | 'decision' | 'pendingEffects' | 'registeredBy' | 'trainedBy' | 'servedBy'
 >;
 
 export function observeVersion(d: ModelPackageDetail): VersionObservation {

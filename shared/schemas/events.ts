@@ -245,3 +245,34 @@ export const ModelPackageStateChangeSchema = EventBridgeSchema.extend({
   detail: ModelPackageDetailSchema,
 });
 export type ModelPackageStateChange = z.infer<typeof ModelPackageStateChangeSchema>;
+
+/**
+ * SageMaker's resource names (endpoints, endpoint configs, models, variants): 1–63 characters,
+ * alphanumerics and hyphens, no leading or trailing hyphen
+ * (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html).
+ */
+export const ResourceNameSchema = z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'must be a SageMaker resource name');
+
+/**
+ * "SageMaker Endpoint State Change". The AWS documentation's sample spells the status `IN_SERVICE`,
+ * DescribeEndpoint spells it `InService`, and public consumers match both: both are accepted, and
+ * `endpointStatus()` reads them as one. The event names neither the models nor the model packages
+ * that the endpoint serves: the recorder asks SageMaker (DescribeEndpoint → DescribeEndpointConfig
+ * → DescribeModel).
+ */
+export const EndpointDetailSchema = z.looseObject({
+  EndpointName: ResourceNameSchema,
+  EndpointArn: ArnSchema('endpoint'),
+  EndpointConfigName: ResourceNameSchema.optional(),
+  EndpointStatus: z.string().min(1).max(64),
+  CreationTime: TimestampSchema.optional(),
+  LastModifiedTime: TimestampSchema.optional(),
+});
+export type EndpointDetail = z.infer<typeof EndpointDetailSchema>;
+
+export const EndpointStateChangeSchema = EventBridgeSchema.extend({
+  source: z.literal('aws.sagemaker'),
+  'detail-type': z.literal('SageMaker Endpoint State Change'),
+  detail: EndpointDetailSchema,
+});
+export type EndpointStateChange = z.infer<typeof EndpointStateChangeSchema>;

@@ -11,10 +11,14 @@ import { parseS3Uri, producerSummary, type ArtifactNode, type DatasetInput, type
 import type { PolicyVersion } from '../domain/policy.js';
 import type { ReviewLink, ReviewRequest } from '../domain/review.js';
 import type { ModelVersion } from '../domain/version.js';
+import { isServing, type EndpointRecord } from '../domain/deployment.js';
 import type { ApprovalStatus } from '../schemas/events.js';
 import type {
   CommitResult,
   ContextCommit,
+  EffectOwner,
+  EndpointChange,
+  EndpointContext,
   GovernanceStore,
   JobChange,
   JobContext,
@@ -29,7 +33,7 @@ import type {
   VersionContext,
   VoteChange,
 } from '../ports.js';
-import { AWAITING_JOB, GOVERNED_GROUPS, OPEN_REVIEWS, PENDING_EFFECTS, approvedVersionsOfGroup, fromItem, gsi, keys, openReviewsOfGroup } from './keys.js';
+import { AWAITING_JOB, GOVERNED_GROUPS, OPEN_REVIEWS, PENDING_EFFECTS, SERVING_ENDPOINTS, approvedVersionsOfGroup, fromItem, gsi, keys, openReviewsOfGroup } from './keys.js';
 import { fromAttributeMap, ownKeysClient } from './attributes.js';
 import { decodeCursor, encodeCursor, type CursorShape } from './cursor.js';
 import { tableReads } from './table-reads.js';
@@ -318,7 +322,7 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
       });
     },
 
-    async claimEffects({ group, version }, ids, now, until) {
+    async claimEffects(owner, ids, now, until) {
       if (ids.length === 0) return true;
       const names: Record<string, string> = {};
       const conditions: string[] = [];
@@ -332,7 +336,7 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
         await client.send(
           new UpdateCommand({
             TableName: table,
-            Key: keys.version(group, version),
+            Key: ownerKey(owner),
             UpdateExpression: `SET ${sets.join(', ')}`,
             ConditionExpression: conditions.join(' AND '),
             ExpressionAttributeNames: names,
@@ -346,7 +350,7 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
       }
     },
 
-    async settleEffects({ group, version }, done, failed) {
+    async settleEffects(owner, done, failed) {
       if (done.length === 0 && failed.length === 0) return;
       const names: Record<string, string> = {};
       const values: Record<string, unknown> = { ':one': 1, ...(failed.length ? { ':zero': 0 } : {}) };
@@ -369,7 +373,7 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
         client.send(
           new UpdateCommand({
             TableName: table,
-            Key: keys.version(group, version),
+            Key: ownerKey(owner),
             UpdateExpression: `SET ${sets.join(', ')} REMOVE ${[...removes, ...(leaveIndex ? ['GSI2PK', 'GSI2SK'] : [])].join(', ')}`.replace(/ REMOVE $/, ''),
             // Leaves the pending-effects index only when these were the last pending effects.
             ConditionExpression: leaveIndex ? 'size(pendingEffects) = :n' : 'attribute_exists(PK)',
@@ -662,7 +666,13 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
             modelPackageArn: String(e.modelPackageArn),
             group: String(e.group),
             version: Number(e.version),
-            ...(v ? { status: v.status as ApprovalStatus, ...(v.decision ? { decision: v.decision as ModelVersion['decision'] } : {}) } : {}),
+            ...(v
+              ? {
+                  status: v.status as ApprovalStatus,
+                  ...(v.decision ? { decision: v.decision as ModelVersion['decision'] } : {}),
+                  ...(v.servedBy instanceof Set && v.servedBy.size > 0 ? { servedBy: [...(v.servedBy as Set<string>)].sort() } : {}),
+                }
+              : {}),
           };
         }
         return { kind: 'trainingJob', uri: String(e.uri), channel: String(e.channel), job: String(e.job), jobArn: String(e.jobArn) };
@@ -713,8 +723,103 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
       return { version, job: recorded };
     },
 
+    async loadEndpointContext({ name, versions, groups }) {
+      const wanted = [keys.endpoint(name), ...versions.map((v) => keys.version(v.group, v.version)), ...groups.map((g) => keys.policyCurrent(g))];
+      const items = await batchGet(wanted);
+      const e = pick(items, keys.endpoint(name));
+      const ctx: EndpointContext = {
+        versions: items.filter((i) => i.type === 'ModelVersion').map((i) => fromItem<ModelVersion & { rev: number }>(i)),
+        policies: items.filter((i) => i.SK === 'POLICY#CURRENT').map((i) => fromItem<PolicyVersion>(i)),
+      };
+      if (e) ctx.endpoint = fromItem<EndpointRecord & { rev: number }>(e);
+      return ctx;
+    },
+
+    async commitEndpointChange(change: EndpointChange) {
+      const { record } = change;
+      const items: TransactItem[] = [
+        { Put: { TableName: table, Item: endpointItem(record, change.expectedRev + 1), ...expectRev(change.expectedRev) } },
+        ...auditItems(change.audit),
+      ];
+      // Each served version's `servedBy` set gains or loses this variant's key: an ADD or DELETE
+      // needs no read of the version, and rev moves on, so a gate or vote that read the version
+      // before this commits nothing and plans again on what it reads back (servedBy included).
+      const byVersion = new Map<string, { group: string; version: number; add: string[]; remove: string[] }>();
+      const entry = (v: { group: string; version: number }) => {
+        const k = `${v.group.toLowerCase()}|${v.version}`;
+        const known = byVersion.get(k) ?? { group: v.group, version: v.version, add: [], remove: [] };
+        byVersion.set(k, known);
+        return known;
+      };
+      for (const v of change.serve) entry(v).add.push(v.key);
+      for (const v of change.unserve) entry(v).remove.push(v.key);
+      for (const v of byVersion.values()) {
+        const values: Record<string, unknown> = { ':one': 1 };
+        const clauses = ['SET rev = rev + :one'];
+        if (v.add.length) {
+          values[':add'] = new Set(v.add);
+          clauses.push('ADD servedBy :add');
+        }
+        if (v.remove.length) {
+          values[':remove'] = new Set(v.remove);
+          clauses.push('DELETE servedBy :remove');
+        }
+        items.push({
+          Update: {
+            TableName: table,
+            Key: keys.version(v.group, v.version),
+            UpdateExpression: clauses.join(' '),
+            ConditionExpression: 'attribute_exists(PK)',
+            ExpressionAttributeValues: values,
+          },
+        });
+      }
+      return transact(items);
+    },
+
+    async listServingEndpoints({ limit, cursor }) {
+      const shape = pages.servingEndpoints;
+      const out = await client.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: shape.index,
+          KeyConditionExpression: 'GSI1PK = :pk',
+          ExpressionAttributeValues: { ':pk': SERVING_ENDPOINTS },
+          Limit: limit,
+          ExclusiveStartKey: decodeCursor(shape, cursor),
+        }),
+      );
+      const endpoints = (out.Items ?? []).map((i) => fromItem<EndpointRecord>(i));
+      // One BatchGetItem (100 keys a request) for the page's versions and their groups' policies.
+      const versionKeys = endpoints.flatMap((e) => e.served.flatMap((s) => (s.group && s.version !== undefined ? [keys.version(s.group, s.version)] : [])));
+      const groups = [...new Set(endpoints.flatMap((e) => e.served.flatMap((s) => (s.group ? [s.group.toLowerCase()] : []))))];
+      const wanted = [...versionKeys, ...groups.map((g) => keys.policyCurrent(g))];
+      const unique = new Set(wanted.map((k) => `${k.PK}|${k.SK}`)).size;
+      const read = wanted.length ? await batchGet(wanted) : [];
+      const next = encodeCursor(shape, out.LastEvaluatedKey);
+      return {
+        endpoints,
+        versions: read.filter((i) => i.type === 'ModelVersion').map((i) => fromItem<ModelVersion>(i)),
+        policies: read.filter((i) => i.SK === 'POLICY#CURRENT').map((i) => fromItem<PolicyVersion>(i)),
+        ...(next ? { cursor: next } : {}),
+        requests: 1 + Math.ceil(unique / 100),
+      };
+    },
+
+    getEndpoint: (name) => get<EndpointRecord & { rev: number }>(keys.endpoint(name)),
+
     getTrainingJob: (name) => get<TrainingJob & { rev: number }>(keys.job(name)),
     getVersion: ({ group, version }) => get<ModelVersion & { rev: number }>(keys.version(group, version)),
+    async getVersions(wanted) {
+      // One consistent BatchGetItem per 100 keys (UnprocessedKeys retried by batchGet); the answer
+      // comes in no particular order, so each key picks its own item.
+      const keyOf = wanted.map(({ group, version }) => keys.version(group, version));
+      const items = keyOf.length ? await batchGet(keyOf) : [];
+      return keyOf.map((key) => {
+        const item = pick(items, key);
+        return item ? fromItem<ModelVersion & { rev: number }>(item) : undefined;
+      });
+    },
     async getArtifact(uri) {
       const out = await client.send(new GetCommand({ TableName: table, Key: keys.artifact(uri), ConsistentRead: true }));
       return out.Item ? artifactFrom(out.Item) : undefined;
@@ -729,7 +834,10 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
  * awaiting-job index (GSI1) while it waits for its training job (the sweep re-gates from there),
  * and otherwise in its group's sparse Approved index (GSI1) while its observed status is Approved.
  */
-function versionItem(v: ModelVersion, rev: number): Item {
+function versionItem(version: ModelVersion, rev: number): Item {
+  // `servedBy` is a string set, so that the deployment recorder can ADD and DELETE one key without
+  // reading the version; DynamoDB has no empty set, so none is stored as no attribute.
+  const { servedBy, ...v } = version;
   const pending = Object.keys(v.pendingEffects ?? {}).length > 0;
   return {
     ...keys.version(v.group, v.version),
@@ -740,9 +848,24 @@ function versionItem(v: ModelVersion, rev: number): Item {
     ...(v.status === 'Approved' && v.gateState !== 'awaiting-job' ? gsi.approvedVersion(v.group, v.version) : {}),
     type: 'ModelVersion',
     ...v,
+    ...(servedBy && servedBy.length > 0 ? { servedBy: new Set(servedBy) } : {}),
     rev,
   };
 }
+
+/** An endpoint as stored: in the sparse serving-endpoints index (GSI1) while it serves. */
+function endpointItem(e: EndpointRecord, rev: number): Item {
+  return {
+    ...keys.endpoint(e.name),
+    ...(isServing(e.status) ? gsi.servingEndpoint(e.name) : {}),
+    type: 'Endpoint',
+    ...e,
+    rev,
+  };
+}
+
+/** The item that holds an owner's pending effects. */
+const ownerKey = (owner: EffectOwner): Item => ('endpoint' in owner ? keys.endpoint(owner.endpoint) : keys.version(owner.group, owner.version));
 
 /** A review as stored: in the sparse open-reviews indexes (all groups: GSI2; its group: GSI1) while it is open. */
 function reviewItem(r: ReviewRequest, rev: number): Item {
@@ -810,6 +933,12 @@ const pages = {
     sort: { name: 'GSI1SK', prefix: '' },
     table: { PK: ['AUDIT#'], SK: [keys.auditEntryPrefix] },
   }),
+  servingEndpoints: {
+    index: 'GSI1',
+    partition: { name: 'GSI1PK', value: SERVING_ENDPOINTS },
+    sort: { name: 'GSI1SK', prefix: '' },
+    table: { PK: ['ENDPOINT#'], SK: ['ENDPOINT'] },
+  } satisfies CursorShape as CursorShape,
   dataset: (bucket: string, keyPrefix: string): CursorShape => ({
     index: 'GSI1',
     partition: { name: 'GSI1PK', value: gsi.dataset(bucket, '', '').GSI1PK },

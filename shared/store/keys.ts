@@ -16,6 +16,8 @@
  *   JOB#<jobName>              INPUT#<channel>             DATASET#<bucket> / <key>#JOB#<job>
  *   GROUP#<group>              VINPUT#<v 10>#<channel>     DATASET#<bucket> / <key>#MV#<arn>   (a version derived from a dataset)
  *   ARTIFACT#<s3 uri>          ARTIFACT
+ *   ENDPOINT#<endpoint>        ENDPOINT                    ENDPOINTS#SERVING / <endpoint> (while it serves)
+ *                                                          (its variants' models and versions; the versions carry servedBy)
  *   AUDIT#<scope>              ENTRY#<at>#<id>#<pos 3>     AUDITOF#<subject> / <at>#<id>#<pos>  AUDIT#UNSEQUENCED / <at>#<id>#<pos> (until sequenced)
  *   MLOG                       HEAD                        (the Merkle log's size, root and right edge)
  *   MLOG#NODE#<level>#<index>  NODE                        (a complete subtree's hash; level 0: the leaf, with its entry's key)
@@ -43,6 +45,8 @@ export const keys = {
   jobInput: (name: string, channel: string) => ({ PK: `JOB#${name}`, SK: `INPUT#${channel}` }),
   versionInput: (group: string, version: number, channel: string) => ({ PK: `GROUP#${g(group)}`, SK: `VINPUT#${pad(version, 10)}#${channel}` }),
   artifact: (uri: string) => ({ PK: `ARTIFACT#${uri}`, SK: 'ARTIFACT' }),
+  /** SageMaker's endpoint names are case-insensitive (its ARNs lowercase them): so is the key. */
+  endpoint: (name: string) => ({ PK: `ENDPOINT#${name.toLowerCase()}`, SK: 'ENDPOINT' }),
   auditScope: (scope: string) => `AUDIT#${scope}`,
   // A change's entries share `at` and `id`, so they sort together, in `position` order.
   auditEntry: (scope: string, at: string, position: number, id: string) => ({ PK: `AUDIT#${scope}`, SK: `ENTRY#${at}#${id}#${pad(position, 3)}` }),
@@ -64,6 +68,8 @@ export const PENDING_EFFECTS = 'EFFECTS#PENDING';
 export const openReviewsOfGroup = (group: string): string => `OPENREVIEWS#${g(group)}`;
 /** GSI1 partition of the versions waiting for their training job (sparse: only while gateState is awaiting-job). */
 export const AWAITING_JOB = 'VERSIONS#AWAITING-JOB';
+/** GSI1 partition of the endpoints that serve (sparse: a deleted or failed endpoint leaves it). */
+export const SERVING_ENDPOINTS = 'ENDPOINTS#SERVING';
 /** GSI1 partition of one group's Approved versions (sparse): the newest is the version in production. */
 export const approvedVersionsOfGroup = (group: string): string => `APPROVED#${g(group)}`;
 
@@ -85,6 +91,7 @@ export const gsi = {
    * instead; it is never Approved by modelgate, and an approval of it is reverted.
    */
   approvedVersion: (group: string, version: number) => ({ GSI1PK: approvedVersionsOfGroup(group), GSI1SK: pad(version, 10) }),
+  servingEndpoint: (name: string) => ({ GSI1PK: SERVING_ENDPOINTS, GSI1SK: name.toLowerCase() }),
 } as const;
 
 export const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'type', 'ttl'] as const;

@@ -4,17 +4,16 @@ import { withTrustLine } from '../domain/organisation.js';
 import { REVIEW_URL_PLACEHOLDER } from '../domain/review.js';
 import { signReviewToken } from '../domain/token.js';
 import type { ModelVersion } from '../domain/version.js';
-import type { Deps } from '../ports.js';
+import type { Deps, EffectOwner } from '../ports.js';
+import type { PendingEffect } from '../domain/effects.js';
 import { logger } from '../logger.js';
-
-type Key = { group: string; version: number };
 
 /**
  * Carries out effects that were committed with a state change (and so are claimed by this
  * invocation), then records which are done. A failed effect stays pending, its lease released,
  * and the invocation fails so that Lambda retries it: the retry sees a duplicate and resumes it.
  */
-export async function carryOut(deps: Deps, key: Key, effects: SideEffect[]): Promise<void> {
+export async function carryOut(deps: Deps, key: EffectOwner, effects: SideEffect[]): Promise<void> {
   const done: string[] = [];
   const failed: Array<{ id: string; error: string }> = [];
   for (const effect of effects) {
@@ -35,10 +34,14 @@ export async function carryOut(deps: Deps, key: Key, effects: SideEffect[]): Pro
 
 /** Resumes effects left pending by an earlier invocation whose lease has run out. */
 export async function resumePending(deps: Deps, version: ModelVersion): Promise<number> {
+  return resumeOwned(deps, { group: version.group, version: version.version }, version.pendingEffects);
+}
+
+/** The same for any owner of effects (an endpoint's deployment notices). */
+export async function resumeOwned(deps: Deps, key: EffectOwner, pendingEffects: Record<string, PendingEffect> | undefined): Promise<number> {
   const now = deps.clock.now();
-  const due = Object.entries(version.pendingEffects ?? {}).filter(([, p]) => p.claimedUntil < now);
+  const due = Object.entries(pendingEffects ?? {}).filter(([, p]) => p.claimedUntil < now);
   if (due.length === 0) return 0;
-  const key = { group: version.group, version: version.version };
   const claimed = await deps.store.claimEffects(key, due.map(([id]) => id), now, now + EFFECT_LEASE_MS);
   if (!claimed) return 0; // another invocation holds them
   await carryOut(deps, key, due.map(([, p]) => p.effect));

@@ -4,7 +4,13 @@ import { ValidationError, describeIssues } from '../domain/errors.js';
 import { parseS3Uri } from '../domain/lineage.js';
 import type { Decision } from '../domain/review.js';
 import type { DerivedFromDataset, Deps } from '../ports.js';
+import { parseDeploymentKey, unapprovedEvent, unapprovedNotice } from '../domain/deployment.js';
 import { decideAndCommit, type Plan } from './gate.js';
+
+/** An endpoint's ARN in the version's account and region (SageMaker lowercases the name in ARNs). */
+function endpointArnOf(modelPackageArn: string, endpoint: string): string {
+  return `${modelPackageArn.split(':').slice(0, 5).join(':')}:endpoint/${endpoint.toLowerCase()}`;
+}
 
 const RequestSchema = z
   .strictObject({
@@ -26,7 +32,9 @@ const RequestSchema = z
 export interface ImpactReport {
   s3Uri: string;
   trainingJobs: Array<{ job: string; jobArn: string; channel: string; uri: string }>;
-  modelVersions: Array<{ modelPackageArn: string; group: string; version: number; status: string; job: string; channel: string; uri: string }>;
+  modelVersions: Array<{ modelPackageArn: string; group: string; version: number; status: string; job: string; channel: string; uri: string; endpoints: string[] }>;
+  /** The endpoints' variants (`<endpoint>/<variant>`) that serve a version on this page: where the data reaches production. */
+  endpoints: string[];
   /** Only for a listing (no revoke): pass it back for the next page. */
   cursor?: string;
   revocation?: { dryRun: boolean; reason: string; revoked: string[]; alreadyRevoked: string[] };
@@ -44,11 +52,15 @@ export async function datasetImpact(deps: Deps, payload: unknown): Promise<Impac
   if (!parsed.success) throw new ValidationError('datasetImpact request', describeIssues(parsed.error.issues));
   const req = parsed.data;
   const { bucket, key } = parseS3Uri(req.s3Uri);
-  const report: ImpactReport = { s3Uri: req.s3Uri, trainingJobs: [], modelVersions: [] };
+  const report: ImpactReport = { s3Uri: req.s3Uri, trainingJobs: [], modelVersions: [], endpoints: [] };
   const add = (items: DerivedFromDataset[]) => {
     for (const i of items) {
       if (i.kind === 'trainingJob') report.trainingJobs.push({ job: i.job, jobArn: i.jobArn, channel: i.channel, uri: i.uri });
-      else report.modelVersions.push({ modelPackageArn: i.modelPackageArn, group: i.group, version: i.version, status: i.status ?? 'unknown', job: i.job, channel: i.channel, uri: i.uri });
+      else {
+        const endpoints = i.servedBy ?? [];
+        report.modelVersions.push({ modelPackageArn: i.modelPackageArn, group: i.group, version: i.version, status: i.status ?? 'unknown', job: i.job, channel: i.channel, uri: i.uri, endpoints });
+        for (const e of endpoints) if (!report.endpoints.includes(e)) report.endpoints.push(e);
+      }
     }
   };
   if (!req.revoke) {
@@ -94,7 +106,13 @@ async function revokeVersion(
       approvers: [],
       rejectedBy: why.actor,
       policyVersion: current.decision?.policyVersion ?? current.gate?.policyVersion ?? 0,
+      revokedFor: why.dataset,
     };
+    // Every endpoint that serves the version now serves a revoked one: named in the audit log and
+    // in one governance notice (domain/deployment.ts), as a deployment of it would be.
+    const served = (version.servedBy ?? []).map(parseDeploymentKey);
+    const verdict = { approved: false as const, reason: 'revoked' as const, why: `its approval was revoked by ${why.actor} (derived from ${why.dataset})` };
+    const deployed = served.map((d) => ({ served: { variant: d.variant, model: '', modelPackageArn: version.arn, group: version.group, version: version.version }, verdict, endpoint: d.endpoint }));
     const description = fitDescription(`modelgate: approval revoked (decision ${decision.id}) by ${why.actor}: derived from ${why.dataset}: ${why.reason}`);
     return {
       outcome: 'revoked',
@@ -104,8 +122,9 @@ async function revokeVersion(
           action: 'version.revoked',
           subject: version.arn,
           actor: why.actor,
-          detail: { decisionId: decision.id, dataset: why.dataset, reason: why.reason, previousDecision: current.decision?.id ?? null },
+          detail: { decisionId: decision.id, dataset: why.dataset, reason: why.reason, previousDecision: current.decision?.id ?? null, servedBy: version.servedBy ?? [] },
         },
+        ...deployed.map((d) => unapprovedEvent({ name: d.endpoint, arn: endpointArnOf(version.arn, d.endpoint) }, d.served, d.verdict)),
       ],
       effects: [
         {
@@ -121,9 +140,19 @@ async function revokeVersion(
           id: `revoke-notice:${decision.id}`,
           topic: 'governance',
           subject: `Approval revoked: ${version.group} v${version.version}`.slice(0, 99),
-          message: [`${why.actor} revoked the approval of ${version.arn}.`, `It was trained on ${why.dataset}.`, `Reason: ${why.reason}`].join('\n'),
-          attributes: { event: 'approval-revoked', group: version.group },
+          message: [
+            `${why.actor} revoked the approval of ${version.arn}.`,
+            `It was trained on ${why.dataset}.`,
+            `Reason: ${why.reason}`,
+            ...(served.length ? [`It is deployed: endpoint variants that serve it now serve an unapproved version: ${served.map((d) => `${d.endpoint} (variant ${d.variant})`).join(', ')}.`] : []),
+          ].join('\n'),
+          attributes: { event: 'approval-revoked', group: version.group, ...(served.length ? { deployed: 'true' } : {}) },
         },
+        // And, per endpoint, the notice its deployment of an unapproved version gets.
+        ...[...new Set(deployed.map((d) => d.endpoint))].map((endpoint) => ({
+          ...unapprovedNotice({ name: endpoint, arn: endpointArnOf(version.arn, endpoint), lastModified: 0 }, deployed.filter((d) => d.endpoint === endpoint), 'now serves'),
+          id: `revoke-deployment-notice:${decision.id}:${endpoint}`,
+        })),
       ],
     };
   });

@@ -6,6 +6,7 @@ import { GroupNameSchema } from '../domain/policy.js';
 import type { Decision, ReviewRequest } from '../domain/review.js';
 import type { ModelVersion } from '../domain/version.js';
 import type { Deps } from '../ports.js';
+import { parseDeploymentKey } from '../domain/deployment.js';
 
 /** By model package ARN, or by group and version. */
 export const VersionRefSchema = z.union([
@@ -26,13 +27,15 @@ export function parseVersionRef(payload: unknown, subject: string): { group: str
 
 /** One document: a version, its ancestors, its gate results and decisions, and its audit entries. */
 export interface LineageDocument {
-  modelPackage: Omit<ModelVersion, 'pendingEffects' | 'gate' | 'decision' | 'review' | 'job' | 'gateState'> & { pipelineExecution?: string };
+  modelPackage: Omit<ModelVersion, 'pendingEffects' | 'gate' | 'decision' | 'review' | 'job' | 'gateState' | 'servedBy'> & { pipelineExecution?: string };
   trainingJob?: Omit<TrainingJob, 'tags'> & { tags: Record<string, string> };
   datasets: Array<{ channel: string; uri: string }>;
   image?: { uri: string; digest?: string };
   gate?: ModelVersion['gate'] & { state?: ModelVersion['gateState'] };
   reviews: Array<Pick<ReviewRequest, 'id' | 'status' | 'openedAt' | 'expiresAt' | 'policyVersion' | 'requiredApprovals' | 'reviewers' | 'votes' | 'decision' | 'closedAt'>>;
   decision?: Decision;
+  /** The endpoints' production variants that serve this version now (the deployment recorder keeps them on the version). */
+  endpoints: Array<{ endpoint: string; variant: string }>;
   /** The version's audit entries, oldest first, each with its `logIndex` once sequenced (getAuditTrail gives proofs). */
   audit: { entries: AuditEntry[] };
   /** DynamoDB requests this answer cost, and in how many sequential rounds (bounded: 2). */
@@ -45,7 +48,7 @@ export async function getLineage(deps: Pick<Deps, 'store'>, payload: unknown): P
   const items = await deps.store.loadLineage(key);
   if (!items) throw new NotFound(`modelgate has no record of ${key.group} version ${key.version}`);
   const { version: v, job } = items;
-  const { pendingEffects: _p, gate, decision, review: _r, job: _j, gateState, ...facts } = v;
+  const { pendingEffects: _p, gate, decision, review: _r, job: _j, gateState, servedBy, ...facts } = v;
   const datasets = job?.datasets ?? [];
   const image = v.image ?? job?.image;
   return {
@@ -67,6 +70,7 @@ export async function getLineage(deps: Pick<Deps, 'store'>, payload: unknown): P
       ...(r.closedAt ? { closedAt: r.closedAt } : {}),
     })),
     ...(decision ? { decision } : {}),
+    endpoints: [...(servedBy ?? [])].sort().map(parseDeploymentKey),
     audit: { entries: items.audit },
     cost: { requests: items.requests, rounds: items.rounds },
   };

@@ -26,8 +26,12 @@ export function withReadCache<D extends Pick<Deps, 'registry' | 'reports'>>(deps
     listTags: once('ListTags', (arn: string) => r.listTags(arn)),
     describeModelPackage: once('DescribeModelPackage', (arn: string) => r.describeModelPackage(arn)),
     describeModelPackageDetail: (arn) => r.describeModelPackageDetail(arn),
+    // A confirmation of the registry's current status: asked fresh each time, like a listing.
+    batchDescribeModelPackages: (arns) => r.batchDescribeModelPackages(arns),
     listModelPackages: (args) => r.listModelPackages(args),
     setApprovalStatus: (args) => r.setApprovalStatus(args),
+    describeEndpoint: once('DescribeEndpoint', (name: string) => r.describeEndpoint(name)),
+    listEndpoints: (args) => r.listEndpoints(args),
   };
   const reports: ReportReader = { read: once('GetObject', (uri: string) => deps.reports.read(uri)) };
   return { ...deps, registry, reports };

@@ -2,24 +2,37 @@
  * The SageMaker stand-in (local/sagemaker), driven by the real `@aws-sdk/client-sagemaker`,
  * pointed at it through the standard AWS_ENDPOINT_URL_SAGEMAKER (never an explicit `endpoint`).
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import {
+  BatchDescribeModelPackageCommand,
   ConflictException,
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
   CreateModelPackageCommand,
   CreateModelPackageGroupCommand,
   CreateTrainingJobCommand,
+  DeleteEndpointCommand,
+  DeleteEndpointConfigCommand,
+  DeleteModelCommand,
+  DescribeEndpointCommand,
+  DescribeEndpointConfigCommand,
+  DescribeModelCommand,
   DescribeModelPackageCommand,
   DescribeTrainingJobCommand,
+  ListEndpointsCommand,
   ListModelPackagesCommand,
   ListTagsCommand,
   SageMakerClient,
   SageMakerServiceException,
+  UpdateEndpointCommand,
   UpdateModelPackageCommand,
   type CreateModelPackageInput,
   type CreateTrainingJobRequest,
+  type ProductionVariant,
 } from '@aws-sdk/client-sagemaker';
 import { ModelPackageStateChangeSchema, TrainingJobStateChangeSchema } from '../../shared/schemas/events.js';
 import { sageMakerRegistry } from '../../shared/aws/sagemaker.js';
@@ -637,6 +650,532 @@ describe('the wire and the server', () => {
     } finally {
       clientsFor(standIn.url);
       await again.close();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Hosting: models, endpoint configurations, endpoints (issue 11)
+
+const EXECUTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/service-role/AmazonSageMaker-ExecutionRole-fraud`;
+const XGBOOST = '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1';
+const XGBOOST_DIGEST = 'sha256:8c1a2f5e0b7d4c3a9e6f1d2b5a8c7e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d';
+const CHALLENGER_IMAGE = `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/fraud-lightgbm@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0`;
+const arnOf = (resource: string) => `arn:aws:sagemaker:${REGION}:${ACCOUNT}:${resource}`;
+
+let hostingCounter = 0;
+
+/**
+ * A registered version and two models (one from the version, one from an image), named uniquely
+ * per test: `<prefix>-<n>-champion`, `<prefix>-<n>-challenger`.
+ */
+async function twoModels(prefix = 'fraud') {
+  const n = ++hostingCounter;
+  const group = await newGroup();
+  const { ModelPackageArn = '' } = await sm.send(new CreateModelPackageCommand(packageInput(group)));
+  const champion = `${prefix}-${n}-champion`;
+  const challenger = `${prefix}-${n}-challenger`;
+  await sm.send(new CreateModelCommand({ ModelName: champion, PrimaryContainer: { ModelPackageName: ModelPackageArn }, ExecutionRoleArn: EXECUTION_ROLE }));
+  await sm.send(
+    new CreateModelCommand({
+      ModelName: challenger,
+      Containers: [{ Image: CHALLENGER_IMAGE, ModelDataUrl: `s3://acme-ml-artifacts-${ACCOUNT}/fraud-detector/training/lgbm-7/output/model.tar.gz` }],
+      ExecutionRoleArn: EXECUTION_ROLE,
+    }),
+  );
+  return { n, group, modelPackageArn: ModelPackageArn, champion, challenger };
+}
+
+const twoVariants = (champion: string, challenger: string): ProductionVariant[] => [
+  { VariantName: 'champion', ModelName: champion, InitialInstanceCount: 2, InstanceType: 'ml.m5.xlarge', InitialVariantWeight: 0.9 },
+  { VariantName: 'challenger', ModelName: challenger, InitialInstanceCount: 1, InstanceType: 'ml.m5.large', InitialVariantWeight: 0.1 },
+];
+
+/** The whole state, to show that a refused request changed nothing. */
+const stateNow = async (): Promise<unknown> => (await fetch(`${standIn.url}/_local/state`)).json();
+
+describe('hosting: models, endpoint configurations and endpoints through the real SDK', () => {
+  it('a model from a version → a configuration with two variants → an endpoint: Describe* answers and the IN_SERVICE event', async () => {
+    const { n, modelPackageArn, champion, challenger } = await twoModels();
+
+    const model = await sm.send(new DescribeModelCommand({ ModelName: champion }));
+    expect(model).toEqual({
+      $metadata: expect.anything(),
+      ModelName: champion,
+      ModelArn: arnOf(`model/${champion}`),
+      PrimaryContainer: { ModelPackageName: modelPackageArn },
+      ExecutionRoleArn: EXECUTION_ROLE,
+      CreationTime: expect.any(Date),
+      EnableNetworkIsolation: false,
+    });
+    const other = await sm.send(new DescribeModelCommand({ ModelName: challenger }));
+    expect(other.Containers).toEqual([
+      { Image: CHALLENGER_IMAGE, ModelDataUrl: `s3://acme-ml-artifacts-${ACCOUNT}/fraud-detector/training/lgbm-7/output/model.tar.gz` },
+    ]);
+    expect(other.PrimaryContainer).toBeUndefined();
+
+    const configName = `fraud-${n}-config-a`;
+    const { EndpointConfigArn } = await sm.send(
+      new CreateEndpointConfigCommand({ EndpointConfigName: configName, ProductionVariants: twoVariants(champion, challenger) }),
+    );
+    expect(EndpointConfigArn).toBe(arnOf(`endpoint-config/${configName}`));
+    const config = await sm.send(new DescribeEndpointConfigCommand({ EndpointConfigName: configName }));
+    expect(config).toEqual({
+      $metadata: expect.anything(),
+      EndpointConfigName: configName,
+      EndpointConfigArn,
+      ProductionVariants: twoVariants(champion, challenger),
+      CreationTime: expect.any(Date),
+    });
+
+    const endpointName = `Fraud-Scoring-${n}`; // mixed case: the ARN lower-cases it
+    const from = (await eventsSince(0)).length;
+    const before = Date.now();
+    const { EndpointArn } = await sm.send(
+      new CreateEndpointCommand({ EndpointName: endpointName, EndpointConfigName: configName, Tags: [{ Key: 'team', Value: 'fraud-ml' }] }),
+    );
+    expect(EndpointArn).toBe(arnOf(`endpoint/fraud-scoring-${n}`));
+
+    const d = await sm.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+    expect(d).toEqual({
+      $metadata: expect.anything(),
+      EndpointName: endpointName,
+      EndpointArn,
+      EndpointConfigName: configName,
+      ProductionVariants: [
+        {
+          VariantName: 'champion',
+          // The version's image; its digest comes from the version's InferenceSpecification.
+          DeployedImages: [{ SpecifiedImage: XGBOOST, ResolvedImage: `683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost@${XGBOOST_DIGEST}`, ResolutionTime: expect.any(Date) }],
+          CurrentWeight: 0.9,
+          DesiredWeight: 0.9,
+          CurrentInstanceCount: 2,
+          DesiredInstanceCount: 2,
+        },
+        {
+          VariantName: 'challenger',
+          DeployedImages: [{ SpecifiedImage: CHALLENGER_IMAGE, ResolvedImage: CHALLENGER_IMAGE, ResolutionTime: expect.any(Date) }],
+          CurrentWeight: 0.1,
+          DesiredWeight: 0.1,
+          CurrentInstanceCount: 1,
+          DesiredInstanceCount: 1,
+        },
+      ],
+      EndpointStatus: 'InService',
+      CreationTime: expect.any(Date),
+      LastModifiedTime: expect.any(Date),
+    });
+    expect(d.CreationTime?.getTime()).toBeGreaterThanOrEqual(before);
+
+    const [event, ...more] = await eventsSince(from);
+    expect(more).toHaveLength(0);
+    expect(event).toEqual({
+      version: '0',
+      id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+      'detail-type': 'SageMaker Endpoint State Change',
+      source: 'aws.sagemaker',
+      account: ACCOUNT,
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      region: REGION,
+      resources: [EndpointArn],
+      detail: {
+        EndpointName: endpointName,
+        EndpointArn,
+        EndpointConfigName: configName,
+        ProductionVariants: [
+          { VariantName: 'champion', CurrentWeight: 0.9, DesiredWeight: 0.9, CurrentInstanceCount: 2, DesiredInstanceCount: 2 },
+          { VariantName: 'challenger', CurrentWeight: 0.1, DesiredWeight: 0.1, CurrentInstanceCount: 1, DesiredInstanceCount: 1 },
+        ],
+        EndpointStatus: 'IN_SERVICE', // the event's spelling; DescribeEndpoint says InService
+        CreationTime: d.CreationTime?.getTime(), // epoch milliseconds, as numbers
+        LastModifiedTime: d.LastModifiedTime?.getTime(),
+        Tags: { team: 'fraud-ml' },
+      },
+    });
+
+    // The endpoint's tags, as for training jobs: ListTags, not DescribeEndpoint.
+    const tags = await sm.send(new ListTagsCommand({ ResourceArn: EndpointArn }));
+    expect(tags.Tags).toEqual([{ Key: 'team', Value: 'fraud-ml' }]);
+  });
+
+  it('UpdateEndpoint to another configuration: a second IN_SERVICE event, later; the old configuration may go', async () => {
+    const { n, champion, challenger } = await twoModels();
+    const [a, b] = [`fraud-${n}-config-a`, `fraud-${n}-config-b`];
+    await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: a, ProductionVariants: twoVariants(champion, challenger).slice(0, 1) }));
+    await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: b, ProductionVariants: twoVariants(champion, challenger) }));
+    const endpointName = `fraud-scoring-${n}`;
+    const from = (await eventsSince(0)).length;
+    await sm.send(new CreateEndpointCommand({ EndpointName: endpointName, EndpointConfigName: a }));
+    const created = await sm.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+    expect(created.ProductionVariants?.map((v) => v.VariantName)).toEqual(['champion']);
+
+    const out = await sm.send(new UpdateEndpointCommand({ EndpointName: endpointName, EndpointConfigName: b }));
+    expect(out.EndpointArn).toBe(created.EndpointArn);
+    const updated = await sm.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+    expect(updated).toMatchObject({ EndpointConfigName: b, EndpointStatus: 'InService', CreationTime: created.CreationTime });
+    expect(updated.ProductionVariants?.map((v) => v.VariantName)).toEqual(['champion', 'challenger']);
+    expect(updated.LastModifiedTime?.getTime()).toBeGreaterThan(created.LastModifiedTime?.getTime() ?? Infinity);
+
+    const [first, second, ...more] = await eventsSince(from);
+    expect(more).toHaveLength(0);
+    expect(first?.detail).toMatchObject({ EndpointConfigName: a, EndpointStatus: 'IN_SERVICE' });
+    expect(second?.detail).toMatchObject({ EndpointConfigName: b, EndpointStatus: 'IN_SERVICE', CreationTime: first?.detail['CreationTime'] });
+    expect(second?.detail['LastModifiedTime']).toBe(updated.LastModifiedTime?.getTime());
+    expect(second?.detail['LastModifiedTime'] as number).toBeGreaterThan(first?.detail['LastModifiedTime'] as number);
+    expect((second?.detail['ProductionVariants'] as unknown[]).length).toBe(2);
+
+    // SageMaker lets a configuration and a model go while an endpoint runs them: the endpoint keeps what it deployed.
+    await sm.send(new DeleteEndpointConfigCommand({ EndpointConfigName: a }));
+    await sm.send(new DeleteModelCommand({ ModelName: challenger }));
+    const still = await sm.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+    expect(still.ProductionVariants).toEqual(updated.ProductionVariants);
+    const gone = await failure(sm.send(new DescribeEndpointConfigCommand({ EndpointConfigName: a })));
+    expect(gone.message).toBe(`Could not find endpoint configuration "${arnOf(`endpoint-config/${a}`)}".`);
+    const noModel = await failure(sm.send(new DescribeModelCommand({ ModelName: challenger })));
+    expect(noModel.message).toBe(`Could not find model "${arnOf(`model/${challenger}`)}".`);
+    // ...but the configuration that names the deleted model can no longer be deployed.
+    const redeploy = await failure(sm.send(new UpdateEndpointCommand({ EndpointName: endpointName, EndpointConfigName: b })));
+    expect(redeploy.name).toBe('ValidationException');
+    expect(redeploy.message).toBe(`Could not find model "${arnOf(`model/${challenger}`)}".`);
+  });
+
+  it('DeleteEndpoint emits DELETING, and then the endpoint is gone', async () => {
+    const { n, champion, challenger } = await twoModels();
+    const configName = `fraud-${n}-config`;
+    await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: configName, ProductionVariants: twoVariants(champion, challenger) }));
+    const endpointName = `fraud-scoring-${n}`;
+    const { EndpointArn = '' } = await sm.send(new CreateEndpointCommand({ EndpointName: endpointName, EndpointConfigName: configName }));
+    const live = await sm.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+    const from = (await eventsSince(0)).length;
+
+    await sm.send(new DeleteEndpointCommand({ EndpointName: endpointName }));
+    const [event, ...more] = await eventsSince(from);
+    expect(more).toHaveLength(0);
+    expect(event).toMatchObject({ 'detail-type': 'SageMaker Endpoint State Change', resources: [EndpointArn] });
+    expect(event?.detail).toMatchObject({ EndpointName: endpointName, EndpointArn, EndpointConfigName: configName, EndpointStatus: 'DELETING' });
+    expect(event?.detail['LastModifiedTime'] as number).toBeGreaterThan(live.LastModifiedTime?.getTime() ?? Infinity);
+
+    const e = await failure(sm.send(new DescribeEndpointCommand({ EndpointName: endpointName })));
+    expect(e).toBeInstanceOf(SageMakerServiceException);
+    expect(e.name).toBe('ValidationException');
+    expect(e.message).toBe(`Could not find endpoint "${EndpointArn}".`);
+    expect((await failure(sm.send(new DeleteEndpointCommand({ EndpointName: endpointName })))).message).toBe(`Could not find endpoint "${EndpointArn}".`);
+    expect((await failure(sm.send(new UpdateEndpointCommand({ EndpointName: endpointName, EndpointConfigName: configName })))).name).toBe('ValidationException');
+    const listed = await sm.send(new ListEndpointsCommand({ NameContains: endpointName }));
+    expect(listed.Endpoints).toEqual([]);
+    expect(await eventsSince(from + 1)).toHaveLength(0);
+
+    // The name is free again; the new endpoint (the same ARN) comes after the DELETING event, never before it.
+    await sm.send(new CreateEndpointCommand({ EndpointName: endpointName, EndpointConfigName: configName }));
+    const again = await sm.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+    expect(again.EndpointStatus).toBe('InService');
+    expect(again.CreationTime?.getTime()).toBeGreaterThan(event?.detail['LastModifiedTime'] as number);
+    const [recreated] = await eventsSince(from + 1);
+    expect(recreated?.detail).toMatchObject({ EndpointArn, EndpointStatus: 'IN_SERVICE', LastModifiedTime: again.LastModifiedTime?.getTime() });
+  });
+
+  it('ListEndpoints pages with MaxResults and NextToken, sorts, and filters by StatusEquals and NameContains', async () => {
+    const { n, champion, challenger } = await twoModels();
+    const configName = `fraud-${n}-config`;
+    await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: configName, ProductionVariants: twoVariants(champion, challenger) }));
+    const prefix = `listed-${n}`;
+    const names = [`${prefix}-b`, `${prefix}-c`, `${prefix}-a`];
+    for (const name of names) await sm.send(new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: configName }));
+    await sm.send(new CreateEndpointCommand({ EndpointName: `other-${n}`, EndpointConfigName: configName })); // not listed
+
+    const pages: string[][] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await sm.send(new ListEndpointsCommand({ NameContains: prefix, SortBy: 'Name', SortOrder: 'Ascending', MaxResults: 2, NextToken }));
+      pages.push((page.Endpoints ?? []).map((e) => e.EndpointName ?? ''));
+      for (const e of page.Endpoints ?? []) {
+        expect(e).toEqual({
+          EndpointName: e.EndpointName,
+          EndpointArn: arnOf(`endpoint/${e.EndpointName}`),
+          CreationTime: expect.any(Date),
+          LastModifiedTime: expect.any(Date),
+          EndpointStatus: 'InService',
+        });
+      }
+      NextToken = page.NextToken;
+    } while (NextToken && pages.length < 10);
+    expect(pages).toEqual([[`${prefix}-a`, `${prefix}-b`], [`${prefix}-c`]]);
+
+    // The default order: newest first.
+    const newest = await sm.send(new ListEndpointsCommand({ NameContains: prefix }));
+    expect(newest.Endpoints?.map((e) => e.EndpointName)).toEqual([...names].reverse());
+
+    const inService = await sm.send(new ListEndpointsCommand({ NameContains: prefix, StatusEquals: 'InService' }));
+    expect(inService.Endpoints).toHaveLength(3);
+    const creating = await sm.send(new ListEndpointsCommand({ NameContains: prefix, StatusEquals: 'Creating' }));
+    expect(creating.Endpoints).toEqual([]);
+
+    const first = await sm.send(new ListEndpointsCommand({ NameContains: prefix, MaxResults: 1 }));
+    const mixed = await failure(sm.send(new ListEndpointsCommand({ NameContains: prefix, SortBy: 'Name', NextToken: first.NextToken })));
+    expect(mixed.message).toBe('Invalid pagination token.');
+    const badStatus = await failure(sm.send(new ListEndpointsCommand({ StatusEquals: 'Running' as unknown as 'InService' })));
+    expect(badStatus.message).toMatch(/^1 validation error detected: Value 'Running' at 'statusEquals' failed to satisfy constraint: Member must satisfy enum value set/);
+  });
+
+  it('refuses bad input with a ValidationException that names the field, and changes nothing', async () => {
+    const { n, champion, challenger } = await twoModels();
+    const configName = `fraud-${n}-config`;
+    await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: configName, ProductionVariants: twoVariants(champion, challenger) }));
+    await sm.send(new CreateEndpointCommand({ EndpointName: `fraud-scoring-${n}`, EndpointConfigName: configName }));
+    const before = await stateNow();
+    const from = (await eventsSince(0)).length;
+
+    const refusals: Array<[Promise<unknown>, string | RegExp]> = [
+      // Missing names.
+      [
+        sm.send(new CreateModelCommand({ PrimaryContainer: { Image: XGBOOST } } as unknown as { ModelName: string })),
+        "1 validation error detected: Value null at 'modelName' failed to satisfy constraint: Member must not be null",
+      ],
+      [
+        sm.send(new CreateEndpointCommand({ EndpointName: `fraud-scoring-${n}-x` } as unknown as { EndpointName: string; EndpointConfigName: string })),
+        "1 validation error detected: Value null at 'endpointConfigName' failed to satisfy constraint: Member must not be null",
+      ],
+      [
+        sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: `${configName}-x`, ProductionVariants: [{ ModelName: champion, InitialInstanceCount: 1, InstanceType: 'ml.m5.large' } as ProductionVariant] })),
+        "1 validation error detected: Value null at 'productionVariants.1.member.variantName' failed to satisfy constraint: Member must not be null",
+      ],
+      [sm.send(new DescribeEndpointCommand({} as { EndpointName: string })), /at 'endpointName' failed to satisfy constraint: Member must not be null$/],
+      // A name SageMaker's pattern refuses.
+      [sm.send(new CreateModelCommand({ ModelName: 'fraud_model', PrimaryContainer: { Image: XGBOOST } })), /^1 validation error detected: Value 'fraud_model' at 'modelName' failed to satisfy constraint: Member must satisfy regular expression pattern/],
+      // A model package that does not exist, a container with neither image nor package.
+      [
+        sm.send(new CreateModelCommand({ ModelName: `fraud-${n}-ghost`, PrimaryContainer: { ModelPackageName: arnOf('model-package/no-such-group/3') } })),
+        `ModelPackage ${arnOf('model-package/no-such-group/3')} does not exist.`,
+      ],
+      [
+        sm.send(new CreateModelCommand({ ModelName: `fraud-${n}-ghost`, Containers: [{ Image: XGBOOST }, { Environment: { A: 'b' } }] })),
+        /containers\.2\.member: give an image \(containers\.2\.member\.image\) or a model package \(containers\.2\.member\.modelPackageName\)/,
+      ],
+      // An unknown model in a configuration (the second variant), and an instance-based variant without instances.
+      [
+        sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: `${configName}-x`, ProductionVariants: twoVariants(champion, `fraud-${n}-nobody`) })),
+        `Could not find model "${arnOf(`model/fraud-${n}-nobody`)}".`,
+      ],
+      [
+        sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: `${configName}-x`, ProductionVariants: [{ VariantName: 'v', ModelName: champion, InstanceType: 'ml.m5.large' }] })),
+        "1 validation error detected: Value null at 'productionVariants.1.member.initialInstanceCount' failed to satisfy constraint: Member must not be null",
+      ],
+      [
+        sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: `${configName}-x`, ProductionVariants: [] })),
+        /at 'productionVariants' failed to satisfy constraint: Member must have length greater than or equal to 1$/,
+      ],
+      // Unknown configuration and endpoint.
+      [
+        sm.send(new CreateEndpointCommand({ EndpointName: `fraud-scoring-${n}-x`, EndpointConfigName: `${configName}-none` })),
+        `Could not find endpoint configuration "${arnOf(`endpoint-config/${configName}-none`)}".`,
+      ],
+      [
+        sm.send(new UpdateEndpointCommand({ EndpointName: `fraud-scoring-${n}-none`, EndpointConfigName: configName })),
+        `Could not find endpoint "${arnOf(`endpoint/fraud-scoring-${n}-none`)}".`,
+      ],
+      // Duplicates, whatever the case of the name.
+      [
+        sm.send(new CreateModelCommand({ ModelName: champion.toUpperCase(), PrimaryContainer: { Image: XGBOOST } })),
+        `Cannot create already existing model "${arnOf(`model/${champion}`)}".`,
+      ],
+      [
+        sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: configName, ProductionVariants: twoVariants(champion, challenger) })),
+        `Cannot create already existing endpoint configuration "${arnOf(`endpoint-config/${configName}`)}".`,
+      ],
+      [
+        sm.send(new CreateEndpointCommand({ EndpointName: `FRAUD-SCORING-${n}`, EndpointConfigName: configName })),
+        `Cannot create already existing endpoint "${arnOf(`endpoint/fraud-scoring-${n}`)}".`,
+      ],
+    ];
+    for (const [call, message] of refusals) {
+      const e = await failure(call);
+      expect(e.name).toBe('ValidationException');
+      expect(e.$metadata?.httpStatusCode).toBe(400);
+      if (typeof message === 'string') expect(e.message).toBe(message);
+      else expect(e.message).toMatch(message);
+    }
+    expect(await stateNow()).toEqual(before);
+    expect(await eventsSince(from)).toHaveLength(0);
+  });
+});
+
+describe('BatchDescribeModelPackage', () => {
+  it('answers known ARNs with their summaries and unknown ones in the error map', async () => {
+    const group = await newGroup();
+    const first = await sm.send(new CreateModelPackageCommand(packageInput(group)));
+    const second = await sm.send(new CreateModelPackageCommand({ ModelPackageGroupName: group }));
+    await sm.send(new UpdateModelPackageCommand({ ModelPackageArn: second.ModelPackageArn, ModelApprovalStatus: 'Approved' }));
+    const unknown = arnOf(`model-package/${group}/9`);
+    const described = await sm.send(new DescribeModelPackageCommand({ ModelPackageName: first.ModelPackageArn }));
+
+    const out = await sm.send(new BatchDescribeModelPackageCommand({ ModelPackageArnList: [first.ModelPackageArn ?? '', second.ModelPackageArn ?? '', unknown] }));
+    expect(out.ModelPackageSummaries).toEqual({
+      [first.ModelPackageArn ?? '']: {
+        ModelPackageGroupName: group,
+        ModelPackageVersion: 1,
+        ModelPackageArn: first.ModelPackageArn,
+        ModelPackageDescription: packageInput(group).ModelPackageDescription,
+        CreationTime: described.CreationTime,
+        InferenceSpecification: packageInput(group).InferenceSpecification,
+        ModelPackageStatus: 'Completed',
+        ModelApprovalStatus: 'PendingManualApproval',
+        ModelPackageRegistrationType: 'Registered',
+      },
+      [second.ModelPackageArn ?? '']: {
+        ModelPackageGroupName: group,
+        ModelPackageVersion: 2,
+        ModelPackageArn: second.ModelPackageArn,
+        CreationTime: expect.any(Date),
+        ModelPackageStatus: 'Completed',
+        ModelApprovalStatus: 'Approved',
+        ModelPackageRegistrationType: 'Registered',
+      },
+    });
+    expect(out.BatchDescribeModelPackageErrorMap).toEqual({
+      [unknown]: { ErrorCode: 'ValidationException', ErrorResponse: `ModelPackage ${unknown} does not exist.` },
+    });
+  });
+
+  it('refuses more than 100 ARNs, none, and an ARN that is not a model package ARN', async () => {
+    const group = await newGroup();
+    const { ModelPackageArn = '' } = await sm.send(new CreateModelPackageCommand({ ModelPackageGroupName: group }));
+    const many = Array.from({ length: 101 }, (_, i) => (i === 0 ? ModelPackageArn : arnOf(`model-package/${group}/${i + 1}`)));
+    const tooMany = await failure(sm.send(new BatchDescribeModelPackageCommand({ ModelPackageArnList: many })));
+    expect(tooMany.name).toBe('ValidationException');
+    expect(tooMany.message).toMatch(/at 'modelPackageArnList' failed to satisfy constraint: Member must have length less than or equal to 100$/);
+    // 100 is allowed.
+    const hundred = await sm.send(new BatchDescribeModelPackageCommand({ ModelPackageArnList: many.slice(0, 100) }));
+    expect(Object.keys(hundred.ModelPackageSummaries ?? {})).toEqual([ModelPackageArn]);
+    expect(Object.keys(hundred.BatchDescribeModelPackageErrorMap ?? {})).toHaveLength(99);
+
+    const none = await failure(sm.send(new BatchDescribeModelPackageCommand({ ModelPackageArnList: [] })));
+    expect(none.message).toBe("1 validation error detected: Value '[]' at 'modelPackageArnList' failed to satisfy constraint: Member must have length greater than or equal to 1");
+    const missing = await failure(sm.send(new BatchDescribeModelPackageCommand({} as { ModelPackageArnList: string[] })));
+    expect(missing.message).toBe("1 validation error detected: Value null at 'modelPackageArnList' failed to satisfy constraint: Member must not be null");
+    const notAnArn = await failure(sm.send(new BatchDescribeModelPackageCommand({ ModelPackageArnList: [ModelPackageArn, `${group}/1`] })));
+    expect(notAnArn.message).toMatch(new RegExp(`^1 validation error detected: Value '${group}/1' at 'modelPackageArnList.2.member' failed to satisfy constraint: Member must satisfy regular expression pattern`));
+  });
+});
+
+describe('ModelLifeCycle on model packages', () => {
+  it('is set on CreateModelPackage, changed alone by UpdateModelPackage, returned by Describe and List, and carried by the event', async () => {
+    const group = await newGroup();
+    const from = (await eventsSince(0)).length;
+    const { ModelPackageArn = '' } = await sm.send(
+      new CreateModelPackageCommand({ ...packageInput(group), ModelLifeCycle: { Stage: 'Development', StageStatus: 'In-Progress', StageDescription: 'offline evaluation' } }),
+    );
+    const created = await sm.send(new DescribeModelPackageCommand({ ModelPackageName: ModelPackageArn }));
+    expect(created.ModelLifeCycle).toEqual({ Stage: 'Development', StageStatus: 'In-Progress', StageDescription: 'offline evaluation' });
+
+    const out = await bob.send(new UpdateModelPackageCommand({ ModelPackageArn, ModelLifeCycle: { Stage: 'Staging', StageStatus: 'Approved' } }));
+    expect(out.ModelPackageArn).toBe(ModelPackageArn);
+    const updated = await sm.send(new DescribeModelPackageCommand({ ModelPackageName: ModelPackageArn }));
+    expect(updated.ModelLifeCycle).toEqual({ Stage: 'Staging', StageStatus: 'Approved' }); // replaced as a whole
+    expect(updated.ModelApprovalStatus).toBe('PendingManualApproval'); // nothing else changed
+    expect(updated.LastModifiedTime?.getTime()).toBeGreaterThan(created.LastModifiedTime?.getTime() ?? Infinity);
+    expect(updated.LastModifiedBy?.IamIdentity?.Arn).toBe(roleArn(BOB));
+
+    const listed = await sm.send(new ListModelPackagesCommand({ ModelPackageGroupName: group }));
+    expect(listed.ModelPackageSummaryList?.[0]?.ModelLifeCycle).toEqual({ Stage: 'Staging', StageStatus: 'Approved' });
+
+    const [onCreate, onUpdate, ...more] = await eventsSince(from);
+    expect(more).toHaveLength(0);
+    expect(onCreate?.detail['ModelLifeCycle']).toEqual({ Stage: 'Development', StageStatus: 'In-Progress', StageDescription: 'offline evaluation' });
+    expect(onCreate?.detail).not.toHaveProperty('UpdatedModelPackageFields');
+    expect(onUpdate).toMatchObject({ 'detail-type': 'SageMaker Model Package State Change', resources: [ModelPackageArn] });
+    expect(onUpdate?.detail).toMatchObject({
+      ModelPackageArn,
+      ModelApprovalStatus: 'PendingManualApproval',
+      ModelLifeCycle: { Stage: 'Staging', StageStatus: 'Approved' },
+      UpdatedModelPackageFields: ['ModelLifeCycle'],
+      LastModifiedTime: updated.LastModifiedTime?.toISOString(),
+    });
+    // modelgate's own schema still reads the event.
+    expect(ModelPackageStateChangeSchema.parse(onUpdate).detail.LastModifiedTime).toBe(updated.LastModifiedTime?.getTime());
+
+    // A package without one has none anywhere.
+    const plain = await sm.send(new CreateModelPackageCommand({ ModelPackageGroupName: group }));
+    expect((await sm.send(new DescribeModelPackageCommand({ ModelPackageName: plain.ModelPackageArn }))).ModelLifeCycle).toBeUndefined();
+    const [plainEvent] = await eventsSince(from + 2);
+    expect(plainEvent?.detail).not.toHaveProperty('ModelLifeCycle');
+  });
+
+  it('refuses a Stage or StageStatus outside the pattern, a missing StageStatus, and a long StageDescription; nothing changes', async () => {
+    const group = await newGroup();
+    const { ModelPackageArn = '' } = await sm.send(new CreateModelPackageCommand({ ModelPackageGroupName: group, ModelLifeCycle: { Stage: 'Development', StageStatus: 'Approved' } }));
+    const before = await stateNow();
+    const from = (await eventsSince(0)).length;
+    const cases: Array<[Record<string, unknown>, RegExp | string]> = [
+      [{ Stage: 'Staging_1', StageStatus: 'Approved' }, /^1 validation error detected: Value 'Staging_1' at 'modelLifeCycle.stage' failed to satisfy constraint: Member must satisfy regular expression pattern: \^\[a-zA-Z0-9\]\(-\*\[a-zA-Z0-9\]\)\{0,62\}\$$/],
+      [{ Stage: 'Staging', StageStatus: '-Approved' }, /at 'modelLifeCycle.stageStatus' failed to satisfy constraint: Member must satisfy regular expression pattern/],
+      [{ Stage: 'x'.repeat(64), StageStatus: 'Approved' }, /at 'modelLifeCycle.stage' failed to satisfy constraint: Member must have length less than or equal to 63$/],
+      [{ Stage: 'Staging' }, "1 validation error detected: Value null at 'modelLifeCycle.stageStatus' failed to satisfy constraint: Member must not be null"],
+      [{ Stage: 'Staging', StageStatus: 'Approved', StageDescription: 'd'.repeat(1025) }, /at 'modelLifeCycle.stageDescription' failed to satisfy constraint: Member must have length less than or equal to 1024$/],
+    ];
+    for (const [lifeCycle, message] of cases) {
+      for (const call of [
+        sm.send(new UpdateModelPackageCommand({ ModelPackageArn, ModelLifeCycle: lifeCycle as { Stage: string; StageStatus: string } })),
+        sm.send(new CreateModelPackageCommand({ ModelPackageGroupName: group, ModelLifeCycle: lifeCycle as { Stage: string; StageStatus: string } })),
+      ]) {
+        const e = await failure(call);
+        expect(e.name).toBe('ValidationException');
+        if (typeof message === 'string') expect(e.message).toBe(message);
+        else expect(e.message).toMatch(message);
+      }
+    }
+    expect(await stateNow()).toEqual(before);
+    expect(await eventsSince(from)).toHaveLength(0);
+    expect((await sm.send(new DescribeModelPackageCommand({ ModelPackageName: ModelPackageArn }))).ModelLifeCycle).toEqual({ Stage: 'Development', StageStatus: 'Approved' });
+  });
+});
+
+describe('hosting state in the state file', () => {
+  it('keeps models, configurations and endpoints across a restart, and reads a state file written before them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sagemaker-standin-hosting-'));
+    const stateFile = join(dir, 'state.json');
+    try {
+      const first = await startSageMakerStandIn({ stateFile });
+      clientsFor(first.url);
+      await sm.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: 'persisted-hosting' }));
+      const { ModelPackageArn } = await sm.send(new CreateModelPackageCommand(packageInput('persisted-hosting')));
+      await sm.send(new CreateModelCommand({ ModelName: 'kept-model', PrimaryContainer: { ModelPackageName: ModelPackageArn } }));
+      await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'kept-config', ProductionVariants: [{ VariantName: 'all', ModelName: 'kept-model', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }] }));
+      await sm.send(new CreateEndpointCommand({ EndpointName: 'kept-endpoint', EndpointConfigName: 'kept-config' }));
+      const endpoint = await sm.send(new DescribeEndpointCommand({ EndpointName: 'kept-endpoint' }));
+      const model = await sm.send(new DescribeModelCommand({ ModelName: 'kept-model' }));
+      await first.close();
+
+      const second = await startSageMakerStandIn({ stateFile });
+      clientsFor(second.url);
+      try {
+        expect(await sm.send(new DescribeEndpointCommand({ EndpointName: 'kept-endpoint' }))).toEqual({ ...endpoint, $metadata: expect.anything() });
+        expect(await sm.send(new DescribeModelCommand({ ModelName: 'kept-model' }))).toEqual({ ...model, $metadata: expect.anything() });
+        expect((await sm.send(new DescribeEndpointConfigCommand({ EndpointConfigName: 'kept-config' }))).ProductionVariants).toHaveLength(1);
+        const dup = await failure(sm.send(new CreateEndpointCommand({ EndpointName: 'kept-endpoint', EndpointConfigName: 'kept-config' })));
+        expect(dup.message).toMatch(/^Cannot create already existing endpoint/);
+      } finally {
+        await second.close();
+      }
+
+      // A state file from before hosting (no models, endpointConfigs or endpoints) still loads.
+      const oldDir = join(dir, 'old');
+      mkdirSync(oldDir);
+      const oldFile = join(oldDir, 'state.json');
+      const { models: _m, endpointConfigs: _c, endpoints: _e, ...older } = JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, unknown>;
+      writeFileSync(oldFile, JSON.stringify(older));
+      const third = await startSageMakerStandIn({ stateFile: oldFile });
+      clientsFor(third.url);
+      try {
+        expect((await sm.send(new DescribeModelPackageCommand({ ModelPackageName: ModelPackageArn }))).ModelPackageVersion).toBe(1);
+        expect((await failure(sm.send(new DescribeModelCommand({ ModelName: 'kept-model' })))).name).toBe('ValidationException');
+        await sm.send(new CreateModelCommand({ ModelName: 'kept-model', PrimaryContainer: { ModelPackageName: ModelPackageArn } }));
+      } finally {
+        await third.close();
+      }
+      expect(JSON.parse(readFileSync(oldFile, 'utf8'))).toMatchObject({ models: { 'kept-model': { name: 'kept-model' } }, endpointConfigs: {}, endpoints: {} });
+    } finally {
+      clientsFor(standIn.url);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

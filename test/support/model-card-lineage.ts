@@ -105,6 +105,7 @@ export function approvedLineage(): LineageDocument {
       },
     ],
     decision,
+    endpoints: [],
     // The version's entries: two already in the Merkle log, the decision not sequenced yet.
     audit: {
       entries: [
