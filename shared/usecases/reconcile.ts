@@ -139,6 +139,25 @@ export async function reconcile(deps: Deps, payload: unknown): Promise<Reconcile
   return report;
 }
 
+/** Recorded out-of-step versions confirmed by one BatchDescribeModelPackage (its limit: 100 ARNs). */
+const CONFIRM_BATCH = 100;
+
+/** A listed version that is not in step with its record (or has none), waiting to be confirmed and acted on. */
+interface OutOfStep {
+  summary: ModelPackageSummary;
+  recorded?: ModelVersion & { rev: number };
+}
+
+/**
+ * One group, page by page. Per ListModelPackages page (100 versions): one BatchGetItem for the
+ * page's records (`store.getVersions`), so that the versions in step cost no other request. Out-of-
+ * step versions are queued in listing order; once 100 recorded ones are queued (and at the end),
+ * one BatchDescribeModelPackage confirms their current status, then each queued version that is
+ * still out of step goes to the gate, in listing order. Calls per group of n versions, d of them
+ * recorded and looking out of step: ⌈n/100⌉ ListModelPackages + ⌈n/100⌉ BatchGetItem +
+ * ⌈d/100⌉ BatchDescribeModelPackage, and the gate's costs for each version acted on. (A queue of
+ * versions with no record waits for the next confirmation: a summary each, no more.)
+ */
 async function reconcileGroup(deps: Deps, group: string, dryRun: boolean): Promise<GroupReport> {
   const report: GroupReport = {
     group,
@@ -151,6 +170,12 @@ async function reconcileGroup(deps: Deps, group: string, dryRun: boolean): Promi
     actions: [],
     errors: [],
   };
+  const queue: OutOfStep[] = [];
+  let toConfirm = 0;
+  const settleQueue = async () => {
+    toConfirm = 0;
+    await settle(deps, queue.splice(0), report);
+  };
   let nextToken: string | undefined;
   do {
     let page: { items: ModelPackageSummary[]; nextToken?: string };
@@ -160,38 +185,103 @@ async function reconcileGroup(deps: Deps, group: string, dryRun: boolean): Promi
       assertIsError(e);
       logger.error('listing the registry failed', { group, error: e.name, errorMessage: e.message });
       report.errors.push({ error: `ListModelPackages: ${e.name}: ${e.message}` });
+      // What was listed before the failure is still reconciled.
+      await settleQueue();
       return report;
     }
-    for (const summary of page.items) {
-      report.registryVersions++;
-      try {
-        await reconcileVersion(deps, group, summary, dryRun, report);
-      } catch (e) {
-        assertIsError(e);
-        logger.error('reconciling a version failed', { modelPackageArn: summary.arn, error: e.name, errorMessage: e.message });
-        report.errors.push({ arn: summary.arn, error: `${e.name}: ${e.message}` });
+    report.registryVersions += page.items.length;
+    let records: Array<(ModelVersion & { rev: number }) | undefined>;
+    try {
+      records = await deps.store.getVersions(page.items.map((s) => ({ group, version: s.version })));
+    } catch (e) {
+      assertIsError(e);
+      logger.error('reading the records failed', { group, error: e.name, errorMessage: e.message });
+      for (const s of page.items) report.errors.push({ arn: s.arn, error: `${e.name}: ${e.message}` });
+      nextToken = page.nextToken;
+      continue;
+    }
+    for (const [i, summary] of page.items.entries()) {
+      const recorded = records[i];
+      if (recorded) report.recorded++;
+      if (recorded?.gateState === 'awaiting-job') report.stuck.push(stuckVersion(recorded, deps.clock.now()));
+      if (!outOfStep(summary.status, recorded)) continue;
+      if (dryRun) {
+        // A dry run reports what the listing says, with no SageMaker call but the listing.
+        classify(report, summary.arn, summary.status, recorded);
+        continue;
       }
+      queue.push({ summary, ...(recorded ? { recorded } : {}) });
+      if (recorded && ++toConfirm >= CONFIRM_BATCH) await settleQueue();
     }
     nextToken = page.nextToken;
   } while (nextToken);
+  await settleQueue();
   return report;
 }
 
-async function reconcileVersion(deps: Deps, group: string, summary: ModelPackageSummary, dryRun: boolean, report: GroupReport): Promise<void> {
-  const recorded = await deps.store.getVersion({ group, version: summary.version });
-  if (recorded) report.recorded++;
-  if (recorded?.gateState === 'awaiting-job') report.stuck.push(stuckVersion(recorded, deps.clock.now()));
-  if (!recorded) {
-    report.missing.push(summary.arn);
-  } else if (summary.status === 'Approved' && recorded.decision?.outcome !== 'Approved') {
-    report.unexplainedApprovals.push(summary.arn);
-  } else if (summary.status !== recorded.status) {
-    report.statusDrift.push({ arn: summary.arn, registry: summary.status, recorded: recorded.status });
-  } else {
-    return; // in step
+/** Whether a listed status needs the gate: no record, an Approved no decision explains, or another status than recorded. */
+function outOfStep(status: ApprovalStatus, recorded: ModelVersion | undefined): boolean {
+  return !recorded || (status === 'Approved' && recorded.decision?.outcome !== 'Approved') || status !== recorded.status;
+}
+
+/** Puts an out-of-step version in its place in the report. */
+function classify(report: GroupReport, arn: string, status: ApprovalStatus, recorded: ModelVersion | undefined): void {
+  if (!recorded) report.missing.push(arn);
+  else if (status === 'Approved' && recorded.decision?.outcome !== 'Approved') report.unexplainedApprovals.push(arn);
+  else report.statusDrift.push({ arn, registry: status, recorded: recorded.status });
+}
+
+/**
+ * Confirms, then acts on, queued out-of-step versions (≤ 100 of them recorded), in listing order.
+ *
+ * BatchDescribeModelPackage answers the current approval status of up to 100 versions at once, but
+ * its summary has no LastModifiedTime, ModelMetrics, CustomerMetadataProperties or LastModifiedBy:
+ * the gate orders observations by LastModifiedTime and evaluates the metrics, so it cannot take a
+ * summary. So the batch only confirms, for the recorded versions, that the listing's status still
+ * holds (a listing of 10,000 versions is a snapshot 100 pages long): a version whose drift is gone
+ * by then is left alone. Each version still out of step then costs one DescribeModelPackage, the
+ * full detail the gate needs, in `observe`. Versions with no record are not confirmed: whatever
+ * their status, the gate must see their full detail.
+ */
+async function settle(deps: Deps, batch: OutOfStep[], report: GroupReport): Promise<void> {
+  if (batch.length === 0) return;
+  const toConfirm = batch.filter((v) => v.recorded).map((v) => v.summary.arn);
+  const confirmed = new Map<string, ApprovalStatus>();
+  const refused = new Map<string, string>();
+  if (toConfirm.length > 0) {
+    try {
+      const { found, failed } = await deps.registry.batchDescribeModelPackages(toConfirm);
+      for (const f of found) confirmed.set(f.arn, f.status);
+      for (const f of failed) refused.set(f.arn, `BatchDescribeModelPackage: ${f.errorCode}: ${f.errorResponse}`);
+    } catch (e) {
+      // Without the confirmation, the listing's status stands (as before it existed): the gate's
+      // own DescribeModelPackage reads the registry's current state in any case.
+      assertIsError(e);
+      logger.warn('confirming the statuses failed; acting on the listing', { versions: toConfirm.length, error: e.name, errorMessage: e.message });
+    }
   }
-  if (dryRun) return;
-  report.actions.push(await observe(deps, summary.arn));
+  for (const { summary, recorded } of batch) {
+    const refusal = refused.get(summary.arn);
+    if (refusal) {
+      logger.error('reconciling a version failed', { modelPackageArn: summary.arn, error: refusal });
+      report.errors.push({ arn: summary.arn, error: refusal });
+      continue;
+    }
+    // A version the answer does not name keeps its listed status.
+    const status = confirmed.get(summary.arn) ?? summary.status;
+    if (!outOfStep(status, recorded)) {
+      logger.info('drift gone before reconciliation acted', { modelPackageArn: summary.arn, listed: summary.status, status });
+      continue;
+    }
+    classify(report, summary.arn, status, recorded);
+    try {
+      report.actions.push(await observe(deps, summary.arn));
+    } catch (e) {
+      assertIsError(e);
+      logger.error('reconciling a version failed', { modelPackageArn: summary.arn, error: e.name, errorMessage: e.message });
+      report.errors.push({ arn: summary.arn, error: `${e.name}: ${e.message}` });
+    }
+  }
 }
 
 function stuckVersion(v: ModelVersion, now: number): StuckVersion {
@@ -205,7 +295,9 @@ function stuckVersion(v: ModelVersion, now: number): StuckVersion {
 }
 
 /**
- * Hands the registry's current state of a version to the gate. When the gate's own effects change
+ * Hands the registry's current state of a version to the gate: DescribeModelPackage per version
+ * acted on, because the gate needs what only it carries (LastModifiedTime, the metrics, the
+ * customer metadata; LastModifiedBy for an unexplained approval). When the gate's own effects change
  * the registry (a revert, a rejection), the new state is read and handed over too, as its event
  * would be: the record then matches the registry, and a second run finds nothing to do.
  */

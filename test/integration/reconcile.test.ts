@@ -19,6 +19,7 @@ import { sageMakerRegistry } from '../../shared/aws/sagemaker.js';
 import { groupScope } from '../../shared/domain/audit.js';
 import { ValidationError } from '../../shared/domain/errors.js';
 import type { Deps } from '../../shared/ports.js';
+import { ModelPackageDetailSchema } from '../../shared/schemas/events.js';
 import { handleModelPackageChange } from '../../shared/usecases/gate.js';
 import { putPolicy } from '../../shared/usecases/policies.js';
 import { ReconcileIncomplete, reconcile } from '../../shared/usecases/reconcile.js';
@@ -163,6 +164,45 @@ const status = async (arn: string) => (await sm.send(new DescribeModelPackageCom
 const lastModified = async (arn: string) => (await sm.send(new DescribeModelPackageCommand({ ModelPackageName: arn }))).LastModifiedTime?.getTime();
 const published = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
 const commands = () => sent.map((c) => c.command);
+
+/**
+ * Every DynamoDB request the table's client sends from now on, by operation (BatchGetItem for
+ * the document client's BatchGet), with the number of keys of each BatchGetItem.
+ */
+function countDynamo(table: TestTable): { ops: string[]; batchGetKeys: number[]; reset(): void } {
+  const seen = { ops: [] as string[], batchGetKeys: [] as number[], reset: () => ((seen.ops = []), (seen.batchGetKeys = [])) };
+  const names: Record<string, string> = { BatchGet: 'BatchGetItem', Get: 'GetItem', Put: 'PutItem', Update: 'UpdateItem', TransactWrite: 'TransactWriteItems' };
+  table.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName).replace(/Command$/, '');
+      const op = names[name] ?? name;
+      seen.ops.push(op);
+      if (op === 'BatchGetItem') {
+        const items = (args.input as { RequestItems: Record<string, { Keys: unknown[] }> }).RequestItems;
+        seen.batchGetKeys.push(Object.values(items).reduce((n, r) => n + r.Keys.length, 0));
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'countDynamo' },
+  );
+  return seen;
+}
+
+/** A version recorded as Rejected (as its event would), with no SageMaker call: the gate only records a Rejected. */
+async function recordRejected(deps: Deps, group: string, version: number): Promise<string> {
+  const arn = `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/${group}/${version}`;
+  const detail = ModelPackageDetailSchema.parse({
+    ModelPackageGroupName: group,
+    ModelPackageVersion: version,
+    ModelPackageArn: arn,
+    ModelApprovalStatus: 'Rejected',
+    ModelPackageStatus: 'Completed',
+    CreationTime: Date.parse('2026-11-27T09:00:00Z') + version,
+    LastModifiedTime: Date.parse('2026-11-27T10:00:00Z') + version,
+  });
+  expect((await handleModelPackageChange(deps, detail)).outcome).toBe('recorded');
+  return arn;
+}
 
 /** The group's audit entries, oldest first. */
 async function auditTrail(deps: Deps, group: string) {
@@ -466,5 +506,213 @@ describe('reconcile', () => {
 
     const retried = await reconcile(deps, {});
     expect(retried.groups[0]).toMatchObject({ missing: [v2], actions: [{ arn: v2, outcome: 'review-opened' }], errors: [] });
+  });
+
+  it('reads each page of records with one BatchGetItem, and a group in step costs SageMaker only its listing', async () => {
+    const { deps, table } = await freshDeps();
+    const s = await governedGroup(deps, 'recbulk');
+    const job = await trainedJob(s.group, 'recbulk-xgb-1', 0.91);
+    const described = await deps.registry.describeTrainingJob(job);
+    if (!described) throw new Error('no job');
+    await recordTrainingJob(deps, described.detail);
+    for (let i = 0; i < 101; i++) await register(s.group, job);
+    // The first run records and gates all 101 (their events were lost); none is confirmed first:
+    // a version with no record goes to the gate whatever its status.
+    sent = [];
+    const first = await reconcile(deps, { modelPackageGroupName: s.group });
+    expect(first.totals).toMatchObject({ registryVersions: 101, recorded: 0, missing: 101, actions: 101, errors: 0 });
+    expect(commands()).not.toContain('BatchDescribeModelPackageCommand');
+    const dynamo = countDynamo(table);
+    sent = [];
+
+    const report = await reconcile(deps, {});
+
+    expect(report.groups).toEqual([
+      { group: s.group, registryVersions: 101, recorded: 101, missing: [], unexplainedApprovals: [], statusDrift: [], stuck: [], actions: [], errors: [] },
+    ]);
+    expect(commands()).toEqual(['ListModelPackagesCommand', 'ListModelPackagesCommand']);
+    // 1 Query (the governed groups) and one BatchGetItem per page: 100 keys, then 1. No GetItem.
+    expect(dynamo.ops).toEqual(['Query', 'BatchGetItem', 'BatchGetItem']);
+    expect(dynamo.batchGetKeys).toEqual([100, 1]);
+
+    // A listing that calls all 101 Approved (older than the registry, which has them pending, as
+    // recorded): 100 confirmed at once, then the last one; none is described or changed.
+    const listedApproved: Deps = {
+      ...deps,
+      registry: {
+        ...deps.registry,
+        listModelPackages: async (args) => {
+          const page = await deps.registry.listModelPackages(args);
+          return { ...page, items: page.items.map((i) => ({ ...i, status: 'Approved' as const })) };
+        },
+      },
+    };
+    sent = [];
+    const stale = await reconcile(listedApproved, { modelPackageGroupName: s.group });
+    expect(stale.groups[0]).toMatchObject({ recorded: 101, unexplainedApprovals: [], actions: [], errors: [] });
+    const batches = sent.filter((c) => c.command === 'BatchDescribeModelPackageCommand').map((c) => (c.input.ModelPackageArnList as string[]).length);
+    expect(batches).toEqual([100, 1]);
+    expect(commands().filter((c) => c !== 'ListModelPackagesCommand' && c !== 'BatchDescribeModelPackageCommand')).toEqual([]);
+  });
+
+  it('confirms the statuses of recorded versions that look out of step with one BatchDescribeModelPackage, then describes only those it acts on', async () => {
+    const { deps } = await freshDeps();
+    const s = await governedGroup(deps, 'recconf');
+    const job = await trainedJob(s.group, 'recconf-xgb-1', 0.91);
+    const described = await deps.registry.describeTrainingJob(job);
+    if (!described) throw new Error('no job');
+    await recordTrainingJob(deps, described.detail);
+    const [v1, v2, v3] = [await register(s.group, job), await register(s.group, job), await register(s.group, job)];
+    for (const arn of [v1, v2, v3]) await handleModelPackageChange(deps, await deps.registry.describeModelPackageDetail(arn ?? ''));
+    await console_.send(new UpdateModelPackageCommand({ ModelPackageArn: v1, ModelApprovalStatus: 'Approved' }));
+    await console_.send(new UpdateModelPackageCommand({ ModelPackageArn: v2, ModelApprovalStatus: 'Rejected' }));
+    const v4 = await register(s.group, job); // never seen by modelgate
+    sent = [];
+
+    const report = await reconcile(deps, { modelPackageGroupName: s.group });
+
+    expect(report.groups[0]).toMatchObject({
+      registryVersions: 4,
+      recorded: 3,
+      missing: [v4],
+      unexplainedApprovals: [v1],
+      statusDrift: [{ arn: v2, registry: 'Rejected', recorded: 'PendingManualApproval' }],
+      errors: [],
+    });
+    expect(report.groups[0]?.actions).toEqual([
+      { arn: v4, outcome: 'review-opened' },
+      { arn: v2, outcome: 'recorded' },
+      { arn: v1, outcome: 'approval-reverted', then: ['recorded'] },
+    ]);
+    // The two recorded versions out of step, confirmed in one request, in listing order, before
+    // anything is described; v3 (in step) is never described.
+    const batch = sent.filter((c) => c.command === 'BatchDescribeModelPackageCommand').map((c) => c.input);
+    expect(batch).toEqual([{ ModelPackageArnList: [v2, v1] }]);
+    expect(commands().indexOf('BatchDescribeModelPackageCommand')).toBeLessThan(commands().indexOf('DescribeModelPackageCommand'));
+    const describedArns = sent.filter((c) => c.command === 'DescribeModelPackageCommand').map((c) => c.input.ModelPackageName);
+    expect(new Set(describedArns)).toEqual(new Set([v4, v2, v1]));
+    expect(await status(v1)).toBe('PendingManualApproval');
+  });
+
+  it('leaves alone a version whose drift is gone by the time it is confirmed (a listing older than the registry)', async () => {
+    const { deps, table } = await freshDeps();
+    const s = await governedGroup(deps, 'recgone');
+    const job = await trainedJob(s.group, 'recgone-xgb-1', 0.91);
+    const described = await deps.registry.describeTrainingJob(job);
+    if (!described) throw new Error('no job');
+    await recordTrainingJob(deps, described.detail);
+    const v1 = await register(s.group, job);
+    await handleModelPackageChange(deps, await deps.registry.describeModelPackageDetail(v1));
+    await console_.send(new UpdateModelPackageCommand({ ModelPackageArn: v1, ModelApprovalStatus: 'Approved' }));
+    // The listing is taken now (Approved), and the approval is withdrawn before reconcile acts.
+    const listed = await deps.registry.listModelPackages({ group: s.group });
+    await console_.send(new UpdateModelPackageCommand({ ModelPackageArn: v1, ModelApprovalStatus: 'PendingManualApproval' }));
+    const stale: Deps = { ...deps, registry: { ...deps.registry, listModelPackages: async () => listed } };
+    const before = await deps.store.getVersion({ group: s.group, version: 1 });
+    const audited = await auditCounts(deps, table, s.group);
+    sns.resetHistory();
+    sent = [];
+
+    const report = await reconcile(stale, { modelPackageGroupName: s.group });
+
+    expect(report.groups[0]).toEqual({ group: s.group, registryVersions: 1, recorded: 1, missing: [], unexplainedApprovals: [], statusDrift: [], stuck: [], actions: [], errors: [] });
+    expect(sent).toEqual([{ command: 'BatchDescribeModelPackageCommand', input: { ModelPackageArnList: [v1] } }]);
+    expect(await deps.store.getVersion({ group: s.group, version: 1 })).toEqual(before);
+    expect(await auditCounts(deps, table, s.group)).toEqual(audited);
+    expect(published()).toEqual([]);
+  });
+
+  it('a version that BatchDescribeModelPackage answers with an error is reported and not acted on; the others are', async () => {
+    const { deps } = await freshDeps();
+    const s = await governedGroup(deps, 'recgone2');
+    const job = await trainedJob(s.group, 'recgone2-xgb-1', 0.91);
+    const described = await deps.registry.describeTrainingJob(job);
+    if (!described) throw new Error('no job');
+    await recordTrainingJob(deps, described.detail);
+    const v1 = await register(s.group, job);
+    await handleModelPackageChange(deps, await deps.registry.describeModelPackageDetail(v1));
+    await console_.send(new UpdateModelPackageCommand({ ModelPackageArn: v1, ModelApprovalStatus: 'Approved' }));
+    // Version 9: recorded as Rejected, listed as Approved, and gone from the registry when confirmed.
+    const v9 = await recordRejected(deps, s.group, 9);
+    const listing: Deps = {
+      ...deps,
+      registry: {
+        ...deps.registry,
+        listModelPackages: async (args) => {
+          const page = await deps.registry.listModelPackages(args);
+          return { ...page, items: [...page.items, { arn: v9, version: 9, status: 'Approved', createdAt: Date.parse('2026-11-27T09:00:00Z') }] };
+        },
+      },
+    };
+    sent = [];
+
+    const error = await reconcile(listing, { modelPackageGroupName: s.group }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+    expect(error).toBeInstanceOf(ReconcileIncomplete);
+    const { report } = error as ReconcileIncomplete;
+    expect(report.groups[0]).toMatchObject({
+      unexplainedApprovals: [v1],
+      actions: [{ arn: v1, outcome: 'approval-reverted', then: ['recorded'] }],
+      errors: [{ arn: v9, error: `BatchDescribeModelPackage: ValidationException: ModelPackage ${v9} does not exist.` }],
+    });
+    expect(sent.filter((c) => c.command === 'BatchDescribeModelPackageCommand').map((c) => c.input)).toEqual([{ ModelPackageArnList: [v1, v9] }]);
+    expect(sent.filter((c) => c.command === 'DescribeModelPackageCommand').map((c) => c.input.ModelPackageName)).not.toContain(v9);
+    expect(await deps.store.getVersion({ group: s.group, version: 9 })).toMatchObject({ status: 'Rejected' });
+  });
+
+  it('when the confirmation itself fails, the listing stands and the versions are still reconciled', async () => {
+    const { deps } = await freshDeps();
+    const s = await governedGroup(deps, 'recnoconf');
+    const job = await trainedJob(s.group, 'recnoconf-xgb-1', 0.91);
+    const described = await deps.registry.describeTrainingJob(job);
+    if (!described) throw new Error('no job');
+    await recordTrainingJob(deps, described.detail);
+    const v1 = await register(s.group, job);
+    await handleModelPackageChange(deps, await deps.registry.describeModelPackageDetail(v1));
+    await console_.send(new UpdateModelPackageCommand({ ModelPackageArn: v1, ModelApprovalStatus: 'Approved' }));
+    const throttled: Deps = {
+      ...deps,
+      registry: {
+        ...deps.registry,
+        batchDescribeModelPackages: async () => {
+          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        },
+      },
+    };
+
+    const report = await reconcile(throttled, { modelPackageGroupName: s.group });
+
+    expect(report.groups[0]).toMatchObject({ unexplainedApprovals: [v1], actions: [{ arn: v1, outcome: 'approval-reverted', then: ['recorded'] }], errors: [] });
+    expect(await status(v1)).toBe('PendingManualApproval');
+  });
+});
+
+describe('store.getVersions', () => {
+  it('answers one entry per key, in the keys\' order (undefined where nothing is recorded), 100 keys a BatchGetItem', async () => {
+    const { deps, table } = await freshDeps();
+    const group = 'getversions-detector';
+    const recorded = [1, 2, 4, 150];
+    for (const v of recorded) await recordRejected(deps, group, v);
+    const dynamo = countDynamo(table);
+
+    const few = await deps.store.getVersions([4, 3, 1, 2].map((version) => ({ group, version })));
+    expect(few.map((v) => v?.version)).toEqual([4, undefined, 1, 2]);
+    expect(few[0]).toMatchObject({ arn: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/${group}/4`, status: 'Rejected', rev: 1 });
+    expect(few[0]).not.toHaveProperty('PK');
+    expect(dynamo.batchGetKeys).toEqual([4]);
+
+    dynamo.reset();
+    const many = await deps.store.getVersions(Array.from({ length: 250 }, (_, i) => ({ group: group.toUpperCase(), version: i + 1 })));
+    expect(many).toHaveLength(250);
+    expect(many.flatMap((v, i) => (v ? [i + 1] : []))).toEqual(recorded);
+    expect(dynamo.ops).toEqual(['BatchGetItem', 'BatchGetItem', 'BatchGetItem']);
+    expect(dynamo.batchGetKeys).toEqual([100, 100, 50]);
+
+    dynamo.reset();
+    expect(await deps.store.getVersions([])).toEqual([]);
+    expect(dynamo.ops).toEqual([]);
   });
 });

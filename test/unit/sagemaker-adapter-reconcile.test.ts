@@ -1,9 +1,10 @@
 /**
- * The two Registry methods reconciliation uses, against aws-sdk-client-mock: the exact
- * ListModelPackages input, NextToken passed through, and DescribeModelPackage projected onto the
- * event's detail. Assertions read `mock.commandCalls(...)` (see adapters.test.ts for why).
+ * The Registry methods reconciliation uses, against aws-sdk-client-mock: the exact
+ * ListModelPackages input, NextToken passed through, BatchDescribeModelPackage in chunks of 100
+ * with its two maps, and DescribeModelPackage projected onto the event's detail. Assertions read
+ * `mock.commandCalls(...)` (see adapters.test.ts for why).
  */
-import { DescribeModelPackageCommand, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { BatchDescribeModelPackageCommand, DescribeModelPackageCommand, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import { sageMakerRegistry } from '../../shared/aws/sagemaker.js';
 import { ValidationError } from '../../shared/domain/errors.js';
@@ -75,5 +76,82 @@ describe('sageMakerRegistry.describeModelPackageDetail', () => {
     sm.on(DescribeModelPackageCommand).resolves({ ...answer, ModelPackageVersion: 2 });
     await expect(registry.describeModelPackageDetail(arn(1))).rejects.toThrow(ValidationError);
     await expect(registry.describeModelPackageDetail(arn(1))).rejects.toThrow(/ModelPackageArn: does not name ModelPackageGroupName and ModelPackageVersion/);
+  });
+});
+
+describe('sageMakerRegistry.batchDescribeModelPackages', () => {
+  const summary = (v: number, status?: 'Approved' | 'Rejected' | 'PendingManualApproval') => ({
+    ModelPackageGroupName: 'fraud-detector',
+    ModelPackageVersion: v,
+    ModelPackageArn: arn(v),
+    ModelPackageDescription: `XGBoost fraud model v${v}`,
+    CreationTime: new Date(1795772000000 + v),
+    InferenceSpecification: { Containers: [{ Image: 'img', ModelDataUrl: `s3://acme-ml-artifacts-123456789012/fraud-detector/training/job-${v}/output/model.tar.gz` }] },
+    ModelPackageStatus: 'Completed' as const,
+    ...(status ? { ModelApprovalStatus: status } : {}),
+    ModelPackageRegistrationType: 'Registered' as const,
+  });
+  /** Answers each request from its own ARN list: every ARN described, except version 13, which is unknown. */
+  const answerEachRequest = () =>
+    sm.on(BatchDescribeModelPackageCommand).callsFake((input: { ModelPackageArnList: string[] }) => {
+      const known = input.ModelPackageArnList.filter((a) => a !== arn(13));
+      return {
+        ModelPackageSummaries: Object.fromEntries(known.map((a) => [a, summary(Number(a.split('/').pop()), 'Approved')])),
+        ...(known.length < input.ModelPackageArnList.length
+          ? { BatchDescribeModelPackageErrorMap: { [arn(13)]: { ErrorCode: 'ValidationException', ErrorResponse: `Model package ${arn(13)} not found.` } } }
+          : {}),
+      };
+    });
+
+  it('sends one BatchDescribeModelPackage per 100 ARNs, in order, and maps the summaries and the errors', async () => {
+    answerEachRequest();
+    const arns = Array.from({ length: 250 }, (_, i) => arn(i + 1));
+
+    const answer = await registry.batchDescribeModelPackages(arns);
+
+    expect(sm.commandCalls(BatchDescribeModelPackageCommand).map((c) => c.args[0].input)).toEqual([
+      { ModelPackageArnList: arns.slice(0, 100) },
+      { ModelPackageArnList: arns.slice(100, 200) },
+      { ModelPackageArnList: arns.slice(200, 250) },
+    ]);
+    expect(sm.commandCalls(DescribeModelPackageCommand)).toHaveLength(0);
+    expect(answer.found).toHaveLength(249);
+    expect(answer.found[0]).toEqual({ arn: arn(1), group: 'fraud-detector', version: 1, status: 'Approved', packageStatus: 'Completed', createdAt: 1795772000001 });
+    expect(answer.found.map((f) => f.arn)).not.toContain(arn(13));
+    expect(answer.failed).toEqual([{ arn: arn(13), errorCode: 'ValidationException', errorResponse: `Model package ${arn(13)} not found.` }]);
+  });
+
+  it('asks for each ARN once, and sends nothing for an empty list', async () => {
+    answerEachRequest();
+    expect(await registry.batchDescribeModelPackages([])).toEqual({ found: [], failed: [] });
+    expect(sm.commandCalls(BatchDescribeModelPackageCommand)).toHaveLength(0);
+
+    await registry.batchDescribeModelPackages([arn(2), arn(1), arn(2)]);
+    expect(sm.commandCalls(BatchDescribeModelPackageCommand).map((c) => c.args[0].input)).toEqual([{ ModelPackageArnList: [arn(2), arn(1)] }]);
+  });
+
+  it("a summary without ModelApprovalStatus has SageMaker's default, and one without a version takes it from the ARN", async () => {
+    const { ModelPackageVersion: _v, ...versionless } = summary(7);
+    sm.on(BatchDescribeModelPackageCommand).resolves({ ModelPackageSummaries: { [arn(7)]: versionless } });
+    expect((await registry.batchDescribeModelPackages([arn(7)])).found).toEqual([
+      { arn: arn(7), group: 'fraud-detector', version: 7, status: 'PendingManualApproval', packageStatus: 'Completed', createdAt: 1795772000007 },
+    ]);
+  });
+
+  it('an answer modelgate cannot read is a ValidationError naming the field', async () => {
+    sm.on(BatchDescribeModelPackageCommand).resolves({ ModelPackageSummaries: { [arn(1)]: { ...summary(1), ModelApprovalStatus: 'Maybe' as never } } });
+    const error = await registry.batchDescribeModelPackages([arn(1)]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).problems).toEqual([
+      `ModelPackageSummaries.${arn(1)}.ModelApprovalStatus: Invalid option: expected one of "PendingManualApproval"|"Approved"|"Rejected"`,
+    ]);
+  });
+
+  it("SageMaker's error (throttling) reaches the caller", async () => {
+    sm.on(BatchDescribeModelPackageCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(registry.batchDescribeModelPackages([arn(1)])).rejects.toThrow('Rate exceeded');
   });
 });
