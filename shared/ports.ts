@@ -266,6 +266,8 @@ export interface GovernanceStore {
   /** The endpoints that serve (a sparse index), a page at a time, with their versions and policies (one Query, one BatchGetItem). */
   listServingEndpoints(page: { limit: number; cursor?: string }): Promise<ServingEndpoints>;
   getEndpoint(name: string): Promise<(EndpointRecord & { rev: number }) | undefined>;
+  /** The records of these endpoints (BatchGetItem, 100 keys a request); the unrecorded are left out. */
+  getEndpoints(names: readonly string[]): Promise<EndpointRecord[]>;
 }
 
 /** SageMaker, as the gate needs it. */
@@ -293,7 +295,7 @@ export interface Registry {
    */
   describeEndpoint(name: string): Promise<EndpointObservation | undefined>;
   /** One page of the endpoints in service (ListEndpoints StatusEquals InService), for reconciliation. */
-  listEndpoints(args: { nextToken?: string }): Promise<{ items: Array<{ name: string; lastModified: number }>; nextToken?: string }>;
+  listEndpoints(args: { nextToken?: string }): Promise<{ items: Array<{ name: string; arn: string; lastModified: number }>; nextToken?: string }>;
   /** `refused` when SageMaker rejects the status with a ValidationException. */
   setApprovalStatus(args: {
     modelPackageArn: string;

@@ -66,7 +66,7 @@ export function sageMakerEndpoints(client: SageMakerClient): Pick<Registry, 'des
         new ListEndpointsCommand({ StatusEquals: 'InService', SortBy: 'Name', SortOrder: 'Ascending', MaxResults: 100, ...(nextToken ? { NextToken: nextToken } : {}) }),
       );
       const items = (out.Endpoints ?? []).flatMap((e) =>
-        e.EndpointName ? [{ name: e.EndpointName, lastModified: (e.LastModifiedTime ?? e.CreationTime ?? new Date(0)).getTime() }] : [],
+        e.EndpointName && e.EndpointArn ? [{ name: e.EndpointName, arn: e.EndpointArn, lastModified: (e.LastModifiedTime ?? e.CreationTime ?? new Date(0)).getTime() }] : [],
       );
       return { items, ...(out.NextToken ? { nextToken: out.NextToken } : {}) };
     },

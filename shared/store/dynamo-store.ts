@@ -807,6 +807,9 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
     },
 
     getEndpoint: (name) => get<EndpointRecord & { rev: number }>(keys.endpoint(name)),
+    async getEndpoints(names) {
+      return names.length ? (await batchGet(names.map((n) => keys.endpoint(n)))).map((i) => fromItem<EndpointRecord>(i)) : [];
+    },
 
     getTrainingJob: (name) => get<TrainingJob & { rev: number }>(keys.job(name)),
     getVersion: ({ group, version }) => get<ModelVersion & { rev: number }>(keys.version(group, version)),

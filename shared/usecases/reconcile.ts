@@ -6,6 +6,7 @@ import type { ApprovalStatus, ModelPackageDetail } from '../schemas/events.js';
 import type { ModelVersion } from '../domain/version.js';
 import { logger } from '../logger.js';
 import { handleModelPackageChange, type GateOutcome } from './gate.js';
+import { reconcileEndpoints, type EndpointsReport } from './reconcile-endpoints.js';
 
 /**
  * Reconciliation with the registry: finds what the events did not tell modelgate (a missed event,
@@ -73,6 +74,8 @@ export interface ReconcileReport {
     actions: number;
     errors: number;
   };
+  /** Endpoints, when every governed group is reconciled (no `modelPackageGroupName`): see reconcile-endpoints.ts. */
+  endpoints?: EndpointsReport;
   dryRun: boolean;
 }
 
@@ -83,9 +86,7 @@ export class ReconcileIncomplete extends ModelgateError {
   constructor(readonly report: ReconcileReport) {
     super(
       `reconciliation incomplete: ${report.totals.errors} error(s): ` +
-        report.groups
-          .flatMap((g) => g.errors.map((e) => `${e.arn ?? g.group}: ${e.error}`))
-          .join('; '),
+        [...report.groups.flatMap((g) => g.errors.map((e) => `${e.arn ?? g.group}: ${e.error}`)), ...(report.endpoints?.errors ?? []).map((e) => `${e.endpoint ?? 'endpoints'}: ${e.error}`)].join('; '),
     );
   }
 }
@@ -118,6 +119,7 @@ export async function reconcile(deps: Deps, payload: unknown): Promise<Reconcile
   const groups = request.modelPackageGroupName ? [request.modelPackageGroupName] : await deps.store.listGovernedGroups();
   const reports: GroupReport[] = [];
   for (const group of groups) reports.push(await reconcileGroup(deps, group, dryRun));
+  const endpoints = request.modelPackageGroupName ? undefined : await reconcileEndpoints(deps, dryRun);
   const sum = (f: (g: GroupReport) => number) => reports.reduce((n, g) => n + f(g), 0);
   const report: ReconcileReport = {
     groups: reports,
@@ -130,11 +132,16 @@ export async function reconcile(deps: Deps, payload: unknown): Promise<Reconcile
       statusDrift: sum((g) => g.statusDrift.length),
       stuck: sum((g) => g.stuck.length),
       actions: sum((g) => g.actions.length),
-      errors: sum((g) => g.errors.length),
+      errors: sum((g) => g.errors.length) + (endpoints?.errors.length ?? 0),
     },
+    ...(endpoints ? { endpoints } : {}),
     dryRun,
   };
-  logger.info('reconciled with the registry', { totals: report.totals, dryRun });
+  logger.info('reconciled with the registry', {
+    totals: report.totals,
+    ...(endpoints ? { endpoints: { inService: endpoints.inService, missing: endpoints.missing.length, outdated: endpoints.outdated.length, gone: endpoints.gone.length, actions: endpoints.actions.length } } : {}),
+    dryRun,
+  });
   if (report.totals.errors > 0) throw new ReconcileIncomplete(report);
   return report;
 }

@@ -7,6 +7,8 @@ import {
   DescribeModelCommand,
   DescribeModelPackageCommand,
   DescribeTrainingJobCommand,
+  ListEndpointsCommand,
+  ListModelPackagesCommand,
   SageMakerClient,
   SageMakerServiceException,
   UpdateModelPackageCommand,
@@ -25,6 +27,7 @@ import { handleModelPackageChange } from '../../shared/usecases/gate.js';
 import { datasetImpact } from '../../shared/usecases/impact.js';
 import { getLineage } from '../../shared/usecases/lineage.js';
 import { putPolicy } from '../../shared/usecases/policies.js';
+import { reconcile } from '../../shared/usecases/reconcile.js';
 import { submitVote } from '../../shared/usecases/review.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
 import { scopeEntries } from '../support/audit-log.js';
@@ -367,6 +370,56 @@ describe('the deployment recorder', () => {
     ]);
     expect(await servedBy(s.group, 3)).toEqual(['dep-race-prod/AllTraffic']);
     expect((await version(s.group, 3))?.status).toBe('Rejected');
+  });
+});
+
+describe('reconciling the endpoints', () => {
+  const listed = (names: Array<[string, number]>) =>
+    sm.on(ListEndpointsCommand).resolves({
+      Endpoints: names.map(([name, at]) => ({ EndpointName: name, EndpointArn: `${ACCOUNT}:endpoint/${name}`, EndpointStatus: 'InService', CreationTime: new Date(T0), LastModifiedTime: new Date(at) })),
+    });
+
+  it('records an endpoint whose event was missed, an update whose event was lost and a deletion whose event was lost; a second run changes nothing', async () => {
+    const s = await registry('dep-rec');
+    // Recorded by its events: kept (in step), swapped later (its update's event lost), deleted later (its deletion's event lost).
+    sageMakerServes('dep-rec-kept', [{ variant: 'AllTraffic', model: 'dep-rec-m1', packageArn: s.arn(1) }], T0 + 7_200_000);
+    sageMakerServes('dep-rec-swapped', [{ variant: 'AllTraffic', model: 'dep-rec-m1', packageArn: s.arn(1) }], T0 + 7_200_000);
+    sageMakerServes('dep-rec-deleted', [{ variant: 'AllTraffic', model: 'dep-rec-m4', packageArn: s.arn(4) }], T0 + 7_200_000);
+    for (const name of ['dep-rec-kept', 'dep-rec-swapped', 'dep-rec-deleted']) await handleEndpointChange(deps, event(name));
+    // What SageMaker says now.
+    sageMakerServes('dep-rec-swapped', [{ variant: 'AllTraffic', model: 'dep-rec-m2', packageArn: s.arn(2) }], T0 + 9_000_000);
+    sageMakerForgot('dep-rec-deleted');
+    sageMakerServes('dep-rec-missed', [{ variant: 'AllTraffic', model: 'dep-rec-m3', packageArn: s.arn(3) }], T0 + 8_000_000);
+    listed([['dep-rec-kept', T0 + 7_200_000], ['dep-rec-missed', T0 + 8_000_000], ['dep-rec-swapped', T0 + 9_000_000]]);
+    // The group's versions are in step: only the endpoints have something to reconcile.
+    const recorded = await deps.store.getVersions([1, 2, 3, 4].map((v) => ({ group: s.group, version: v })));
+    sm.on(ListModelPackagesCommand).resolves({
+      ModelPackageSummaryList: recorded.map((v) => ({ ModelPackageGroupName: s.group, ModelPackageVersion: v?.version, ModelPackageArn: v?.arn, ModelApprovalStatus: v?.status, CreationTime: new Date(v?.createdAt ?? T0), ModelPackageStatus: 'Completed' })),
+    });
+    sm.resetHistory();
+    sns.resetHistory();
+
+    const dry = await reconcile(deps, { dryRun: true });
+    expect(dry.endpoints).toEqual({ inService: 3, inStep: 1, missing: ['dep-rec-missed'], outdated: ['dep-rec-swapped'], gone: ['dep-rec-deleted'], actions: [], errors: [] });
+    expect(sm.calls().map((c) => c.args[0].constructor.name).filter((n) => n.startsWith('DescribeEndpoint'))).toEqual([]);
+    expect(published()).toEqual([]);
+
+    const report = await reconcile(deps, {});
+
+    expect(report.endpoints?.actions).toEqual([
+      { endpoint: 'dep-rec-missed', outcome: 'recorded' },
+      { endpoint: 'dep-rec-swapped', outcome: 'recorded' },
+      { endpoint: 'dep-rec-deleted', outcome: 'deleted' },
+    ]);
+    expect(await servedBy(s.group, 1)).toEqual(['dep-rec-kept/AllTraffic']);
+    expect(await servedBy(s.group, 2)).toEqual(['dep-rec-swapped/AllTraffic']);
+    expect(await servedBy(s.group, 3)).toEqual(['dep-rec-missed/AllTraffic']);
+    expect(await servedBy(s.group, 4)).toEqual([]);
+    // The missed deployment of v3 (in review) and the swap to v2 (rejected) get their notices.
+    expect(published().map((p) => p.Subject).sort()).toEqual(['Unapproved deployment: dep-rec-missed', 'Unapproved deployment: dep-rec-swapped']);
+
+    const again = await reconcile(deps, {});
+    expect(again.endpoints).toEqual({ inService: 3, inStep: 3, missing: [], outdated: [], gone: [], actions: [], errors: [] });
   });
 });
 

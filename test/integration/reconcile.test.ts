@@ -367,8 +367,8 @@ describe('reconcile', () => {
     const lists = sent.filter((c) => c.command === 'ListModelPackagesCommand').map((c) => c.input);
     const query = { ModelPackageGroupName: s.group, ModelPackageType: 'Versioned', SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 100 };
     expect(lists).toEqual([query, { ...query, NextToken: expect.any(String) }]);
-    // A dry run only lists: no Describe, no Update, no write, no message.
-    expect(commands()).toEqual(['ListModelPackagesCommand', 'ListModelPackagesCommand']);
+    // A dry run only lists (the versions, and the endpoints in service): no Describe, no Update, no write, no message.
+    expect(commands()).toEqual(['ListModelPackagesCommand', 'ListModelPackagesCommand', 'ListEndpointsCommand']);
     expect(await deps.store.getVersion({ group: s.group, version: 1 })).toBeUndefined();
     expect(await auditCounts(deps, table, s.group)).toEqual(audited);
     expect(published()).toEqual([]);
@@ -443,6 +443,8 @@ describe('reconcile', () => {
     expect(report).toEqual({
       groups: [{ group: s.group, registryVersions: 0, recorded: 0, missing: [], unexplainedApprovals: [], statusDrift: [], stuck: [], actions: [], errors: [] }],
       totals: { groups: 1, registryVersions: 0, recorded: 0, missing: 0, unexplainedApprovals: 0, statusDrift: 0, stuck: 0, actions: 0, errors: 0 },
+      // The schedule reconciles the endpoints too; SageMaker lists none in service here.
+      endpoints: { inService: 0, inStep: 0, missing: [], outdated: [], gone: [], actions: [], errors: [] },
       dryRun: false,
     });
     expect(await auditCounts(deps, table, s.group)).toEqual(audited);
@@ -530,9 +532,10 @@ describe('reconcile', () => {
     expect(report.groups).toEqual([
       { group: s.group, registryVersions: 101, recorded: 101, missing: [], unexplainedApprovals: [], statusDrift: [], stuck: [], actions: [], errors: [] },
     ]);
-    expect(commands()).toEqual(['ListModelPackagesCommand', 'ListModelPackagesCommand']);
+    expect(commands()).toEqual(['ListModelPackagesCommand', 'ListModelPackagesCommand', 'ListEndpointsCommand']);
     // 1 Query (the governed groups) and one BatchGetItem per page: 100 keys, then 1. No GetItem.
-    expect(dynamo.ops).toEqual(['Query', 'BatchGetItem', 'BatchGetItem']);
+    // Then the endpoints: SageMaker lists none, so no record is read; 1 Query of the serving index.
+    expect(dynamo.ops).toEqual(['Query', 'BatchGetItem', 'BatchGetItem', 'Query']);
     expect(dynamo.batchGetKeys).toEqual([100, 1]);
 
     // A listing that calls all 101 Approved (older than the registry, which has them pending, as
