@@ -1,32 +1,46 @@
 /**
  * `npm run demo`: a realistic story against the running local stack (`npm start`).
  *
- *   1. the group's policy: validation:auc >= 0.85, two reviewers, one approval needed
+ *   1. the group's policy: validation:auc >= 0.85, two reviewers, one approval needed, unapproved
+ *      deployments followed up
  *   2. two training jobs complete (auc 0.912 and 0.801)
  *   3. two versions register; the weak one is rejected with the reason, the good one opens a review
  *   4. each reviewer's link is printed (from the SNS outbox); the demo waits until someone opens
  *      one, signs in at the local identity provider as the reviewer it names, and approves
- *   5. the registry shows Approved; the demo prints the lineage, checkpoints the audit log,
- *      verifies it and checks its export offline (npm run audit:verify)
+ *   5. the registry shows Approved; the demo prints the lineage
+ *   6. the approved version is deployed: CreateModel from the version, CreateEndpointConfig,
+ *      CreateEndpoint; the endpoint's event is recorded, and getLineage lists the endpoint
+ *   7. the training data is withdrawn: datasetImpact revokes the version; the registry shows
+ *      Rejected, the governance notice names the endpoint, listUnapprovedDeployments lists it
+ *   8. the audit log is checkpointed, verified, exported and checked offline (npm run audit:verify)
  *
  * Everything goes through the real interfaces: SageMaker's API (the stand-in), the functions'
- * Lambda endpoint (serverless-offline), the review page. Only the last step reads the table.
+ * Lambda endpoint (serverless-offline), the review page. Only the lineage (step 5) and the
+ * endpoint's record (step 6) are read from the table.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
   CreateModelPackageCommand,
   CreateModelPackageGroupCommand,
   CreateTrainingJobCommand,
+  DescribeEndpointCommand,
   DescribeModelPackageCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../shared/aws/clients.js';
 import { dynamoStore } from '../shared/store/dynamo-store.js';
+import type { ImpactReport } from '../shared/usecases/impact.js';
+import type { LineageDocument } from '../shared/usecases/lineage.js';
+import type { UnapprovedDeploymentRow } from '../shared/usecases/deployments.js';
 import { localConfig } from './config.js';
 import { invokeFunction } from './lambda.js';
+import type { OutboxMessage } from './sns/outbox.js';
 
 const cfg = localConfig();
 Object.assign(process.env, cfg.awsEnv);
@@ -38,6 +52,13 @@ const ACCOUNT = cfg.account;
 const DATASETS = `s3://acme-ml-datasets-${ACCOUNT}/credit/applications/2026-11-01`;
 const ARTIFACTS = `s3://acme-ml-artifacts-${ACCOUNT}/credit-default/training`;
 const IMAGE = '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1';
+const ROLE = `arn:aws:iam::${ACCOUNT}:role/service-role/AmazonSageMaker-ExecutionRole-credit`;
+// The endpoint (and its model and configuration) of this run; SageMaker names: [a-zA-Z0-9-], ≤ 63.
+const ENDPOINT = `credit-default-${run}`;
+const VARIANT = 'AllTraffic';
+// The channel whose data is withdrawn in step 7, and who withdraws it.
+const WITHDRAWN = `${DATASETS}/train/`;
+const RESPONDER = `arn:aws:sts::${ACCOUNT}:assumed-role/IncidentResponder/demo`;
 
 const sagemaker = new SageMakerClient({});
 const store = dynamoStore({ client: documentClient(new DynamoDBClient({})), table: cfg.table });
@@ -53,12 +74,13 @@ try {
 }
 
 async function main(): Promise<void> {
-  say(`1. Policy for ${GROUP}: validation:auc >= 0.85, reviewers ${REVIEWERS.join(', ')}, 1 approval`);
+  say(`1. Policy for ${GROUP}: validation:auc >= 0.85, reviewers ${REVIEWERS.join(', ')}, 1 approval, unapproved deployments followed up`);
   const put = await invokeFunction(cfg.lambdaUrl, 'modelgate-local-putPolicy', {
     modelPackageGroupName: GROUP,
     rules: [{ metric: 'validation:auc', source: 'trainingJob', comparison: '>=', threshold: 0.85 }],
     reviewers: REVIEWERS,
     requiredApprovals: 1,
+    unapprovedDeployments: 'follow-up',
     changedBy: 'arn:aws:sts::000000000000:assumed-role/PlatformAdmin/demo',
     reason: 'demo',
   });
@@ -96,7 +118,7 @@ async function main(): Promise<void> {
   });
   say(`   ${goodArn} → Approved in the registry`);
 
-  say('5. Lineage and audit trail');
+  say('5. Lineage');
   const version = await until('the Approved event recorded', async () => {
     const v = await store.getVersion({ group: GROUP, version: Number(goodArn.split('/').at(-1)) });
     return v?.status === 'Approved' ? v : undefined;
@@ -108,6 +130,14 @@ async function main(): Promise<void> {
   say(`   image           ${version.image ?? job?.image ?? ''}${version.imageDigest ? `@${version.imageDigest}` : ''}`);
   say(`   metrics         ${JSON.stringify(job?.metrics ?? {})}`);
   say(`   decision        ${version.decision?.id ?? ''}: ${version.decision?.outcome ?? ''} by ${version.decision?.approvers.join(', ') ?? ''} (policy v${version.decision?.policyVersion ?? ''})`);
+
+  say(`6. The approved version is deployed to endpoint ${ENDPOINT}`);
+  await deploy(goodArn);
+
+  say(`7. The training data is withdrawn: datasetImpact revokes what was trained on ${WITHDRAWN}`);
+  await revoke(goodArn);
+
+  say('8. Audit trail');
   // The audit log: the local stack's stream poller sequences the entries; a checkpoint signs the
   // log (the schedule would, within minutes); verifyAuditTrail checks the table against it, and
   // the export is checked offline as an auditor would, with the public key alone.
@@ -132,6 +162,73 @@ async function main(): Promise<void> {
   const last = offline.stdout.trim().split('\n').at(-1) ?? '';
   say(`   npm run audit:verify -- ${folder}\n     → ${last}`);
   if (offline.status !== 0) throw new Error(`the export does not verify offline: ${last}`);
+}
+
+/**
+ * Step 6: a model from the approved version (PrimaryContainer.ModelPackageName), a configuration
+ * with one variant, an endpoint. The stand-in's "Endpoint State Change" reaches
+ * onEndpointStateChange; its record, and the lineage, then name the endpoint.
+ */
+async function deploy(arn: string): Promise<void> {
+  await sagemaker.send(new CreateModelCommand({ ModelName: ENDPOINT, PrimaryContainer: { ModelPackageName: arn }, ExecutionRoleArn: ROLE }));
+  say(`   CreateModel ${ENDPOINT} (PrimaryContainer.ModelPackageName: the version's ARN)`);
+  await sagemaker.send(
+    new CreateEndpointConfigCommand({
+      EndpointConfigName: ENDPOINT,
+      ProductionVariants: [{ VariantName: VARIANT, ModelName: ENDPOINT, InstanceType: 'ml.m5.large', InitialInstanceCount: 1, InitialVariantWeight: 1 }],
+    }),
+  );
+  await sagemaker.send(new CreateEndpointCommand({ EndpointName: ENDPOINT, EndpointConfigName: ENDPOINT }));
+  const described = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT }));
+  say(`   CreateEndpointConfig ${ENDPOINT} (variant ${VARIANT}, 1 × ml.m5.large), CreateEndpoint → ${described.EndpointStatus ?? '?'}`);
+  const record = await until(`endpoint ${ENDPOINT} recorded`, async () => {
+    const r = await store.getEndpoint(ENDPOINT);
+    return r?.served.some((s) => s.modelPackageArn === arn) ? r : undefined;
+  });
+  for (const s of record.served) say(`   recorded        ${record.name} (${record.status}) variant ${s.variant} serves ${s.modelPackageArn ?? `model ${s.model}`}`);
+  const lineage = await invokeFunction(cfg.lambdaUrl, 'modelgate-local-getLineage', { modelPackageArn: arn });
+  if (!lineage.ok) throw new Error(`getLineage failed: ${JSON.stringify(lineage.result)}`);
+  const { endpoints } = lineage.result as LineageDocument;
+  if (!endpoints.some((e) => e.endpoint === ENDPOINT && e.variant === VARIANT)) throw new Error(`getLineage does not list ${ENDPOINT}: ${JSON.stringify(endpoints)}`);
+  say(`   getLineage      endpoints: ${JSON.stringify(endpoints)}`);
+}
+
+/**
+ * Step 7: the revocation, then what it caused: the registry's status, the governance notice that
+ * names the endpoint (from the SNS stand-in's outbox), and the operator's follow-up list.
+ */
+async function revoke(arn: string): Promise<void> {
+  const out = await invokeFunction(cfg.lambdaUrl, 'modelgate-local-datasetImpact', {
+    s3Uri: WITHDRAWN,
+    revoke: true,
+    reason: 'applicants withdrew consent to this use of their data (ticket DPO-4471)',
+    changedBy: RESPONDER,
+  });
+  if (!out.ok) throw new Error(`datasetImpact failed: ${JSON.stringify(out.result)}`);
+  const impact = out.result as ImpactReport;
+  const revoked = impact.revocation?.revoked ?? [];
+  if (!revoked.includes(arn)) throw new Error(`datasetImpact did not revoke ${arn}: ${JSON.stringify(impact.revocation)}`);
+  const served = impact.modelVersions.find((v) => v.modelPackageArn === arn)?.endpoints ?? [];
+  const earlier = revoked.length - 1;
+  say(`   datasetImpact → revoked ${arn}${earlier ? ` (and ${earlier} from earlier runs)` : ''}; it is served by ${served.join(', ') || 'nothing'}`);
+  const rejected = await until(`${arn} revoked in the registry`, async () => {
+    const d = await sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: arn }));
+    return d.ModelApprovalStatus === 'Rejected' ? d : undefined;
+  });
+  say(`   ${arn}\n     → Rejected: ${rejected.ApprovalDescription ?? ''}`);
+  const subject = `Unapproved deployment: ${ENDPOINT}`;
+  const notice = await until('the governance notice naming the endpoint', async () => outbox().find((m) => m.topic.endsWith('-governance') && m.subject === subject));
+  const body = notice.message.split('\n').filter((l) => l.trim() !== '');
+  say(`   governance notice (SNS ${notice.topic}): "${subject}"`);
+  for (const line of body.slice(0, 2)) say(`     ${line.trim()}`);
+  const listed = await invokeFunction(cfg.lambdaUrl, 'modelgate-local-listUnapprovedDeployments', {});
+  if (!listed.ok) throw new Error(`listUnapprovedDeployments failed: ${JSON.stringify(listed.result)}`);
+  const rows = (listed.result as { deployments: UnapprovedDeploymentRow[] }).deployments;
+  const ours = rows.filter((r) => r.endpoint === ENDPOINT);
+  if (ours.length === 0) throw new Error(`listUnapprovedDeployments does not list ${ENDPOINT}: ${JSON.stringify(rows)}`);
+  const others = rows.length - ours.length;
+  say(`   listUnapprovedDeployments → ${rows.length} deployment${rows.length === 1 ? '' : 's'} to follow up${others ? ` (${others} from earlier runs)` : ''}:`);
+  for (const r of ours) say(`     ${r.endpoint}/${r.variant}: ${r.group ?? '?'} v${r.version ?? '?'}, ${r.reason} (${r.action})`);
 }
 
 async function trainingJob(name: string, auc: number): Promise<{ name: string; artifact: string }> {
@@ -192,14 +289,20 @@ async function localCall(op: string, body: unknown): Promise<void> {
   if (!res.ok) throw new Error(`${op} failed: ${res.status} ${await res.text()}`);
 }
 
+/** The SNS stand-in's outbox: the messages published since this demo started, oldest first. */
+function outbox(): OutboxMessage[] {
+  const dir = join(cfg.dir, 'outbox');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as OutboxMessage)
+    .filter((m) => !m.at || Date.parse(m.at) >= startedAt - 1000);
+}
+
 /** Review links for one version, from the SNS stand-in's outbox (what reviewers would receive). */
 function reviewLinks(arn: string): Array<{ reviewer: string; url: string }> {
-  const dir = join(cfg.dir, 'outbox');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-  return files.flatMap((f) => {
-    const m = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { message: string; attributes?: Record<string, string>; at?: string };
-    if (m.attributes?.event !== 'review-requested' || !m.message.includes(`Model package: ${arn}\n`)) return [];
-    if (m.at && Date.parse(m.at) < startedAt - 1000) return [];
+  return outbox().flatMap((m) => {
+    if (m.attributes.event !== 'review-requested' || !m.message.includes(`Model package: ${arn}\n`)) return [];
     const url = /Review: (\S+)/.exec(m.message)?.[1];
     return url ? [{ reviewer: m.attributes.reviewer ?? '', url }] : [];
   });

@@ -271,6 +271,10 @@ export const EndpointDetailSchema = z.looseObject({
 export type EndpointDetail = z.infer<typeof EndpointDetailSchema>;
 
 export const EndpointStateChangeSchema = EventBridgeSchema.extend({
+  // The AWS documentation's sample of this event carries `time` as epoch milliseconds in a string
+  // ("1583831889050"), where every other sample (and the EventBridge envelope) has an ISO time:
+  // both are accepted, like every other timestamp.
+  time: TimestampSchema,
   source: z.literal('aws.sagemaker'),
   'detail-type': z.literal('SageMaker Endpoint State Change'),
   detail: EndpointDetailSchema,

@@ -1,9 +1,13 @@
 /**
  * The local stack end to end: `npm start` (local/stack.ts) as a child process, `npm run demo`
  * against it, the approval posted by this test on the review page after signing in as the link's
- * reviewer at the stack's local OpenID provider (stage local is `reviewAuth: oidc`), the end state
- * checked in the stand-in registry, the SNS outbox and the audit log (sequenced, checkpointed,
- * verified in the table and offline from its export), then Ctrl-C and nothing left behind.
+ * reviewer at the stack's local OpenID provider (stage local is `reviewAuth: oidc`); then the
+ * demo deploys the approved version to an endpoint (CreateModel from the version) and revokes it
+ * by its dataset. The end state is checked in the stand-in registry, the endpoint's record in the
+ * table, the lineage, the SNS outbox (the governance notice that names the endpoint, sent by the
+ * revocation and not by the deployment), listUnapprovedDeployments and the audit log (sequenced,
+ * checkpointed, verified in the table and offline from its export), then Ctrl-C and nothing left
+ * behind.
  *
  * The browser's part is played with fetch: the review page's cookies are kept as a browser keeps
  * them (what each answer sets is sent with the next request), and the identity provider's login is
@@ -13,7 +17,14 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { freePort, portIsFree, REPO_ROOT } from '../../scripts/dynamodb-local.js';
+import { documentClient } from '../../shared/aws/clients.js';
+import { dynamoStore } from '../../shared/store/dynamo-store.js';
+import type { LineageDocument } from '../../shared/usecases/lineage.js';
+import type { UnapprovedDeploymentRow } from '../../shared/usecases/deployments.js';
+import { invokeFunction } from '../../local/lambda.js';
+import type { OutboxMessage } from '../../local/sns/outbox.js';
 import { SESSION_COOKIE, SIGN_IN_COOKIE } from '../../shared/domain/sign-in.js';
 import { OidcUserAgent } from '../support/oidc-login.js';
 
@@ -90,7 +101,7 @@ afterAll(async () => {
 });
 
 it(
-  'plays the demo: the weak version is rejected, the good one is approved on the review page, lineage and audit verify; Ctrl-C leaves nothing',
+  'plays the demo: the weak version is rejected, the good one is approved on the review page, deployed to an endpoint and revoked by its dataset (the notice names the endpoint), lineage and audit verify; Ctrl-C leaves nothing',
   async () => {
     const readyMs = Number(/ready in (\d+\.\d) s/.exec(stackOut)?.[1]) * 1000;
     expect(readyMs).toBeGreaterThan(0);
@@ -146,6 +157,19 @@ it(
     expect(out).toMatch(/→ Rejected: modelgate: rejected by policy v\d+: trainingJob:validation:auc >= 0\.85: actual 0\.801/);
     expect(out).toMatch(/→ Approved in the registry/);
     expect(out).toContain('dataset         train: s3://acme-ml-datasets-000000000000/credit/applications/2026-11-01/train/');
+    const v1 = 'arn:aws:sagemaker:us-east-1:000000000000:model-package/credit-default-demo/1';
+    // The deployment of the approved version: its endpoint recorded from the endpoint's event, and in the lineage.
+    const endpoint = /6\. The approved version is deployed to endpoint (credit-default-\d{14})\n/.exec(out)?.[1] ?? '';
+    expect(endpoint).not.toBe('');
+    expect(out).toContain(`CreateEndpointConfig ${endpoint} (variant AllTraffic, 1 × ml.m5.large), CreateEndpoint → InService`);
+    expect(out).toContain(`recorded        ${endpoint} (InService) variant AllTraffic serves ${v1}\n`);
+    expect(out).toContain(`getLineage      endpoints: [{"endpoint":"${endpoint}","variant":"AllTraffic"}]\n`);
+    // The revocation: the registry says Rejected, the notice names the endpoint, the follow-up list has it.
+    expect(out).toContain(`datasetImpact → revoked ${v1}; it is served by ${endpoint}/AllTraffic\n`);
+    expect(out).toMatch(/credit-default-demo\/1\n +→ Rejected: modelgate: approval revoked \(decision \S+\) by arn:aws:sts::000000000000:assumed-role\/IncidentResponder\/demo: derived from s3:\/\/acme-ml-datasets-000000000000\/credit\/applications\/2026-11-01\/train\/: /);
+    expect(out).toContain(`governance notice (SNS modelgate-local-governance): "Unapproved deployment: ${endpoint}"\n`);
+    expect(out).toContain(`- variant AllTraffic: ${v1}: revoked: its approval was revoked by arn:aws:sts::000000000000:assumed-role/IncidentResponder/demo`);
+    expect(out).toContain(`listUnapprovedDeployments → 1 deployment to follow up:\n     ${endpoint}/AllTraffic: credit-default-demo v1, revoked (follow-up)\n`);
     // The audit log: the version's entries sequenced by the stream poller, a signed checkpoint, the
     // table verified against it, and the export verified offline with the public key alone.
     expect(out).toMatch(/audit log +[1-9]\d* entries about this version sequenced; checkpoint: [1-9]\d* entries, root [0-9a-f]{64}/);
@@ -157,17 +181,73 @@ it(
       packages: Record<string, { approvalStatus: string }>;
     };
     const statuses = Object.fromEntries(Object.entries(state.packages).map(([arn, p]) => [arn.split('/').slice(-2).join('/'), p.approvalStatus]));
-    expect(statuses).toEqual({ 'credit-default-demo/1': 'Approved', 'credit-default-demo/2': 'Rejected' });
+    // Version 1 was approved by its review, then revoked.
+    expect(statuses).toEqual({ 'credit-default-demo/1': 'Rejected', 'credit-default-demo/2': 'Rejected' });
+    const hosting = state as unknown as {
+      models: Record<string, { primaryContainer?: { ModelPackageName?: string } }>;
+      endpoints: Record<string, { status: string; configName: string; variants: Array<{ variantName: string; modelName: string }> }>;
+    };
+    expect(hosting.models[endpoint]?.primaryContainer).toEqual({ ModelPackageName: v1 });
+    expect(hosting.endpoints[endpoint]).toMatchObject({ status: 'InService', configName: endpoint, variants: [{ variantName: 'AllTraffic', modelName: endpoint }] });
 
-    // The SNS outbox: one message per reviewer, and the rejection notice.
+    // modelgate's record of the endpoint (from its event, through DescribeEndpoint → config → model), in the table.
+    const db = new DynamoDBClient({
+      endpoint: `http://127.0.0.1:${ports.MODELGATE_DYNAMODB_PORT}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const store = dynamoStore({ client: documentClient(db), table: 'modelgate-local-governance' });
+    const [record, version] = await Promise.all([store.getEndpoint(endpoint), store.getVersion({ group: 'credit-default-demo', version: 1 })]).finally(() => db.destroy());
+    expect(record).toMatchObject({
+      name: endpoint,
+      arn: `arn:aws:sagemaker:us-east-1:000000000000:endpoint/${endpoint}`,
+      status: 'InService',
+      configName: endpoint,
+      served: [{ variant: 'AllTraffic', model: endpoint, modelPackageArn: v1, group: 'credit-default-demo', version: 1 }],
+    });
+    expect(record?.deletedAt).toBeUndefined();
+    // Every notice the record owed is sent (the deployment of an approved version owed none).
+    expect(record?.pendingEffects).toEqual({});
+    expect(version).toMatchObject({ status: 'Rejected', servedBy: [`${endpoint}/AllTraffic`], decision: { outcome: 'Rejected', revokedFor: 's3://acme-ml-datasets-000000000000/credit/applications/2026-11-01/train/' } });
+
+    // The operators' functions, through the stack's Lambda endpoint.
+    const lambdaUrl = `http://127.0.0.1:${ports.MODELGATE_LAMBDA_PORT}`;
+    const lineage = await invokeFunction(lambdaUrl, 'modelgate-local-getLineage', { modelPackageArn: v1 });
+    expect(lineage.ok).toBe(true);
+    expect((lineage.result as LineageDocument).endpoints).toEqual([{ endpoint, variant: 'AllTraffic' }]);
+    expect((lineage.result as LineageDocument).audit.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['version.revoked', 'deployment.unapproved']));
+    const listed = await invokeFunction(lambdaUrl, 'modelgate-local-listUnapprovedDeployments', {});
+    expect(listed.ok).toBe(true);
+    expect((listed.result as { deployments: UnapprovedDeploymentRow[] }).deployments).toEqual([
+      expect.objectContaining({ endpoint, variant: 'AllTraffic', model: endpoint, modelPackageArn: v1, group: 'credit-default-demo', version: 1, reason: 'revoked', action: 'follow-up' }),
+    ]);
+
+    // The SNS outbox: one message per reviewer, the rejection notice, the revocation's notices.
     const outbox = readdirSync(join(dir, 'outbox'))
       .filter((f) => f.endsWith('.json'))
-      .map((f) => JSON.parse(readFileSync(join(dir, 'outbox', f), 'utf8')) as { topic?: string; attributes?: Record<string, string> });
-    expect(outbox.filter((m) => m.attributes?.event === 'review-requested').map((m) => m.attributes?.reviewer).sort()).toEqual([
+      .sort()
+      .map((f) => JSON.parse(readFileSync(join(dir, 'outbox', f), 'utf8')) as OutboxMessage);
+    expect(outbox.filter((m) => m.attributes.event === 'review-requested').map((m) => m.attributes.reviewer).sort()).toEqual([
       'ml-lead@acme-bank.example',
       'risk-officer@acme-bank.example',
     ]);
-    expect(outbox.filter((m) => m.attributes?.event === 'version-rejected')).toHaveLength(1);
+    expect(outbox.filter((m) => m.attributes.event === 'version-rejected')).toHaveLength(1);
+    // The endpoint is named once: by the revocation (the deployment served an approved version).
+    const revokedNotice = outbox.filter((m) => m.attributes.event === 'approval-revoked');
+    expect(revokedNotice).toEqual([expect.objectContaining({ topic: 'modelgate-local-governance', subject: 'Approval revoked: credit-default-demo v1', attributes: expect.objectContaining({ deployed: 'true' }) })]);
+    expect(revokedNotice[0]?.message).toContain(`${endpoint} (variant AllTraffic)`);
+    const deploymentNotices = outbox.filter((m) => m.attributes.event === 'deployment-unapproved');
+    expect(deploymentNotices).toEqual([
+      expect.objectContaining({
+        topic: 'modelgate-local-governance',
+        subject: `Unapproved deployment: ${endpoint}`,
+        attributes: { event: 'deployment-unapproved', endpoint, group: 'credit-default-demo' },
+      }),
+    ]);
+    expect(deploymentNotices[0]?.message).toContain(`Endpoint ${endpoint} (arn:aws:sagemaker:us-east-1:000000000000:endpoint/${endpoint}) now serves a model version that modelgate has not approved:\n`);
+    expect(deploymentNotices[0]?.message).toContain(`  - variant AllTraffic: ${v1}: revoked: `);
+    // …sent after the revocation was decided, not when the endpoint was deployed.
+    expect(Date.parse(deploymentNotices[0]?.at ?? '')).toBeGreaterThanOrEqual(Date.parse(version?.decision?.at ?? 'x'));
 
     // Ctrl-C stops everything: the stack exits, every port is free, no process uses the data folder.
     stack?.kill('SIGINT');
