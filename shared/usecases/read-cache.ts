@@ -28,6 +28,7 @@ export function withReadCache<D extends Pick<Deps, 'registry' | 'reports'>>(deps
     describeModelPackageDetail: (arn) => r.describeModelPackageDetail(arn),
     listModelPackages: (args) => r.listModelPackages(args),
     setApprovalStatus: (args) => r.setApprovalStatus(args),
+    setStageStatus: (args) => r.setStageStatus(args),
   };
   const reports: ReportReader = { read: once('GetObject', (uri: string) => deps.reports.read(uri)) };
   return { ...deps, registry, reports };
