@@ -1,7 +1,7 @@
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { ValidationError, describeIssues } from './errors.js';
-import { StageNameSchema } from '../schemas/events.js';
+import { STAGE_NAME, StageNameSchema } from '../schemas/events.js';
 
 /** Where a metric's value comes from when a version is gated. */
 export const MetricSources = ['trainingJob', 'evaluationReport', 'customerMetadata'] as const;
@@ -130,7 +130,9 @@ export const PolicyInputSchema = z.strictObject({
    */
   identities: z.record(z.email(), IdentityEntrySchema).optional(),
   /** Lifecycle stages governed by modelgate: stage name (as in ModelLifeCycle.Stage, exact case) → its section. */
-  stages: z.record(StageNameSchema, StageSectionSchema).optional(),
+  // Keys are checked with the other cross-field problems (stagesProblems), so that a bad name is
+  // named with its reason even when a section fails too.
+  stages: z.record(z.string(), StageSectionSchema).optional(),
 });
 export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 
@@ -209,6 +211,7 @@ function stagesProblems(stages: unknown): string[] {
   const problems: string[] = [];
   if (entries.length > MAX_STAGES) problems.push(`stages: at most ${MAX_STAGES} stages, found ${entries.length}`);
   for (const [name, section] of entries) {
+    if (!STAGE_NAME.test(name)) problems.push(`stages.${name}: must be 1–63 letters, digits and hyphens, starting and ending with a letter or digit (a SageMaker stage name)`);
     if (section === null || typeof section !== 'object' || Array.isArray(section)) continue;
     const s = section as Record<string, unknown>;
     const prefix = `stages.${name}.`;
