@@ -45,6 +45,12 @@ describe('a policy\'s stages section', () => {
     });
   });
 
+  it('accepts the sample events/policy-fraud-detector-stages.json', () => {
+    const p = parsePolicyInput(loadEvent('policy-fraud-detector-stages.json'));
+    expect(Object.keys(p.stages ?? {})).toEqual(['PreProduction', 'Production']);
+    expect(p.stages?.['PreProduction']).toMatchObject({ requiredApprovals: 2, reviewLifetimeHours: 48, pendingStatus: 'PendingApproval' });
+  });
+
   it('accepts statuses of its own and a stage named like an Object property (own keys only)', () => {
     const p = policyOf({ constructor: section({ pendingStatus: 'Requested', approvedStatus: 'Promoted', rejectedStatus: 'Declined' }) });
     expect(stageSection(p, 'constructor')).toMatchObject({ pendingStatus: 'Requested', approvedStatus: 'Promoted', rejectedStatus: 'Declined' });
