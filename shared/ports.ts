@@ -3,7 +3,7 @@ import type { ArtifactNode, DatasetInput, TrainingJob } from './domain/lineage.j
 import type { PolicyVersion } from './domain/policy.js';
 import type { ReviewLink, ReviewRequest } from './domain/review.js';
 import type { KeyRing } from './domain/token.js';
-import type { ModelVersion } from './domain/version.js';
+import type { LifeCycle, ModelVersion } from './domain/version.js';
 import type { Organisation } from './domain/organisation.js';
 import type { EndpointObservation, EndpointRecord } from './domain/deployment.js';
 import type { ApprovalStatus, ModelPackageDetail, TrainingJobDetail } from './schemas/events.js';
@@ -276,8 +276,8 @@ export interface Registry {
   describeTrainingJob(name: string): Promise<{ detail: TrainingJobDetail; metrics: Record<string, number> } | undefined>;
   /** A resource's tags (ListTags, every page), e.g. a training job's `sagemaker:user-profile-arn`. */
   listTags(arn: string): Promise<Record<string, string>>;
-  /** Who created and who last changed the version (IAM identity or Studio user), and its current status. */
-  describeModelPackage(arn: string): Promise<{ createdBy?: string; lastModifiedBy?: string; status?: ApprovalStatus }>;
+  /** Who created and who last changed the version (IAM identity or Studio user), its current status and lifecycle stage. */
+  describeModelPackage(arn: string): Promise<{ createdBy?: string; lastModifiedBy?: string; status?: ApprovalStatus; lifeCycle?: LifeCycle }>;
   /** One page of a group's versioned packages, newest first (ListModelPackages). */
   listModelPackages(args: { group: string; nextToken?: string }): Promise<{ items: ModelPackageSummary[]; nextToken?: string }>;
   /** A version as its EventBridge event would describe it (from DescribeModelPackage), for reconciliation. */
@@ -303,6 +303,14 @@ export interface Registry {
     description: string;
     clientToken: string;
   }): Promise<'updated' | 'refused'>;
+  /** UpdateModelPackage `ModelLifeCycle` with a ClientToken. Stage statuses are free-form, so there is no fallback. */
+  setStageStatus(args: {
+    modelPackageArn: string;
+    stage: string;
+    status: string;
+    description: string;
+    clientToken: string;
+  }): Promise<void>;
 }
 
 export interface Notifier {

@@ -104,10 +104,18 @@ export function sageMakerRegistry(client: SageMakerClient): Registry {
       const createdBy = identity(out.CreatedBy);
       const lastModifiedBy = identity(out.LastModifiedBy);
       const status = out.ModelApprovalStatus;
+      const lifeCycle = out.ModelLifeCycle?.Stage && out.ModelLifeCycle.StageStatus
+        ? {
+            stage: out.ModelLifeCycle.Stage,
+            status: out.ModelLifeCycle.StageStatus,
+            ...(out.ModelLifeCycle.StageDescription ? { description: out.ModelLifeCycle.StageDescription } : {}),
+          }
+        : undefined;
       return {
         ...(createdBy ? { createdBy } : {}),
         ...(lastModifiedBy ? { lastModifiedBy } : {}),
         ...(status ? { status } : {}),
+        ...(lifeCycle ? { lifeCycle } : {}),
       };
     },
 
@@ -187,6 +195,7 @@ export function sageMakerRegistry(client: SageMakerClient): Registry {
         ModelMetrics: out.ModelMetrics,
         MetadataProperties: out.MetadataProperties,
         CustomerMetadataProperties: out.CustomerMetadataProperties,
+        ModelLifeCycle: out.ModelLifeCycle,
       });
       const parsed = ModelPackageDetailSchema.safeParse(projection);
       if (!parsed.success) throw new ValidationError(`DescribeModelPackage answer for ${arn}`, describeIssues(parsed.error.issues));
@@ -208,6 +217,17 @@ export function sageMakerRegistry(client: SageMakerClient): Registry {
         if (e instanceof Error && e.name === 'ValidationException' && !isNotFound(e)) return 'refused';
         throw e;
       }
+    },
+
+    async setStageStatus({ modelPackageArn, stage, status, description, clientToken }) {
+      // ModelLifeCycle alone: the approval status is left as it is.
+      await client.send(
+        new UpdateModelPackageCommand({
+          ModelPackageArn: modelPackageArn,
+          ModelLifeCycle: { Stage: stage, StageStatus: status, StageDescription: description },
+          ClientToken: clientToken,
+        }),
+      );
     },
   };
 }

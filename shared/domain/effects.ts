@@ -7,7 +7,7 @@ import type { ReviewTokenClaims } from './token.js';
  * transaction, then carried out and removed; one that failed stays and is carried out again by a
  * retry or a sweep (DESIGN.md rule 3).
  */
-export type SideEffect = Notify | SetApprovalStatus;
+export type SideEffect = Notify | SetApprovalStatus | SetStageStatus;
 
 export interface Notify {
   kind: 'notify';
@@ -35,6 +35,21 @@ export interface SetApprovalStatus {
   clientToken: string;
 }
 
+/**
+ * A version's lifecycle stage status (UpdateModelPackage `ModelLifeCycle`): a stage promotion
+ * rejected by its gate or decided by its review, or an unexplained stage approval reverted.
+ */
+export interface SetStageStatus {
+  kind: 'setStageStatus';
+  id: string;
+  modelPackageArn: string;
+  stage: string;
+  status: string;
+  /** StageDescription: at most 1,024 characters on one line (see `fitStageDescription`). */
+  description: string;
+  clientToken: string;
+}
+
 /** A pending effect, claimed by one invocation until `claimedUntil` so concurrent repeats skip it. */
 export interface PendingEffect {
   effect: SideEffect;
@@ -58,4 +73,9 @@ export function clientToken(...cause: Array<string | number>): string {
 /** ApprovalDescription is limited to 1,024 characters: keep the start and say it was cut. */
 export function fitDescription(text: string, max = 1024): string {
   return text.length <= max ? text : `${text.slice(0, max - 14)} …(truncated)`;
+}
+
+/** StageDescription's pattern is `.{0,1024}`: one line (no line break), cut like `fitDescription`. */
+export function fitStageDescription(text: string): string {
+  return fitDescription(text.replace(/[\r\n\u2028\u2029]+/g, ' '));
 }

@@ -1,6 +1,6 @@
 import type { Notify } from './effects.js';
-import type { PolicyVersion } from './policy.js';
-import { reviewMessage, type ReviewLink, type ReviewRequest } from './review.js';
+import { reviewersFor, type PolicyVersion } from './policy.js';
+import { reviewMessage, reviewedGate, type ReviewLink, type ReviewRequest } from './review.js';
 import type { ModelVersion } from './version.js';
 
 /**
@@ -38,10 +38,11 @@ export type ReissueRefusal =
  * lifetime (the sweep closes it hourly, so an open review can be past it), it lists the reviewer
  * and so does the group's current policy (as a vote requires), and they have not voted.
  */
-export function reissueRefusal(review: ReviewRequest, reviewer: string, policy: Pick<PolicyVersion, 'reviewers'> | undefined, now: number): ReissueRefusal | undefined {
+export function reissueRefusal(review: ReviewRequest, reviewer: string, policy: Pick<PolicyVersion, 'reviewers' | 'stages'> | undefined, now: number): ReissueRefusal | undefined {
   if (review.status === 'Approved' || review.status === 'Rejected') return { kind: 'closed', status: review.status };
   if (review.status !== 'Open' || now >= Date.parse(review.expiresAt)) return { kind: 'expired', expiresAt: review.expiresAt };
-  if (!review.reviewers.includes(reviewer) || (policy !== undefined && !policy.reviewers.includes(reviewer))) return { kind: 'revoked' };
+  // A stage review's reviewers are the stage section's.
+  if (!review.reviewers.includes(reviewer) || (policy !== undefined && !reviewersFor(policy, review.stage).includes(reviewer))) return { kind: 'revoked' };
   const vote = review.votes[reviewer];
   if (vote) return { kind: 'used', at: vote.at, decision: vote.decision };
   return undefined;
@@ -73,7 +74,7 @@ export interface ReissuedLink {
 export function reissueLink(args: {
   review: ReviewWithFreshLinks;
   reviewer: string;
-  version: Pick<ModelVersion, 'arn' | 'group' | 'version' | 'description' | 'job' | 'image' | 'imageDigest' | 'gate'>;
+  version: Pick<ModelVersion, 'arn' | 'group' | 'version' | 'description' | 'job' | 'image' | 'imageDigest' | 'gate' | 'stages'>;
   now: number;
   newId: () => string;
   window?: FreshLinkWindow;
@@ -88,7 +89,7 @@ export function reissueLink(args: {
     remindedAt: { ...review.remindedAt, [reviewer]: new Date(now).toISOString() },
     ...(window ? { freshLinks: { ...review.freshLinks, [reviewer]: window } } : {}),
   };
-  const gate = version.gate ?? { passed: true, policyVersion: review.policyVersion, results: [] };
+  const gate = reviewedGate(version, review);
   const base = reviewMessage(version, gate, updated, link, 'review-requested');
   const message: Notify = {
     ...base,

@@ -1,6 +1,7 @@
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { ValidationError, describeIssues } from './errors.js';
+import { STAGE_NAME, StageNameSchema } from '../schemas/events.js';
 
 /** Where a metric's value comes from when a version is gated. */
 export const MetricSources = ['trainingJob', 'evaluationReport', 'customerMetadata'] as const;
@@ -78,6 +79,34 @@ export type IdentityMap = Record<string, IdentityEntry>;
 /** The longest a policy may let one reviewer sign-in serve several decisions (`signInMaxAgeMinutes`). */
 export const MAX_SIGN_IN_AGE_MINUTES = 12 * 60;
 
+/**
+ * Lifecycle stages (README, "Lifecycle stages"): at most this many sections. The documented
+ * template has six stages; each section holds up to MAX_RULES rules and MAX_REVIEWERS reviewers,
+ * and the policy is stored three times per change (current, version, audit entry), each item
+ * under DynamoDB's 400 KB.
+ */
+export const MAX_STAGES = 10;
+
+/**
+ * A stage's own gate and review: a version whose ModelLifeCycle becomes `<stage>/<pendingStatus>`
+ * is gated by `rules` and reviewed by `reviewers`; the review's decision sets `approvedStatus` or
+ * `rejectedStatus`. The names mirror the top-level policy's.
+ */
+export const StageSectionSchema = z.strictObject({
+  rules: z.array(MetricRuleSchema).min(1, 'a stage needs at least one metric rule').max(MAX_RULES, `at most ${MAX_RULES} rules`),
+  reviewers: z.array(z.email()).min(1, 'a stage needs at least one reviewer').max(MAX_REVIEWERS, `at most ${MAX_REVIEWERS} reviewers`),
+  requiredApprovals: z.number().int().min(1),
+  reviewLifetimeHours: z.number().int().min(1).max(24 * 30).default(72),
+  reminderAfterHours: z.number().int().min(1).max(24 * 30).default(24),
+  /** The StageStatus that asks for a promotion (gated, then reviewed). */
+  pendingStatus: StageNameSchema.default('PendingApproval'),
+  /** The StageStatus a decision to approve sets; one set without such a decision is reverted. */
+  approvedStatus: StageNameSchema.default('Approved'),
+  /** The StageStatus a failed gate or a Reject sets. */
+  rejectedStatus: StageNameSchema.default('Rejected'),
+});
+export type StageSection = z.infer<typeof StageSectionSchema>;
+
 /** What an operator sends to `putPolicy`. */
 export const PolicyInputSchema = z.strictObject({
   modelPackageGroupName: GroupNameSchema,
@@ -107,6 +136,10 @@ export const PolicyInputSchema = z.strictObject({
    * it is approved or no longer served.
    */
   unapprovedDeployments: z.enum(['notify', 'follow-up']).optional(),
+  /** Lifecycle stages governed by modelgate: stage name (as in ModelLifeCycle.Stage, exact case) → its section. */
+  // Keys are checked with the other cross-field problems (stagesProblems), so that a bad name is
+  // named with its reason even when a section fails too.
+  stages: z.record(z.string(), StageSectionSchema).optional(),
 });
 export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 
@@ -123,36 +156,83 @@ export function parsePolicyInput(payload: unknown): PolicyInput {
   // on whatever is readable, and every problem is named at once.
   const problems = [...(parsed.success ? [] : describeIssues(parsed.error.issues)), ...crossFieldProblems(payload)];
   if (!parsed.success || problems.length > 0) throw new ValidationError('policy', problems);
-  const { identities, ...data } = parsed.data;
+  const { identities, stages, ...data } = parsed.data;
   // An empty map is no map: the heuristic applies, and the content equals a policy without one.
   const mapped = identities && Object.keys(identities).length > 0
     ? { identities: Object.fromEntries(Object.entries(identities).map(([who, e]) => [who.toLowerCase(), e])) }
     : {};
-  return { ...data, reviewers: data.reviewers.map((r) => r.toLowerCase()), ...mapped };
+  // No stages is the same as none (no stage is governed).
+  const staged = stages && Object.keys(stages).length > 0
+    ? { stages: Object.fromEntries(Object.entries(stages).map(([name, st]) => [name, { ...st, reviewers: st.reviewers.map((r) => r.toLowerCase()) }])) }
+    : {};
+  return { ...data, reviewers: data.reviewers.map((r) => r.toLowerCase()), ...mapped, ...staged };
+}
+
+/** The stage's section in a policy, if the policy governs that stage (own keys only: `constructor` is a legal stage name). */
+export function stageSection(policy: Pick<PolicyVersion, 'stages'> | undefined, stage: string): StageSection | undefined {
+  const stages = policy?.stages;
+  return stages && Object.hasOwn(stages, stage) ? stages[stage] : undefined;
+}
+
+/** Who may vote on a review: the stage's reviewers for a stage review, else the policy's. */
+export function reviewersFor(policy: Pick<PolicyVersion, 'reviewers' | 'stages'>, stage: string | undefined): string[] {
+  return stage === undefined ? policy.reviewers : (stageSection(policy, stage)?.reviewers ?? []);
 }
 
 function crossFieldProblems(payload: unknown): string[] {
   if (payload === null || typeof payload !== 'object') return [];
   const p = payload as Record<string, unknown>;
+  const problems = sectionProblems(p, '');
+  problems.push(...identityProblems(p.identities));
+  problems.push(...stagesProblems(p.stages));
+  return problems;
+}
+
+/** The checks across fields of a section (the policy itself, or a stage's: `prefix` names it). */
+function sectionProblems(p: Record<string, unknown>, prefix: string): string[] {
   const problems: string[] = [];
   const reviewers = Array.isArray(p.reviewers) ? p.reviewers.filter((r): r is string => typeof r === 'string') : [];
   const distinct = new Set(reviewers.map((r) => r.toLowerCase()));
-  if (distinct.size !== reviewers.length) problems.push('reviewers: reviewers must be distinct');
+  if (distinct.size !== reviewers.length) problems.push(`${prefix}reviewers: reviewers must be distinct`);
   if (typeof p.requiredApprovals === 'number' && Array.isArray(p.reviewers) && p.requiredApprovals > distinct.size) {
-    problems.push(`requiredApprovals: needs ${p.requiredApprovals} approvals but only ${distinct.size} reviewers are named`);
+    problems.push(`${prefix}requiredApprovals: needs ${p.requiredApprovals} approvals but only ${distinct.size} reviewers are named`);
   }
   const lifetime = typeof p.reviewLifetimeHours === 'number' ? p.reviewLifetimeHours : 72;
   const reminder = typeof p.reminderAfterHours === 'number' ? p.reminderAfterHours : 24;
-  if (reminder >= lifetime) problems.push('reminderAfterHours: must be shorter than reviewLifetimeHours');
+  if (reminder >= lifetime) problems.push(`${prefix}reminderAfterHours: must be shorter than reviewLifetimeHours`);
   const seen = new Set<string>();
   (Array.isArray(p.rules) ? p.rules : []).forEach((r: unknown, i) => {
     if (r === null || typeof r !== 'object') return;
     const { source, metric, comparison } = r as Record<string, unknown>;
     const key = JSON.stringify([source, metric, comparison]);
-    if (seen.has(key)) problems.push(`rules.${i}: duplicate rule`);
+    if (seen.has(key)) problems.push(`${prefix}rules.${i}: duplicate rule`);
     seen.add(key);
   });
-  problems.push(...identityProblems(p.identities));
+  return problems;
+}
+
+/** Each stage section's checks across fields, its three statuses distinct, and the number of stages. */
+function stagesProblems(stages: unknown): string[] {
+  if (stages === null || typeof stages !== 'object' || Array.isArray(stages)) return [];
+  const entries = Object.entries(stages as Record<string, unknown>);
+  const problems: string[] = [];
+  if (entries.length > MAX_STAGES) problems.push(`stages: at most ${MAX_STAGES} stages, found ${entries.length}`);
+  for (const [name, section] of entries) {
+    if (!STAGE_NAME.test(name)) problems.push(`stages.${name}: must be 1–63 letters, digits and hyphens, starting and ending with a letter or digit (a SageMaker stage name)`);
+    if (section === null || typeof section !== 'object' || Array.isArray(section)) continue;
+    const s = section as Record<string, unknown>;
+    const prefix = `stages.${name}.`;
+    problems.push(...sectionProblems(s, prefix));
+    const statuses = {
+      pendingStatus: typeof s.pendingStatus === 'string' ? s.pendingStatus : 'PendingApproval',
+      approvedStatus: typeof s.approvedStatus === 'string' ? s.approvedStatus : 'Approved',
+      rejectedStatus: typeof s.rejectedStatus === 'string' ? s.rejectedStatus : 'Rejected',
+    };
+    // One status meaning two things would make a decision look like a request (or a revert like an approval).
+    if (statuses.approvedStatus === statuses.pendingStatus) problems.push(`${prefix}approvedStatus: must differ from pendingStatus`);
+    if (statuses.rejectedStatus === statuses.pendingStatus) problems.push(`${prefix}rejectedStatus: must differ from pendingStatus`);
+    if (statuses.rejectedStatus === statuses.approvedStatus) problems.push(`${prefix}rejectedStatus: must differ from approvedStatus`);
+  }
   return problems;
 }
 
@@ -209,6 +289,8 @@ function sameContent(content: Omit<PolicyInput, 'changedBy' | 'reason'>, current
       // Absent and empty are the same map (none); stored policies from before it have none.
       p.identities ?? {},
       p.unapprovedDeployments ?? 'notify',
+      // The same for stages; a section's reviewers in a stable order.
+      Object.fromEntries(Object.entries(p.stages ?? {}).map(([name, st]) => [name, { ...st, reviewers: [...st.reviewers].sort() }])),
     ]);
   return pick(content) === pick(current);
 }
@@ -243,7 +325,7 @@ const compare: Record<Comparison, (a: number, t: number) => boolean> = {
 };
 
 /** Fail closed: a missing, non-numeric or unreadable metric fails its rule. */
-export function evaluatePolicy(policy: PolicyVersion, metrics: GatheredMetrics): GateResult {
+export function evaluatePolicy(policy: Pick<PolicyVersion, 'rules' | 'version'>, metrics: GatheredMetrics): GateResult {
   const results = policy.rules.map((rule): RuleResult => {
     const found = lookup(rule, metrics);
     if ('problem' in found) return { rule, actual: undefined, passed: false, problem: found.problem };
@@ -296,6 +378,6 @@ export function describeFailures(gate: GateResult): string[] {
     });
 }
 
-export function needsSource(policy: PolicyVersion, source: MetricSource): boolean {
+export function needsSource(policy: Pick<PolicyVersion, 'rules'>, source: MetricSource): boolean {
   return policy.rules.some((r) => r.source === source);
 }

@@ -1,5 +1,5 @@
-import type { GateResult, PolicyVersion } from './policy.js';
-import { clientToken, fitDescription, type Notify, type SetApprovalStatus } from './effects.js';
+import type { GateResult, PolicyVersion, StageSection } from './policy.js';
+import { clientToken, fitDescription, fitStageDescription, type Notify, type SetApprovalStatus, type SetStageStatus } from './effects.js';
 import type { ModelVersion } from './version.js';
 import { checkSelfApproval, isSamePersonByName } from './identity.js';
 import type { IdentityMap } from './policy.js';
@@ -25,6 +25,19 @@ export interface ReviewRequest {
   remindedAt: Record<string, string>;
   decision?: Decision;
   closedAt?: string;
+  /**
+   * A lifecycle stage promotion's review (README, "Lifecycle stages"): its decision sets the
+   * stage's status, not the approval status. Absent: the version's own approval.
+   */
+  stage?: string;
+  /** The stage's statuses when the review opened: what its decision sets, whatever the policy says later. */
+  stageStatuses?: StageStatuses;
+}
+
+export interface StageStatuses {
+  pending: string;
+  approved: string;
+  rejected: string;
 }
 
 export interface Vote {
@@ -94,8 +107,12 @@ export function openReview(args: {
   gate: GateResult;
   now: number;
   newId: () => string;
+  /** A stage promotion: the stage's section names the reviewers, the quorum and the lifetime. */
+  stage?: { name: string; section: StageSection };
 }): OpenedReview {
-  const { version, policy, gate, now, newId } = args;
+  const { version, gate, now, newId, stage } = args;
+  // Separation of duties (allowSelfApproval) and the policy version are the policy's, for a stage too.
+  const policy = stage ? { ...args.policy, ...pickReviewSettings(stage.section) } : args.policy;
   const expiresAt = new Date(now + policy.reviewLifetimeHours * 3_600_000).toISOString();
   const reviewId = newId();
   const links = policy.reviewers.map(
@@ -117,9 +134,26 @@ export function openReview(args: {
     links: Object.fromEntries(links.map((l) => [l.reviewer, l.id])),
     votes: {},
     remindedAt: {},
+    ...(stage
+      ? {
+          stage: stage.name,
+          stageStatuses: { pending: stage.section.pendingStatus, approved: stage.section.approvedStatus, rejected: stage.section.rejectedStatus },
+        }
+      : {}),
   };
   const messages = links.map((link) => reviewMessage(version, gate, review, link, 'review-requested'));
   return { review, links, messages };
+}
+
+function pickReviewSettings(s: StageSection): Pick<PolicyVersion, 'reviewers' | 'requiredApprovals' | 'reviewLifetimeHours' | 'reminderAfterHours'> {
+  return { reviewers: s.reviewers, requiredApprovals: s.requiredApprovals, reviewLifetimeHours: s.reviewLifetimeHours, reminderAfterHours: s.reminderAfterHours };
+}
+
+/** The gate a review is about: the stage's for a stage review, else the version's (none recorded: an empty pass). */
+export function reviewedGate(version: Pick<ModelVersion, 'gate' | 'stages'>, review: Pick<ReviewRequest, 'stage' | 'policyVersion'>): GateResult {
+  const stages = version.stages;
+  const gate = review.stage === undefined ? version.gate : stages && Object.hasOwn(stages, review.stage) ? stages[review.stage]?.gate : undefined;
+  return gate ?? { passed: true, policyVersion: review.policyVersion, results: [] };
 }
 
 /** A reviewer's message: the model's facts and their personal link (signed when sent). */
@@ -131,10 +165,12 @@ export function reviewMessage(
   event: 'review-requested' | 'review-reminder',
 ): Notify {
   const reminder = event === 'review-reminder';
+  const what = review.stage ? `The promotion of model version ${version.group} v${version.version} to stage ${review.stage}` : `Model version ${version.group} v${version.version}`;
   const lines = [
     reminder
-      ? `Reminder: model version ${version.group} v${version.version} still waits for your review.`
-      : `Model version ${version.group} v${version.version} passed its policy (version ${gate.policyVersion}) and needs your review.`,
+      ? `Reminder: ${review.stage ? `the promotion of ${version.group} v${version.version} to stage ${review.stage}` : `model version ${version.group} v${version.version}`} still waits for your review.`
+      : `${what} passed ${review.stage ? `the stage's rules in its policy` : 'its policy'} (version ${gate.policyVersion}) and needs your review.`,
+    ...(review.stage ? [`Stage: ${review.stage} (your decision sets it to ${review.stageStatuses?.approved ?? 'Approved'} or ${review.stageStatuses?.rejected ?? 'Rejected'})`] : []),
     '',
     `Model package: ${version.arn}`,
     ...(version.description ? [`Description: ${version.description}`] : []),
@@ -154,7 +190,7 @@ export function reviewMessage(
     kind: 'notify',
     id: `${reminder ? 'remind' : 'review'}:${review.id}:${link.reviewer}${reminder ? `:${Object.keys(review.remindedAt).length}` : ''}`,
     topic: 'reviewers',
-    subject: `${reminder ? 'Reminder: review' : 'Review requested'}: ${version.group} v${version.version}`.slice(0, 99),
+    subject: `${reminder ? 'Reminder: review' : 'Review requested'}: ${version.group} v${version.version}${review.stage ? ` to stage ${review.stage}` : ''}`.slice(0, 99),
     message: lines.join('\n'),
     attributes: { reviewer: link.reviewer, event },
     link: linkClaims(link),
@@ -247,8 +283,11 @@ export function castVote(args: {
   return { kind, review: updated, link: usedLink, ...(decision ? { decision } : {}) };
 }
 
-/** The registry update a decision causes, with its ClientToken and an ApprovalDescription that explains it. */
-export function decisionEffect(review: ReviewRequest, decision: Decision): SetApprovalStatus {
+/**
+ * The registry update a decision causes, with its ClientToken and a description that explains it:
+ * the approval status (ApprovalDescription), or for a stage review the stage's status (StageDescription).
+ */
+export function decisionEffect(review: ReviewRequest, decision: Decision): SetApprovalStatus | SetStageStatus {
   // With sign-in, each voter as the identity provider vouched for them: issuer, subject, auth_time.
   const signedIn = (reviewer: string) => {
     const s = review.votes[reviewer]?.signedIn;
@@ -258,6 +297,18 @@ export function decisionEffect(review: ReviewRequest, decision: Decision): SetAp
     decision.outcome === 'Approved'
       ? `approved by ${decision.approvers.map(signedIn).join(', ')}`
       : `rejected by ${decision.rejectedBy ? signedIn(decision.rejectedBy) : 'a reviewer'}: ${review.votes[decision.rejectedBy ?? '']?.comment ?? ''}`;
+  if (review.stage !== undefined) {
+    const statuses = review.stageStatuses ?? { pending: 'PendingApproval', approved: 'Approved', rejected: 'Rejected' };
+    return {
+      kind: 'setStageStatus',
+      id: `decision:${decision.id}`,
+      modelPackageArn: review.modelPackageArn,
+      stage: review.stage,
+      status: decision.outcome === 'Approved' ? statuses.approved : statuses.rejected,
+      description: fitStageDescription(`modelgate decision ${decision.id} on stage ${review.stage}: ${who} (policy v${decision.policyVersion}, review ${review.id})`),
+      clientToken: clientToken(review.modelPackageArn, 'stage-decision', review.stage, decision.id),
+    };
+  }
   return {
     kind: 'setApprovalStatus',
     id: `decision:${decision.id}`,
@@ -298,7 +349,7 @@ export interface ReviewerAdded {
 export function addReviewerToReview(args: {
   review: ReviewRequest;
   reviewer: string;
-  version: Pick<ModelVersion, 'arn' | 'group' | 'version' | 'description' | 'job' | 'image' | 'imageDigest' | 'gate'>;
+  version: Pick<ModelVersion, 'arn' | 'group' | 'version' | 'description' | 'job' | 'image' | 'imageDigest' | 'gate' | 'stages'>;
   now: number;
   newId: () => string;
 }): ReviewerAdded | undefined {
@@ -321,7 +372,7 @@ export function addReviewerToReview(args: {
     // The link goes out now: the first reminder is due one period from now, not from the opening.
     remindedAt: { ...review.remindedAt, [reviewer]: new Date(now).toISOString() },
   };
-  const gate = version.gate ?? { passed: true, policyVersion: review.policyVersion, results: [] };
+  const gate = reviewedGate(version, review);
   // The link id in the effect id: a reviewer removed and added again gets a new message, not the old one's id.
   const message = { ...reviewMessage(version, gate, updated, link, 'review-requested'), id: `review:${review.id}:${reviewer}:${link.id}` };
   return { review: updated, link, message };

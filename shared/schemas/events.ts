@@ -188,6 +188,22 @@ export type ApprovalStatus = (typeof ApprovalStatuses)[number];
 
 const MetricsSourceSchema = z.looseObject({ S3Uri: S3UriSchema, ContentDigest: z.string().optional() });
 
+/**
+ * A stage name or status in a version's ModelLifeCycle: 1–63 characters, alphanumerics and hyphens,
+ * no leading or trailing hyphen (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ModelLifeCycle.html).
+ * Names and statuses are free-form: the administrator defines them.
+ */
+export const STAGE_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+export const StageNameSchema = z.string().regex(STAGE_NAME, 'must be 1–63 letters, digits and hyphens, starting and ending with a letter or digit');
+
+/** ModelLifeCycle: `Stage` and `StageStatus` required, `StageDescription` at most 1,024 characters. */
+export const ModelLifeCycleSchema = z.looseObject({
+  Stage: StageNameSchema,
+  StageStatus: StageNameSchema,
+  StageDescription: Text(SAGEMAKER_LIMITS.description).optional(),
+});
+export type ModelLifeCycleDetail = z.infer<typeof ModelLifeCycleSchema>;
+
 export const ModelPackageDetailSchema = z
   .looseObject({
     ModelPackageGroupName: z.string().min(1).max(63),
@@ -217,6 +233,8 @@ export const ModelPackageDetailSchema = z
       .optional(),
     MetadataProperties: z.looseObject({ GeneratedBy: z.string().optional() }).optional(),
     CustomerMetadataProperties: StringMap(SAGEMAKER_LIMITS.customerMetadata).optional(),
+    /** The version's lifecycle stage (README, "Lifecycle stages"): stage changes arrive on this event. */
+    ModelLifeCycle: ModelLifeCycleSchema.optional(),
   })
   .superRefine((d, ctx) => {
     // The ARN names the group and version: a detail that contradicts itself is refused.

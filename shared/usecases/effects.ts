@@ -87,6 +87,15 @@ async function perform(deps: Deps, effect: SideEffect): Promise<void> {
       if (fallback === 'refused') throw new Error(`SageMaker refused ModelApprovalStatus ${effect.status} and ${effect.fallbackStatus}`);
       return;
     }
+    case 'setStageStatus':
+      await deps.registry.setStageStatus({
+        modelPackageArn: effect.modelPackageArn,
+        stage: effect.stage,
+        status: effect.status,
+        description: effect.description,
+        clientToken: effect.clientToken,
+      });
+      return;
   }
 }
 

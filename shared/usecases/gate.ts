@@ -1,10 +1,20 @@
 import { TRAINING_SCOPE, auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
-import { EFFECT_LEASE_MS, clientToken, fitDescription, type PendingEffect, type SideEffect } from '../domain/effects.js';
+import { EFFECT_LEASE_MS, clientToken, fitDescription, fitStageDescription, type PendingEffect, type SideEffect } from '../domain/effects.js';
 import { jobNameFromArtifactUri, producerSummary, trainingJobFromDetail, type ProducerSummary, type TrainingJob } from '../domain/lineage.js';
-import { describeFailures, evaluatePolicy, needsSource, type GateResult, type GatheredMetrics } from '../domain/policy.js';
+import { describeFailures, evaluatePolicy, needsSource, type GateResult, type GatheredMetrics, type PolicyVersion, type StageSection } from '../domain/policy.js';
 import { readReport } from '../domain/report.js';
 import { openReview } from '../domain/review.js';
-import { actionFor, freshness, observeVersion, type ModelVersion, type VersionObservation } from '../domain/version.js';
+import {
+  actionFor,
+  freshness,
+  observeVersion,
+  observedState,
+  stageActionFor,
+  stageOf,
+  type ModelVersion,
+  type StageGovernance,
+  type VersionObservation,
+} from '../domain/version.js';
 import type { Deps, VersionChange, VersionContext } from '../ports.js';
 import type { ModelPackageDetail } from '../schemas/events.js';
 import { logger } from '../logger.js';
@@ -21,7 +31,10 @@ export type GateOutcome =
   | 'awaiting-job'
   | 'rejected'
   | 'review-opened'
-  | 'approval-reverted';
+  | 'approval-reverted'
+  | 'stage-rejected'
+  | 'stage-review-opened'
+  | 'stage-approval-reverted';
 
 /** A change planned from what was read: the write, its outcome and the effects it commits. */
 export interface Plan {
@@ -36,18 +49,27 @@ export async function handleModelPackageChange(invocation: Deps, detail: ModelPa
   const deps = withReadCache(invocation);
   const observed = observeVersion(detail);
   const outcome = await decideAndCommit(deps, observed, async (ctx) => {
-    let fresh = freshness(ctx.version, observed);
+    // The state compared is the approval status and the lifecycle stage with its status.
+    let fresh = freshness(
+      ctx.version && { lastModified: ctx.version.lastModified, status: observedState(ctx.version) },
+      { lastModified: observed.lastModified, status: observedState(observed) },
+    );
     if (fresh === 'tie') {
-      // Same LastModifiedTime, another status: the registry says which one is current.
+      // Same LastModifiedTime, another state: the registry says which one is current.
       const current = await deps.registry.describeModelPackage(observed.arn);
-      fresh = current.status === observed.status ? 'newer' : 'stale';
+      fresh = observedState(current) === observedState(observed) ? 'newer' : 'stale';
     }
     if (fresh === 'stale' || fresh === 'duplicate') return fresh;
     const base = mergeObservation(ctx.version, observed);
     const action = actionFor(ctx.version, observed);
     switch (action.kind) {
-      case 'record':
-        return recordPlan(base, ctx.version?.status);
+      case 'record': {
+        // The approval status needs nothing: the lifecycle stage may (a promotion, an unexplained stage approval).
+        const stageAction = stageActionFor(ctx.version, observed, ctx.policy);
+        if (stageAction?.kind === 'gate-stage' && ctx.policy) return stageGatePlan(deps, ctx, ctx.policy, base, stageAction.stage, stageAction.section);
+        if (stageAction?.kind === 'revert-stage') return stageRevertPlan(deps, base, stageAction.stage, stageAction.section, stageAction.target);
+        return recordPlan(base, ctx.version);
+      }
       case 'gate':
         return gatePlan(deps, ctx, base);
       case 'revert-approval':
@@ -134,23 +156,34 @@ function stripRev(v: ModelVersion & { rev: number }): ModelVersion {
 
 /** The observation over what was recorded: facts from the event, governance state kept. */
 function mergeObservation(current: ModelVersion | undefined, observed: VersionObservation): ModelVersion {
+  // The lifecycle is as observed: an event without one says the version has none.
+  const { lifeCycle: _recorded, ...kept }: Partial<ModelVersion> = current ?? {};
   return {
     pendingEffects: {},
-    ...current,
+    ...kept,
     ...observed,
   };
 }
 
-function recordPlan(version: ModelVersion, previous: string | undefined): Plan {
+function recordPlan(version: ModelVersion, current: ModelVersion | undefined): Plan {
+  const previous = current?.status;
+  // Only the lifecycle stage changed: said so, with both.
+  const stageOnly = current !== undefined && previous === version.status && observedState(current) !== observedState(version);
   return {
     outcome: 'recorded',
     change: { version },
     audit: [
       {
-        action: previous === undefined ? 'version.recorded' : 'version.status-changed',
+        action: previous === undefined ? 'version.recorded' : stageOnly ? 'version.stage-changed' : 'version.status-changed',
         subject: version.arn,
         actor: 'sagemaker',
-        detail: { status: version.status, ...(previous ? { previous } : {}), lastModified: version.lastModified },
+        detail: {
+          status: version.status,
+          ...(previous ? { previous } : {}),
+          lastModified: version.lastModified,
+          ...(version.lifeCycle ? { lifeCycle: { stage: version.lifeCycle.stage, status: version.lifeCycle.status } } : {}),
+          ...(stageOnly && current.lifeCycle ? { previousLifeCycle: { stage: current.lifeCycle.stage, status: current.lifeCycle.status } } : {}),
+        },
       },
     ],
     effects: [],
@@ -321,6 +354,142 @@ async function revertPlan(deps: Deps, version: ModelVersion, target: ModelVersio
   };
 }
 
+/** The version with one stage's governance replaced. */
+function withStage(version: ModelVersion, stage: string, governance: StageGovernance): ModelVersion {
+  return { ...version, stages: { ...(version.stages ?? {}), [stage]: governance } };
+}
+
+/**
+ * A promotion request (`<stage>/<pendingStatus>`) for a stage the policy governs: the stage's rules
+ * are evaluated on the same metrics as the version's gate (the training job's, the evaluation
+ * report, customer metadata). It fails closed: no training job recorded for the artifact, no metric.
+ * Failing sets `<stage>/<rejectedStatus>`; passing opens the stage's review.
+ */
+async function stageGatePlan(deps: Deps, ctx: VersionContext, policy: PolicyVersion, version: ModelVersion, stage: string, section: StageSection): Promise<Plan> {
+  const evaluatedAt = new Date(deps.clock.now()).toISOString();
+  const rules = { rules: section.rules, version: policy.version };
+  const producer = ctx.artifact?.producer;
+  if (!producer) {
+    const gate: GateResult = { passed: false, policyVersion: policy.version, results: [] };
+    return stageRejectPlan(version, stage, section, gate, ['no training job is recorded for the version\'s model artifact, so its metrics cannot be read'], evaluatedAt);
+  }
+  const metrics = await gatherMetrics(deps, rules, version, producer);
+  const gate = evaluatePolicy(rules, metrics);
+  if (!gate.passed) return stageRejectPlan(version, stage, section, gate, describeFailures(gate), evaluatedAt);
+
+  // Separation of duties, as for an approval: who registered the version (asked once) and who trained it.
+  const registeredBy = version.registeredBy ?? (await deps.registry.describeModelPackage(version.arn)).createdBy;
+  const trainedBy = version.trainedBy ?? producer.trainedBy;
+  const who: ModelVersion = { ...version, ...(registeredBy ? { registeredBy } : {}), ...(trainedBy ? { trainedBy } : {}) };
+  const opened = openReview({ version: who, policy, gate, now: deps.clock.now(), newId: deps.newId, stage: { name: stage, section } });
+  const passed = withStage(who, stage, { gateState: 'passed', gate: { ...gate, evaluatedAt }, review: { id: opened.review.id, status: 'Open' } });
+  return {
+    outcome: 'stage-review-opened',
+    change: { version: passed, review: opened },
+    audit: [
+      {
+        action: 'stage.gate-passed',
+        subject: version.arn,
+        actor: 'modelgate',
+        detail: { stage, requested: section.pendingStatus, policyVersion: gate.policyVersion, results: summarise(gate), trainingJob: producer.arn },
+      },
+      {
+        action: 'review.opened',
+        subject: version.arn,
+        actor: 'modelgate',
+        detail: { reviewId: opened.review.id, stage, reviewers: opened.review.reviewers, requiredApprovals: opened.review.requiredApprovals, expiresAt: opened.review.expiresAt },
+      },
+    ],
+    effects: opened.messages,
+  };
+}
+
+function stageRejectPlan(version: ModelVersion, stage: string, section: StageSection, gate: GateResult, failures: string[], evaluatedAt: string): Plan {
+  const rejected = withStage(version, stage, { ...stageOf(version, stage), gateState: 'failed', gate: { ...gate, evaluatedAt } });
+  return {
+    outcome: 'stage-rejected',
+    change: { version: rejected },
+    audit: [
+      {
+        action: 'stage.gate-failed',
+        subject: version.arn,
+        actor: 'modelgate',
+        detail: { stage, requested: section.pendingStatus, setTo: section.rejectedStatus, policyVersion: gate.policyVersion, failures, results: summarise(gate) },
+      },
+    ],
+    effects: [
+      {
+        kind: 'setStageStatus',
+        id: `stage-gate:reject:${stage}`,
+        modelPackageArn: version.arn,
+        stage,
+        status: section.rejectedStatus,
+        description: fitStageDescription(`modelgate: promotion to ${stage} rejected by policy v${gate.policyVersion}: ${failures.join('; ')}`),
+        clientToken: clientToken(version.arn, 'stage-gate-reject', stage, version.lastModified),
+      },
+      {
+        kind: 'notify',
+        id: `stage-gate:notice:${stage}`,
+        topic: 'governance',
+        subject: `Stage promotion rejected: ${version.group} v${version.version} to ${stage}`.slice(0, 99),
+        message: [
+          `modelgate rejected the promotion of ${version.arn} to stage ${stage} and set it to ${stage}/${section.rejectedStatus}.`,
+          `Policy version: ${gate.policyVersion}`,
+          'Failed rules:',
+          ...failures.map((f) => `  - ${f}`),
+        ].join('\n'),
+        attributes: { event: 'stage-rejected', group: version.group },
+      },
+    ],
+  };
+}
+
+/**
+ * `<stage>/<approvedStatus>` that no recorded modelgate decision for the stage explains (someone
+ * used the console or the API), reverted like an unexplained approval, naming who set it.
+ */
+async function stageRevertPlan(deps: Deps, version: ModelVersion, stage: string, section: StageSection, target: string): Promise<Plan> {
+  const who = await deps.registry.describeModelPackage(version.arn);
+  const actor = who.lastModifiedBy ?? 'unknown';
+  const description = fitStageDescription(
+    `modelgate: reverted ${stage}/${section.approvedStatus} set by ${actor}, which no modelgate decision explains; stage approvals go through modelgate's review.`,
+  );
+  return {
+    outcome: 'stage-approval-reverted',
+    change: { version },
+    audit: [
+      {
+        action: 'stage-approval.reverted',
+        subject: version.arn,
+        actor,
+        detail: { stage, observed: section.approvedStatus, lastModified: version.lastModified, revertTo: target },
+      },
+    ],
+    effects: [
+      {
+        kind: 'setStageStatus',
+        id: `stage-revert:${stage}:${version.lastModified}`,
+        modelPackageArn: version.arn,
+        stage,
+        status: target,
+        description,
+        clientToken: clientToken(version.arn, 'stage-revert', stage, version.lastModified),
+      },
+      {
+        kind: 'notify',
+        id: `stage-revert-notice:${stage}:${version.lastModified}`,
+        topic: 'governance',
+        subject: `Stage approval reverted: ${version.group} v${version.version} ${stage}`.slice(0, 99),
+        message: [
+          `${actor} set ${version.arn} to ${stage}/${section.approvedStatus} outside modelgate.`,
+          `No recorded modelgate decision for stage ${stage} explains it, so modelgate set it back to ${stage}/${target}.`,
+        ].join('\n'),
+        attributes: { event: 'stage-approval-reverted', group: version.group },
+      },
+    ],
+  };
+}
+
 /**
  * The job that the artifact's path names, when SageMaker confirms it (Completed, same artifact) and
  * its event has not arrived. DescribeTrainingJob has no tags, so they are read with ListTags: the
@@ -347,7 +516,7 @@ async function recordConfirmedJob(deps: Deps, ctx: VersionContext, job: Training
 
 async function gatherMetrics(
   deps: Deps,
-  policy: NonNullable<VersionContext['policy']>,
+  policy: Pick<PolicyVersion, 'rules'>,
   version: ModelVersion,
   producer: ProducerSummary,
 ): Promise<GatheredMetrics> {

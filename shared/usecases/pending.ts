@@ -12,6 +12,8 @@ export interface PendingReview {
   group: string;
   version: number;
   reviewId: string;
+  /** A lifecycle stage promotion's review: the stage it decides. */
+  stage?: string;
   openedAt: string;
   expiresAt: string;
   approvals: number;
@@ -30,6 +32,7 @@ export async function listPendingReviews(deps: Pick<Deps, 'store'>, payload: unk
       group: r.group,
       version: r.version,
       reviewId: r.id,
+      ...(r.stage !== undefined ? { stage: r.stage } : {}),
       openedAt: r.openedAt,
       expiresAt: r.expiresAt,
       approvals: Object.values(r.votes ?? {}).filter((v) => v.decision === 'approve').length,

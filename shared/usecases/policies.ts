@@ -1,6 +1,6 @@
 import { auditEntries, groupScope } from '../domain/audit.js';
 import { NotFound, ValidationError, describeIssues } from '../domain/errors.js';
-import { GroupNameSchema, nextPolicyVersion, parsePolicyInput, type PolicyVersion } from '../domain/policy.js';
+import { GroupNameSchema, nextPolicyVersion, parsePolicyInput, reviewersFor, type PolicyVersion } from '../domain/policy.js';
 import type { Deps } from '../ports.js';
 import { z } from 'zod';
 import { untilCommitted } from './retry.js';
@@ -49,6 +49,13 @@ export async function putPolicy(deps: Deps, payload: unknown): Promise<PutPolicy
   const dropped = (previous?.reviewers ?? []).filter((r) => !committed.policy.reviewers.includes(r));
   for (const reviewer of dropped) {
     openReviews.push(...(await updateOpenReviews(deps, { modelPackageGroupName: input.modelPackageGroupName, reviewer, changedBy: input.changedBy }, 'remove')));
+  }
+  // The same for each lifecycle stage's reviewers (a stage the new version drops drops them all).
+  for (const [stage, section] of Object.entries(previous?.stages ?? {})) {
+    const kept = reviewersFor(committed.policy, stage);
+    for (const reviewer of section.reviewers.filter((r) => !kept.includes(r))) {
+      openReviews.push(...(await updateOpenReviews(deps, { modelPackageGroupName: input.modelPackageGroupName, reviewer, changedBy: input.changedBy }, 'remove', stage)));
+    }
   }
   return { ...committed, openReviews };
 }

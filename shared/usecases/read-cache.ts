@@ -32,6 +32,7 @@ export function withReadCache<D extends Pick<Deps, 'registry' | 'reports'>>(deps
     setApprovalStatus: (args) => r.setApprovalStatus(args),
     describeEndpoint: once('DescribeEndpoint', (name: string) => r.describeEndpoint(name)),
     listEndpoints: (args) => r.listEndpoints(args),
+    setStageStatus: (args) => r.setStageStatus(args),
   };
   const reports: ReportReader = { read: once('GetObject', (uri: string) => deps.reports.read(uri)) };
   return { ...deps, registry, reports };

@@ -92,7 +92,7 @@ export class ReconcileIncomplete extends ModelgateError {
 }
 
 /** Outcomes whose side effects change the registry's status, which the gate then has to observe. */
-const CHANGES_REGISTRY: ReadonlySet<GateOutcome> = new Set(['rejected', 'approval-reverted']);
+const CHANGES_REGISTRY: ReadonlySet<GateOutcome> = new Set(['rejected', 'approval-reverted', 'stage-rejected', 'stage-approval-reverted']);
 /** Revert → gate → reject → record is the longest chain of follow-ups. */
 const MAX_FOLLOW_UPS = 4;
 
@@ -315,7 +315,12 @@ async function observe(deps: Deps, arn: string): Promise<ReconcileAction> {
   let last = outcome;
   while (CHANGES_REGISTRY.has(last) && then.length < MAX_FOLLOW_UPS) {
     const after = await deps.registry.describeModelPackageDetail(arn);
-    if (after.ModelApprovalStatus === detail.ModelApprovalStatus && after.LastModifiedTime === detail.LastModifiedTime) break;
+    if (
+      after.ModelApprovalStatus === detail.ModelApprovalStatus &&
+      after.LastModifiedTime === detail.LastModifiedTime &&
+      after.ModelLifeCycle?.Stage === detail.ModelLifeCycle?.Stage &&
+      after.ModelLifeCycle?.StageStatus === detail.ModelLifeCycle?.StageStatus
+    ) break;
     detail = after;
     last = (await handleModelPackageChange(deps, detail)).outcome;
     then.push(last);

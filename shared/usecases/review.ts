@@ -9,7 +9,8 @@ import type { RefusalModel, ReviewPageModel } from '../web/views.js';
 import { renderConfirmation, renderRefusal, renderReviewPage } from '../web/pages.js';
 import { compareWithProduction, evidenceOf } from '../domain/evidence.js';
 import { checkSelfApproval, resolveIdentity } from '../domain/identity.js';
-import type { IdentityMap } from '../domain/policy.js';
+import { reviewersFor, type IdentityMap } from '../domain/policy.js';
+import { stageOf } from '../domain/version.js';
 import { logger } from '../logger.js';
 import { carryOut } from './effects.js';
 import { untilCommitted } from './retry.js';
@@ -59,7 +60,8 @@ export async function authorize(deps: Deps, token: string, method: 'GET' | 'POST
   // Removed from the review: the link is revoked. Defensively, an unused link whose reviewer the
   // review or the group's current policy no longer names decides nothing either (a policy change
   // that dropped them takes effect at once, even before its open reviews were updated).
-  const dropped = !review.reviewers.includes(link.reviewer) || (ctx.policy !== undefined && !ctx.policy.reviewers.includes(link.reviewer));
+  // A stage review's reviewers are its stage section's (a policy that no longer governs the stage names none).
+  const dropped = !review.reviewers.includes(link.reviewer) || (ctx.policy !== undefined && !reviewersFor(ctx.policy, review.stage).includes(link.reviewer));
   if (link.revokedAt || (!link.usedAt && dropped)) {
     await auditRefusal(deps, scope, { kind: 'revoked', method, linkId: link.id, revokedAt: link.revokedAt ?? null }, review.modelPackageArn, link.reviewer);
     return refusal(deps, { kind: 'revoked' });
@@ -180,6 +182,7 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm, gate
         actor: link.reviewer,
         detail: {
           reviewId: review.id,
+          ...(review.stage !== undefined ? { stage: review.stage } : {}),
           decision: outcome.link.vote?.decision ?? null,
           comment: outcome.link.vote?.comment ?? null,
           // reviewAuth oidc: who the identity provider said signed in, and when they authenticated.
@@ -195,15 +198,28 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm, gate
         action: 'review.decided',
         subject: review.modelPackageArn,
         actor: 'modelgate',
-        detail: { reviewId: review.id, decisionId: outcome.decision.id, outcome: outcome.decision.outcome, approvers: outcome.decision.approvers, policyVersion: outcome.decision.policyVersion },
+        detail: {
+          reviewId: review.id,
+          decisionId: outcome.decision.id,
+          outcome: outcome.decision.outcome,
+          approvers: outcome.decision.approvers,
+          policyVersion: outcome.decision.policyVersion,
+          ...(effect.kind === 'setStageStatus' ? { stage: effect.stage, setTo: effect.status } : {}),
+        },
       });
       const { rev, ...current } = version;
+      const closed = { id: review.id, status: outcome.decision.outcome };
+      // A stage review decides the stage: its decision explains `<stage>/<approvedStatus>`, and the
+      // version's own decision and review are left as they are.
+      const governance =
+        review.stage === undefined
+          ? { decision: outcome.decision, review: closed }
+          : { stages: { ...(current.stages ?? {}), [review.stage]: { ...stageOf(current, review.stage), decision: outcome.decision, review: closed } } };
       decided = {
         expectedRev: rev,
         version: {
           ...current,
-          decision: outcome.decision,
-          review: { id: review.id, status: outcome.decision.outcome },
+          ...governance,
           pendingEffects: { ...current.pendingEffects, [effect.id]: { effect, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 } },
         },
       };
@@ -237,6 +253,7 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm, gate
         body: renderConfirmation({
           group: review.group,
           version: review.version,
+          ...(review.stage !== undefined ? { stage: stageView(review) } : {}),
           decision: outcome.link.vote?.decision ?? 'approve',
           outcome: outcome.kind,
           approvals,
@@ -292,7 +309,11 @@ function pageModel(
     ...(check ? { selfApprovalCheck: check.method } : {}),
     production: compareWithProduction(evidenceOf(version, job), production ? evidenceOf(production.version, production.job) : undefined),
     approvalStatus: version.status,
-    metrics: (version.gate?.results ?? []).map((r) => ({
+    ...(review.stage !== undefined
+      ? { stage: { ...stageView(review), ...(version.lifeCycle ? { current: `${version.lifeCycle.stage}/${version.lifeCycle.status}` } : {}) } }
+      : {}),
+    // A stage review shows the stage's gate; a version's review, the version's.
+    metrics: ((review.stage !== undefined ? stageOf(version, review.stage)?.gate : version.gate)?.results ?? []).map((r) => ({
       name: `${r.rule.source}:${r.rule.metric}`,
       comparison: r.rule.comparison,
       threshold: r.rule.threshold,
@@ -320,4 +341,9 @@ function pageModel(
         }
       : {}),
   };
+}
+
+/** A stage review's stage and the statuses its decision sets. */
+function stageView(review: ReviewRequest): { name: string; approvedStatus: string; rejectedStatus: string } {
+  return { name: review.stage ?? '', approvedStatus: review.stageStatuses?.approved ?? 'Approved', rejectedStatus: review.stageStatuses?.rejected ?? 'Rejected' };
 }

@@ -91,15 +91,21 @@ export async function updateOpenReviews(
   deps: Deps,
   req: Pick<Request, 'modelPackageGroupName' | 'reviewer' | 'changedBy'>,
   change: 'add' | 'remove',
+  /**
+   * Which reviews: the versions' own (undefined: the policy's reviewers changed), or one lifecycle
+   * stage's (its section's reviewers changed). A stage review's reviewers are its section's only.
+   */
+  stage?: string,
 ): Promise<OpenReviewChange[]> {
   const group = req.modelPackageGroupName;
   const changes: OpenReviewChange[] = [];
   for (const listed of await deps.store.listOpenReviewsOfGroup(group)) {
+    if (listed.stage !== stage) continue;
     const key = { group: listed.group, version: listed.version };
     const touched = await untilCommitted<{ summary: OpenReviewChange; effects: SideEffect[] } | undefined>(async () => {
       // The index is a hint: the review itself is read (consistently) with the version and the head.
       const ctx = await deps.store.loadReviewContext({ ...key, reviewId: listed.id });
-      if (!ctx.review || !ctx.version || ctx.review.status !== 'Open') return { result: 'committed', value: undefined };
+      if (!ctx.review || !ctx.version || ctx.review.status !== 'Open' || ctx.review.stage !== stage) return { result: 'committed', value: undefined };
       const { rev: reviewRev, ...review } = ctx.review;
       const { rev: versionRev, ...version } = ctx.version;
       const now = deps.clock.now();

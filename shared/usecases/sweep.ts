@@ -1,7 +1,8 @@
 import { auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, type SideEffect } from '../domain/effects.js';
-import { reviewMessage, type ReviewRequest } from '../domain/review.js';
-import type { ModelVersion } from '../domain/version.js';
+import { reviewersFor } from '../domain/policy.js';
+import { reviewMessage, reviewedGate, type ReviewRequest } from '../domain/review.js';
+import { stageOf, type ModelVersion } from '../domain/version.js';
 import { assertIsError } from '../domain/errors.js';
 import type { Deps } from '../ports.js';
 import { logger } from '../logger.js';
@@ -122,26 +123,34 @@ async function sweepOne(deps: Deps, listed: ReviewRequest): Promise<'expired' | 
           subject: `Review expired: ${review.group} v${review.version}`.slice(0, 99),
           message: [
             `The review of ${review.modelPackageArn} expired at ${review.expiresAt} with ${Object.values(review.votes).filter((v) => v.decision === 'approve').length} of ${review.requiredApprovals} approvals.`,
-            'The version stays PendingManualApproval in the registry. An operator can reopen its review under the current policy with reopenReview (modelPackageArn, changedBy); each reviewer then gets a new link.',
+            review.stage === undefined
+              ? 'The version stays PendingManualApproval in the registry. An operator can reopen its review under the current policy with reopenReview (modelPackageArn, changedBy); each reviewer then gets a new link.'
+              : `The stage stays ${review.stage}/${review.stageStatuses?.pending ?? 'PendingApproval'} in the registry. To ask again, set ModelLifeCycle ${review.stage}/${review.stageStatuses?.pending ?? 'PendingApproval'} once more: the promotion is then gated and reviewed again under the current policy.`,
           ].join('\n'),
           attributes: { event: 'review-expired', group: review.group },
         },
       ];
     } else {
       // Nobody whom the group's current policy no longer names is reminded (their link decides nothing).
-      const reminders = dueReminders(review, now).filter((r) => !ctx.policy || ctx.policy.reviewers.includes(r));
+      const reminders = dueReminders(review, now).filter((r) => !ctx.policy || reviewersFor(ctx.policy, review.stage).includes(r));
       if (reminders.length === 0) return { result: 'committed', value: undefined };
       updated = { ...review, remindedAt: { ...review.remindedAt, ...Object.fromEntries(reminders.map((r) => [r, at])) } };
       events = [{ action: 'review.reminded', subject: review.modelPackageArn, actor: 'modelgate', detail: { reviewId: review.id, reviewers: reminders } }];
       effects = reminders.map((reviewer) => {
         const link = { id: review.links[reviewer] ?? '', reviewId: review.id, modelPackageArn: review.modelPackageArn, version: review.version, reviewer, expiresAt: review.expiresAt };
-        const message = reviewMessage(version, version.gate ?? { passed: true, policyVersion: review.policyVersion, results: [] }, review, link, 'review-reminder');
+        const message = reviewMessage(version, reviewedGate(version, review), review, link, 'review-reminder');
         return { ...message, id: `remind:${review.id}:${reviewer}:${at}` };
       });
     }
+    const closed = { id: review.id, status: 'Expired' };
+    // A stage review's expiry is the stage's; the version's own review is left as it is.
+    const expiry =
+      review.stage === undefined
+        ? { review: closed }
+        : { stages: { ...(version.stages ?? {}), [review.stage]: { ...stageOf(version, review.stage), review: closed } } };
     const nextVersion: ModelVersion = {
       ...version,
-      ...(expired ? { review: { id: review.id, status: 'Expired' } } : {}),
+      ...(expired ? expiry : {}),
       pendingEffects: { ...version.pendingEffects, ...Object.fromEntries(effects.map((e) => [e.id, { effect: e, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 }])) },
     };
     const result = await deps.store.commitSweep({

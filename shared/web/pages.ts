@@ -446,7 +446,11 @@ export function renderReviewPage(m: ReviewPageModel, organisation: Organisation)
       ? html`<p class="description muted" data-testid="description">No description.</p>`
       : html`<p class="description pre" data-testid="description">${m.description}</p>`;
   const body = html`<header>
-<h1 data-testid="heading">Review: ${m.group}, version ${m.version}</h1>
+<h1 data-testid="heading">Review: ${m.group}, version ${m.version}${m.stage !== undefined && html`, promotion to stage ${m.stage.name}`}</h1>
+${
+  m.stage !== undefined &&
+  html`<p data-testid="stage">This review decides the lifecycle stage <strong>${m.stage.name}</strong>: Approve sets it to ${m.stage.name}/${m.stage.approvedStatus}, Reject to ${m.stage.name}/${m.stage.rejectedStatus}. The version's approval status is not changed. The metrics below are the stage's rules.</p>`
+}
 ${description}
 </header>
 ${decisionSection(m)}
@@ -457,6 +461,7 @@ ${decisionSection(m)}
 <dt>Registered by</dt><dd>${identityOf(m.registrant, m.registeredBy, 'registered-by')}</dd>
 <dt>Trained by</dt><dd>${identityOf(m.trainer, m.trainedBy, 'trained-by')}</dd>
 <dt>Registry status</dt><dd><span class="badge" data-testid="approval-status">${m.approvalStatus}</span></dd>
+${m.stage?.current !== undefined && html`<dt>Lifecycle stage</dt><dd><span class="badge" data-testid="lifecycle">${m.stage.current}</span></dd>`}
 </dl>
 ${
   m.selfApprovalCheck === 'name-heuristic' &&
@@ -489,11 +494,14 @@ export function renderConfirmation(m: ConfirmationModel, organisation: Organisat
   const outcome =
     m.outcome === 'recorded'
       ? html`<p data-testid="outcome">${m.approvals} of ${m.requiredApprovals} approvals. The review stays open.</p>`
-      : html`<p data-testid="outcome">${m.group} version ${m.version} is now <strong>${m.outcome === 'approved' ? 'Approved' : 'Rejected'}</strong> in the model registry.</p>
+      : m.stage !== undefined
+        ? html`<p data-testid="outcome">${m.group} version ${m.version} is now <strong>${m.stage.name}/${m.outcome === 'approved' ? m.stage.approvedStatus : m.stage.rejectedStatus}</strong> in the model registry.</p>
+${decisionId}`
+        : html`<p data-testid="outcome">${m.group} version ${m.version} is now <strong>${m.outcome === 'approved' ? 'Approved' : 'Rejected'}</strong> in the model registry.</p>
 ${decisionId}`;
   const body = html`<section data-testid="confirmation" data-outcome="${m.outcome}">
 <h1>Vote recorded</h1>
-<p>Your ${vote} of ${m.group} version ${m.version} was recorded.</p>
+<p>Your ${vote} of ${m.group} version ${m.version}${m.stage !== undefined && html` for stage ${m.stage.name}`} was recorded.</p>
 ${
   m.at !== undefined &&
   html`<dl data-testid="vote-recorded">

@@ -43,6 +43,11 @@ export interface ReviewPageModel {
   production?: ProductionComparison;
   /** The registry's status as last recorded. */
   approvalStatus: string;
+  /**
+   * A lifecycle stage promotion's review: the stage, what the decision sets, and the version's
+   * ModelLifeCycle as last recorded. The metrics are then the stage's rules.
+   */
+  stage?: { name: string; approvedStatus: string; rejectedStatus: string; current?: string };
   metrics: MetricRow[];
   lineage: {
     trainingJob?: { name: string; arn: string };
@@ -67,6 +72,8 @@ export interface ReviewPageModel {
 export interface ConfirmationModel {
   group: string;
   version: number;
+  /** A stage review: the stage and the status its decision set. */
+  stage?: { name: string; approvedStatus: string; rejectedStatus: string };
   decision: 'approve' | 'reject';
   /** `recorded`: the vote counts, the review stays open; `approved` / `rejected`: this vote decided. */
   outcome: 'recorded' | 'approved' | 'rejected';

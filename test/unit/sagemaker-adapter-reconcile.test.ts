@@ -4,7 +4,7 @@
  * with its two maps, and DescribeModelPackage projected onto the event's detail. Assertions read
  * `mock.commandCalls(...)` (see adapters.test.ts for why).
  */
-import { BatchDescribeModelPackageCommand, DescribeModelPackageCommand, ListModelPackagesCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { BatchDescribeModelPackageCommand, DescribeModelPackageCommand, ListModelPackagesCommand, SageMakerClient, UpdateModelPackageCommand } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import { sageMakerRegistry } from '../../shared/aws/sagemaker.js';
 import { ValidationError } from '../../shared/domain/errors.js';
@@ -153,5 +153,57 @@ describe('sageMakerRegistry.batchDescribeModelPackages', () => {
   it("SageMaker's error (throttling) reaches the caller", async () => {
     sm.on(BatchDescribeModelPackageCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     await expect(registry.batchDescribeModelPackages([arn(1)])).rejects.toThrow('Rate exceeded');
+  });
+});
+
+describe('sageMakerRegistry and lifecycle stages', () => {
+  const answer = {
+    ModelPackageGroupName: 'fraud-detector',
+    ModelPackageVersion: 1,
+    ModelPackageArn: arn(1),
+    ModelApprovalStatus: 'PendingManualApproval' as const,
+    CreationTime: new Date(1795772642123),
+    LastModifiedTime: new Date(1795772700456),
+    ModelLifeCycle: { Stage: 'PreProduction', StageStatus: 'PendingApproval', StageDescription: 'shadow endpoint' },
+    LastModifiedBy: { IamIdentity: { Arn: 'arn:aws:sts::123456789012:assumed-role/DataScientist/jdoe' } },
+  };
+
+  it('describeModelPackageDetail projects ModelLifeCycle as the event carries it', async () => {
+    sm.on(DescribeModelPackageCommand).resolves(answer);
+    const detail = await registry.describeModelPackageDetail(arn(1));
+    expect(detail.ModelLifeCycle).toEqual({ Stage: 'PreProduction', StageStatus: 'PendingApproval', StageDescription: 'shadow endpoint' });
+  });
+
+  it('describeModelPackageDetail refuses an answer whose stage SageMaker could not hold, naming the field', async () => {
+    sm.on(DescribeModelPackageCommand).resolves({ ...answer, ModelLifeCycle: { Stage: 'Pre Production', StageStatus: 'PendingApproval' } });
+    await expect(registry.describeModelPackageDetail(arn(1))).rejects.toThrow(/ModelLifeCycle\.Stage: must be 1–63 letters/);
+  });
+
+  it('describeModelPackage answers the lifecycle stage with the status (for a same-second tie)', async () => {
+    sm.on(DescribeModelPackageCommand).resolves(answer);
+    expect(await registry.describeModelPackage(arn(1))).toEqual({
+      lastModifiedBy: 'arn:aws:sts::123456789012:assumed-role/DataScientist/jdoe',
+      status: 'PendingManualApproval',
+      lifeCycle: { stage: 'PreProduction', status: 'PendingApproval', description: 'shadow endpoint' },
+    });
+  });
+
+  it('setStageStatus sends one UpdateModelPackage with ModelLifeCycle and the ClientToken, and no approval status', async () => {
+    sm.on(UpdateModelPackageCommand).resolves({ ModelPackageArn: arn(1) });
+    await registry.setStageStatus({ modelPackageArn: arn(1), stage: 'Production', status: 'Rejected', description: 'modelgate: rejected', clientToken: 'c0ffee00-0000-4000-8000-000000000001' });
+    expect(sm.commandCalls(UpdateModelPackageCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        ModelPackageArn: arn(1),
+        ModelLifeCycle: { Stage: 'Production', StageStatus: 'Rejected', StageDescription: 'modelgate: rejected' },
+        ClientToken: 'c0ffee00-0000-4000-8000-000000000001',
+      },
+    ]);
+  });
+
+  it('setStageStatus passes a refusal on (a stage status has no fallback): the effect stays pending', async () => {
+    sm.on(UpdateModelPackageCommand).rejects(Object.assign(new Error('Stage transition refused'), { name: 'ValidationException' }));
+    await expect(
+      registry.setStageStatus({ modelPackageArn: arn(1), stage: 'Production', status: 'Approved', description: 'd', clientToken: 'c0ffee00-0000-4000-8000-000000000002' }),
+    ).rejects.toThrow('Stage transition refused');
   });
 });
