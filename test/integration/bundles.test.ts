@@ -23,6 +23,9 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
   CreateModelPackageCommand,
   CreateModelPackageGroupCommand,
   CreateTrainingJobCommand,
@@ -32,7 +35,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { startSageMakerStandIn, type SageMakerStandIn } from '../../local/sagemaker/server.js';
+import { startSageMakerStandIn, type EventBridgeEvent, type SageMakerStandIn } from '../../local/sagemaker/server.js';
 import { completeTrainingJob, failTrainingJob } from '../../local/sagemaker/seed.js';
 import { startSnsStandIn, type SnsStandIn } from '../../local/sns/server.js';
 import { startS3StandIn, type S3StandIn } from '../../local/s3/server.js';
@@ -71,7 +74,7 @@ const JOB = { failed: 'fraud-xgb-2026-11-27-08-01-33-250', good: 'fraud-xgb-2026
 const SIGNING_KEY_PARAMETER = `/modelgate/${STAGE}/review-signing-keys`;
 const TIMEOUT = 30_000;
 
-/** The 20 functions of serverless.yml (issue 9 added the audit log's sequencer, checkpoints and export; issue 10 reissueLink and reopenReview). */
+/** The 22 functions of serverless.yml (issue 9 added the audit log's sequencer, checkpoints and export; issue 10 reissueLink and reopenReview; issue 11 the deployment recorder and its listing). */
 const FUNCTIONS = [
   'addReviewer',
   'checkpointAuditLog',
@@ -82,6 +85,8 @@ const FUNCTIONS = [
   'getLineage',
   'getPolicy',
   'listPendingReviews',
+  'listUnapprovedDeployments',
+  'onEndpointStateChange',
   'onModelPackageStateChange',
   'onTrainingJobStateChange',
   'putPolicy',
@@ -114,6 +119,8 @@ let unpacked: string;
 const entries: Record<string, string[]> = {};
 let table: TestTable;
 let sagemaker: SageMakerStandIn | undefined;
+/** The endpoint events the SageMaker stand-in emitted (what EventBridge would deliver to onEndpointStateChange). */
+const endpointEvents: EventBridgeEvent[] = [];
 let sns: SnsStandIn | undefined;
 let s3: S3StandIn | undefined;
 let ssm: SsmStandIn | undefined;
@@ -241,7 +248,12 @@ beforeAll(async () => {
   const packaging = packageStage(STAGE, 'bundles-test', [`--param=oidcIssuer=${oidc.issuer}`, `--param=oidcClientId=${OIDC_CLIENT_ID}`]);
   table = await newTable('bundles');
   s3Dir = mkdtempSync(join(tmpdir(), 'modelgate-bundles-s3-'));
-  sagemaker = await startSageMakerStandIn({ account: ACCOUNT });
+  sagemaker = await startSageMakerStandIn({
+    account: ACCOUNT,
+    onEvent: async (e) => {
+      if (e['detail-type'] === 'SageMaker Endpoint State Change') endpointEvents.push(e);
+    },
+  });
   sns = await startSnsStandIn({ account: ACCOUNT, topics: [`modelgate-${STAGE}-reviewers`, `modelgate-${STAGE}-governance`], print: () => undefined });
   s3 = await startS3StandIn({ directory: s3Dir, buckets: [...sampleBuckets(), AUDIT_BUCKET, EXPORT_BUCKET] });
   kms = await startKmsStandIn(KEY_ARN);
@@ -281,7 +293,7 @@ afterAll(async () => {
 }, 30_000);
 
 describe('the deployment packages', () => {
-  it('the template has exactly the 20 functions, each with its own zip', () => {
+  it('the template has exactly the 22 functions, each with its own zip', () => {
     expect(specs.map((s) => s.name)).toEqual(FUNCTIONS);
     const zips = readdirSync(pkg?.dir ?? '').filter((f) => f.endsWith('.zip'));
     expect(zips.sort()).toEqual(FUNCTIONS.map((f) => `${f}.zip`));
@@ -574,6 +586,75 @@ describe('the bundles, invoked as Lambda would, against DynamoDB Local and the s
     expect(report.dryRun).toBe(true);
     expect(report.groups).toEqual([expect.objectContaining({ group: GROUP, registryVersions: 3, missing: [ARN(3)], unexplainedApprovals: [], actions: [], errors: [] })]);
     expect(await itemCount()).toBe(before);
+  }, TIMEOUT);
+
+  it('onEndpointStateChange records an endpoint that serves version 3 (never gated: the table has no record of it) and sends one governance notice; the same state again sends none', async () => {
+    // Deployed outside modelgate: a model from version 3, a configuration, an endpoint (IN_SERVICE at once in the stand-in).
+    const endpoint = 'fraud-detector-prod';
+    const model = 'fraud-detector-v3';
+    const client = new SageMakerClient({ endpoint: sagemaker?.url ?? '', region: 'us-east-1' });
+    await client.send(new CreateModelCommand({ ModelName: model, PrimaryContainer: { ModelPackageName: ARN(3) }, ExecutionRoleArn: `arn:aws:iam::${ACCOUNT}:role/service-role/AmazonSageMaker-ExecutionRole-fraud` }));
+    await client.send(new CreateEndpointConfigCommand({ EndpointConfigName: `${endpoint}-config-1`, ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: model, InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }] }));
+    await client.send(new CreateEndpointCommand({ EndpointName: endpoint, EndpointConfigName: `${endpoint}-config-1` }));
+    client.destroy();
+    await sagemaker?.drain();
+    const delivered = endpointEvents.filter((e) => e.detail.EndpointName === endpoint);
+    expect(delivered.map((e) => e.detail.EndpointStatus)).toEqual(['IN_SERVICE']);
+    const before = (sns?.messages() ?? []).length;
+
+    const report = await ok('onEndpointStateChange', delivered[0]);
+
+    expect(report).toEqual({ outcome: 'recorded', endpoint, status: 'InService', unapproved: [{ variant: 'AllTraffic', modelPackageArn: ARN(3), reason: 'unknown-version' }] });
+    // What SageMaker describes (DescribeEndpoint -> DescribeEndpointConfig -> DescribeModel), in the table; the notice settled.
+    expect(await item(`ENDPOINT#${endpoint}`, 'ENDPOINT')).toMatchObject({
+      type: 'Endpoint',
+      arn: `arn:aws:sagemaker:us-east-1:${ACCOUNT}:endpoint/${endpoint}`,
+      status: 'InService',
+      configName: `${endpoint}-config-1`,
+      served: [{ variant: 'AllTraffic', model, modelPackageArn: ARN(3), group: GROUP, version: 3 }],
+      GSI1PK: 'ENDPOINTS#SERVING',
+      pendingEffects: {},
+    });
+    // The recorder invents no version record for what it does not know.
+    expect(await item(`GROUP#${GROUP}`, 'VERSION#0000000003')).toBeUndefined();
+    const notices = (sns?.messages() ?? []).slice(before);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatchObject({
+      topic: `modelgate-${STAGE}-governance`,
+      subject: `Unapproved deployment: ${endpoint}`,
+      attributes: { event: 'deployment-unapproved', endpoint, group: GROUP },
+    });
+    expect(notices[0]?.message).toContain(`variant AllTraffic: ${ARN(3)}: unknown-version: modelgate has no record of this version`);
+    expect(notices[0]?.message.endsWith('Acme Bank model risk — questions about this message: model-risk@acme-bank.example')).toBe(true);
+    const audit = await table.doc.send(
+      new ScanCommand({ TableName: table.tableName, FilterExpression: '#t = :t AND #a = :a', ExpressionAttributeNames: { '#t': 'type', '#a': 'action' }, ExpressionAttributeValues: { ':t': 'AuditEntry', ':a': 'deployment.unapproved' } }),
+    );
+    expect(audit.Items?.map((e) => [e.scope, e.subject, (e.detail as { reason?: string }).reason])).toEqual([[`group:${GROUP}`, ARN(3), 'unknown-version']]);
+
+    // The sample event (an older LastModifiedTime, the same endpoint): SageMaker describes the same state, nothing new.
+    const again = await ok('onEndpointStateChange', sample('endpoint-in-service.json'));
+    expect(again).toMatchObject({ outcome: 'duplicate', endpoint });
+    expect((sns?.messages() ?? []).slice(before)).toHaveLength(1);
+  }, TIMEOUT);
+
+  it('listUnapprovedDeployments with all: true lists that deployment (its policy only notifies, so the default listing is empty)', async () => {
+    const all = await ok<{ deployments: Array<Record<string, unknown>>; cursor?: string }>('listUnapprovedDeployments', { all: true });
+    expect(all.deployments).toEqual([
+      expect.objectContaining({
+        endpoint: 'fraud-detector-prod',
+        endpointArn: `arn:aws:sagemaker:us-east-1:${ACCOUNT}:endpoint/fraud-detector-prod`,
+        variant: 'AllTraffic',
+        model: 'fraud-detector-v3',
+        modelPackageArn: ARN(3),
+        group: GROUP,
+        version: 3,
+        reason: 'unknown-version',
+        action: 'notify',
+      }),
+    ]);
+    expect(all.cursor).toBeUndefined();
+    const followUps = await ok<{ deployments: unknown[] }>('listUnapprovedDeployments', {});
+    expect(followUps.deployments).toEqual([]);
   }, TIMEOUT);
 
   it('no function logged a review token, a signature or the signing secret', async () => {

@@ -76,6 +76,20 @@ const SIGNING_KEY_ARN = {
   'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/modelgate/${STAGE}/review-signing-keys`,
 };
 
+// What the deployment recorder may ask SageMaker, each on its own resource type (issue 11).
+const ENDPOINT_DESCRIBE_ACTIONS = ['sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel'];
+const ENDPOINT_RESOURCE_TYPE: Record<string, string> = {
+  'sagemaker:DescribeEndpoint': 'endpoint',
+  'sagemaker:DescribeEndpointConfig': 'endpoint-config',
+  'sagemaker:DescribeModel': 'model',
+};
+// Any SageMaker action on real-time hosting: endpoints, their configurations, models, inference components.
+const HOSTING_ACTION = /^sagemaker:[A-Za-z]*(Endpoints?|EndpointConfigs?|EndpointWeightsAndCapacities|InferenceComponents?|Models?)$/;
+// The only hosting actions any role may have: reading. ListEndpoints has no resource-level permission.
+const ENDPOINT_READ_ACTIONS = [...ENDPOINT_DESCRIBE_ACTIONS, 'sagemaker:ListEndpoints'];
+// The deployment recorder, and reconcile, which hands the endpoints whose events were missed to it (issue 11 item 5).
+const ENDPOINT_READERS = ['onEndpointStateChange', 'reconcile'];
+
 interface FunctionSpec {
   name: string;
   logicalId: string;
@@ -189,8 +203,13 @@ const FUNCTIONS: FunctionSpec[] = [
       'sagemaker:ListModelPackages',
       'sagemaker:DescribeTrainingJob',
       'sagemaker:ListTags',
+      // Out-of-step versions confirmed in bulk, 100 a call (issue 11).
+      'sagemaker:BatchDescribeModelPackage',
       'sagemaker:DescribeModelPackage',
       'sagemaker:UpdateModelPackage',
+      // The endpoints whose events were missed: listed, then described by the deployment recorder.
+      'sagemaker:ListEndpoints',
+      ...ENDPOINT_DESCRIBE_ACTIONS,
       's3:GetObject',
       'sns:Publish',
       'ssm:GetParameter',
@@ -263,6 +282,22 @@ const FUNCTIONS: FunctionSpec[] = [
     actions: [...LOG_ACTIONS, 'dynamodb:Query'],
     tableResources: [TABLE_GSI2_ARN],
   },
+  {
+    // The endpoint, its versions and their policies (one BatchGetItem), one transaction (Put the
+    // endpoint and its audit entries, Update each version's servedBy), UpdateItem to settle its
+    // notices; SageMaker: the three Describes, nothing that changes an endpoint.
+    name: 'onEndpointStateChange',
+    logicalId: 'OnEndpointStateChangeLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...ENDPOINT_DESCRIBE_ACTIONS, 'sns:Publish', 'sqs:SendMessage'],
+    tableResources: [TABLE_ARN],
+  },
+  {
+    // One Query of the sparse serving-endpoints index (GSI1), one BatchGetItem per page.
+    name: 'listUnapprovedDeployments',
+    logicalId: 'ListUnapprovedDeploymentsLambdaFunction',
+    actions: [...LOG_ACTIONS, 'dynamodb:Query', 'dynamodb:BatchGetItem'],
+    tableResources: [TABLE_ARN, TABLE_GSI1_ARN],
+  },
 ];
 
 const ASYNC_FUNCTIONS = [
@@ -285,7 +320,20 @@ const ASYNC_FUNCTIONS = [
       'detail-type': ['SageMaker Model Package State Change'],
     },
   },
+  {
+    // Both spellings of each status (the documentation's sample IN_SERVICE, DescribeEndpoint InService).
+    name: 'onEndpointStateChange',
+    logicalId: 'OnEndpointStateChangeLambdaFunction',
+    ruleName: `modelgate-${STAGE}-endpoint-state-change`,
+    pattern: {
+      'source': ['aws.sagemaker'],
+      'detail-type': ['SageMaker Endpoint State Change'],
+      'detail': { EndpointStatus: ['IN_SERVICE', 'InService', 'DELETING', 'Deleting'] },
+    },
+  },
 ];
+/** The gate's two functions (the others of ASYNC_FUNCTIONS read no training jobs or model packages). */
+const GATE_FUNCTIONS = ASYNC_FUNCTIONS.filter((fn) => fn.name !== 'onEndpointStateChange');
 
 let packageDir: string;
 let template: Template;
@@ -397,8 +445,10 @@ describe('EventBridge rules', () => {
     });
   });
 
-  it("only the two SageMaker rules, the hourly sweep, the daily reconciliation and the audit log's two schedules exist", () => {
-    expect(resourcesOfType('AWS::Events::Rule')).toHaveLength(6);
+  it("only the three SageMaker rules, the hourly sweep, the daily reconciliation and the audit log's two schedules exist", () => {
+    expect(resourcesOfType('AWS::Events::Rule')).toHaveLength(7);
+    const sagemakerRules = resourcesOfType('AWS::Events::Rule').filter(([, r]) => (r.Properties.EventPattern as { source?: string[] } | undefined)?.source?.includes('aws.sagemaker'));
+    expect(sagemakerRules.map(([, r]) => r.Properties.Name).sort()).toStrictEqual(ASYNC_FUNCTIONS.map((fn) => fn.ruleName).sort());
     const [, reconcile] = ruleFor('ReconcileLambdaFunction');
     expect(reconcile.Properties.ScheduleExpression).toBe('rate(1 day)');
   });
@@ -416,7 +466,22 @@ describe('EventBridge rules', () => {
     expect([...(g.get('sqs:SendMessage') ?? [])]).toStrictEqual([key(DLQ_ARN)]);
   });
 
-  it('the DLQ accepts messages from exactly these two rules', () => {
+  it('the endpoint rule targets onEndpointStateChange only, and no rule but it matches endpoint events', () => {
+    const [ruleId, rule] = ruleFor('OnEndpointStateChangeLambdaFunction');
+    const targets = rule.Properties.Targets as { Arn: unknown }[];
+    expect(targets.map((t) => t.Arn)).toStrictEqual([{ 'Fn::GetAtt': ['OnEndpointStateChangeLambdaFunction', 'Arn'] }]);
+    // (schedule rules have no pattern)
+    const endpointRules = resourcesOfType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern !== undefined && key(r.Properties.EventPattern).includes('Endpoint'));
+    expect(endpointRules.map(([id]) => id)).toStrictEqual([ruleId]);
+    // EventBridge may invoke the function, from this rule only (the permission names the rule's ARN by its name).
+    const permissions = resourcesOfType('AWS::Lambda::Permission').filter(([, p]) => key(p.Properties.FunctionName).includes('OnEndpointStateChangeLambdaFunction'));
+    const ruleArn = {
+      'Fn::Join': [':', ['arn', { Ref: 'AWS::Partition' }, 'events', { Ref: 'AWS::Region' }, { Ref: 'AWS::AccountId' }, { 'Fn::Join': ['/', ['rule', `modelgate-${STAGE}-endpoint-state-change`]] }]],
+    };
+    expect(permissions.map(([, p]) => [p.Properties.Action, p.Properties.Principal, p.Properties.SourceArn])).toStrictEqual([['lambda:InvokeFunction', 'events.amazonaws.com', ruleArn]]);
+  });
+
+  it('the DLQ accepts messages from exactly the three SageMaker rules', () => {
     const policies = resourcesOfType('AWS::SQS::QueuePolicy');
     expect(policies).toHaveLength(1);
     const [, policy] = policies[0] as [string, CfnResource];
@@ -567,7 +632,7 @@ describe('per-function IAM roles', () => {
     expect([...(g.get('sqs:SendMessage') ?? [])]).toStrictEqual([key(DLQ_ARN)]);
   });
 
-  it.each(ASYNC_FUNCTIONS)('$name: SageMaker, S3 and SNS resources are scoped', (fn) => {
+  it.each(GATE_FUNCTIONS)('$name: SageMaker, S3 and SNS resources are scoped', (fn) => {
     const g = grants(roleOf(fn.logicalId).statements);
     const sm = (type: string) =>
       key({
@@ -612,7 +677,58 @@ describe('per-function IAM roles', () => {
     expect([...(g.get('sagemaker:DescribeTrainingJob') ?? [])]).toStrictEqual([sm('training-job')]);
     expect([...(g.get('sagemaker:ListTags') ?? [])]).toStrictEqual([sm('training-job')]);
     expect([...(g.get('sagemaker:DescribeModelPackage') ?? [])]).toStrictEqual([sm('model-package')]);
+    // Only reconcile confirms versions in bulk.
+    if (id === 'ReconcileLambdaFunction') expect([...(g.get('sagemaker:BatchDescribeModelPackage') ?? [])]).toStrictEqual([sm('model-package')]);
+    else expect(g.has('sagemaker:BatchDescribeModelPackage')).toBe(false);
     expect([...(g.get('s3:GetObject') ?? [])]).toStrictEqual([key({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::sagemaker-*/*' })]);
+  });
+
+  it('onEndpointStateChange: the three Describes only, SNS on the governance topic only, the DLQ only', () => {
+    const g = grants(roleOf('OnEndpointStateChangeLambdaFunction').statements);
+    expect([...g.keys()].filter((a) => a.startsWith('sagemaker:')).sort()).toStrictEqual([...ENDPOINT_DESCRIBE_ACTIONS].sort());
+    expect([...(g.get('sns:Publish') ?? [])]).toStrictEqual([key({ Ref: 'GovernanceTopic' })]);
+    expect([...(g.get('sqs:SendMessage') ?? [])]).toStrictEqual([key(DLQ_ARN)]);
+    for (const a of ['sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint', 'sagemaker:DeleteEndpoint', 'sagemaker:UpdateModelPackage', 'dynamodb:DeleteItem', 'dynamodb:Query']) expect(g.has(a)).toBe(false);
+  });
+
+  it('no role in the stack may create, change, delete or invoke an endpoint, an endpoint configuration or a model', () => {
+    const hosting = resourcesOfType('AWS::IAM::Role').flatMap(([roleId, role]) =>
+      ((role.Properties as RoleProperties).Policies ?? [])
+        .flatMap((p) => p.PolicyDocument.Statement)
+        .flatMap((s) => asArray(s.Action))
+        .filter((a) => HOSTING_ACTION.test(a))
+        .map((a) => `${roleId} ${a}`),
+    );
+    expect(hosting.length).toBeGreaterThan(0);
+    expect(hosting.filter((a) => !ENDPOINT_READ_ACTIONS.some((r) => a.endsWith(` ${r}`)))).toStrictEqual([]);
+  });
+
+  it('only the deployment recorder and reconcile describe endpoints, their configurations and models, each on its own resource type; only reconcile lists endpoints', () => {
+    const holders = (actions: string[]) =>
+      resourcesOfType('AWS::IAM::Role')
+        .filter(([, role]) => ((role.Properties as RoleProperties).Policies ?? []).some((p) => p.PolicyDocument.Statement.some((st) => asArray(st.Action).some((a) => actions.includes(a)))))
+        .map(([roleId]) => roleId)
+        .sort();
+    const readers = FUNCTIONS.filter((fn) => ENDPOINT_READERS.includes(fn.name));
+    expect(readers.map((fn) => fn.name).sort()).toStrictEqual([...ENDPOINT_READERS].sort());
+    expect(holders(ENDPOINT_DESCRIBE_ACTIONS)).toStrictEqual(readers.map((fn) => roleOf(fn.logicalId).roleId).sort());
+    for (const fn of readers) {
+      const g = grants(roleOf(fn.logicalId).statements);
+      for (const action of ENDPOINT_DESCRIBE_ACTIONS) {
+        const type = ENDPOINT_RESOURCE_TYPE[action] ?? '';
+        expect([...(g.get(action) ?? [])]).toStrictEqual([key({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${type}/*` })]);
+      }
+    }
+    expect(holders(['sagemaker:ListEndpoints'])).toStrictEqual([roleOf('ReconcileLambdaFunction').roleId]);
+    expect([...(grants(roleOf('ReconcileLambdaFunction').statements).get('sagemaker:ListEndpoints') ?? [])]).toStrictEqual([key('*')]);
+  });
+
+  it('listUnapprovedDeployments cannot write anything: a Query of GSI1 and BatchGetItem on the table, nothing else', () => {
+    const g = grants(roleOf('ListUnapprovedDeploymentsLambdaFunction').statements);
+    const nonLog = [...g.keys()].filter((a) => !LOG_ACTIONS.includes(a));
+    expect(nonLog.sort()).toStrictEqual(['dynamodb:BatchGetItem', 'dynamodb:Query']);
+    expect([...(g.get('dynamodb:Query') ?? [])]).toStrictEqual([key(TABLE_GSI1_ARN)]);
+    expect([...(g.get('dynamodb:BatchGetItem') ?? [])]).toStrictEqual([key(TABLE_ARN)]);
   });
 
   it('getPolicy cannot write anything', () => {
@@ -671,8 +787,11 @@ describe('the review page on the HTTP API', () => {
       return vars.ORGANISATION_NAME !== undefined || vars.ORGANISATION_CONTACT !== undefined;
     }).map((fn) => fn.name);
     expect(named.sort()).toStrictEqual(
-      ['addReviewer', 'datasetImpact', 'onModelPackageStateChange', 'onTrainingJobStateChange', 'putPolicy', 'reconcile', 'reissueLink', 'removeReviewer', 'reopenReview', 'review', 'sweepReviews'].sort(),
+      ['addReviewer', 'datasetImpact', 'onEndpointStateChange', 'onModelPackageStateChange', 'onTrainingJobStateChange', 'putPolicy', 'reconcile', 'reissueLink', 'removeReviewer', 'reopenReview', 'review', 'sweepReviews'].sort(),
     );
+    // The deployment recorder sends notices; the operator's listing sends nothing.
+    expect(named).toContain('onEndpointStateChange');
+    expect(named).not.toContain('listUnapprovedDeployments');
     for (const fn of FUNCTIONS.filter((f) => named.includes(f.name))) {
       const vars = (resource(fn.logicalId).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
       expect([vars.ORGANISATION_NAME, vars.ORGANISATION_CONTACT]).toStrictEqual([ORGANISATION_NAME, ORGANISATION_CONTACT]);
