@@ -266,6 +266,8 @@ export interface GovernanceStore {
   /** The endpoints that serve (a sparse index), a page at a time, with their versions and policies (one Query, one BatchGetItem). */
   listServingEndpoints(page: { limit: number; cursor?: string }): Promise<ServingEndpoints>;
   getEndpoint(name: string): Promise<(EndpointRecord & { rev: number }) | undefined>;
+  /** Endpoints with notices pending (a sparse index; a hint: they may be settled meanwhile). */
+  listEndpointsWithPendingEffects(page: { limit: number; cursor?: string }): Promise<Page<EndpointRecord>>;
   /** The records of these endpoints (BatchGetItem, 100 keys a request); the unrecorded are left out. */
   getEndpoints(names: readonly string[]): Promise<EndpointRecord[]>;
 }

@@ -33,7 +33,7 @@ import type {
   VersionContext,
   VoteChange,
 } from '../ports.js';
-import { AWAITING_JOB, GOVERNED_GROUPS, OPEN_REVIEWS, PENDING_EFFECTS, SERVING_ENDPOINTS, approvedVersionsOfGroup, fromItem, gsi, keys, openReviewsOfGroup } from './keys.js';
+import { AWAITING_JOB, GOVERNED_GROUPS, OPEN_REVIEWS, PENDING_EFFECTS, PENDING_ENDPOINT_EFFECTS, SERVING_ENDPOINTS, approvedVersionsOfGroup, fromItem, gsi, keys, openReviewsOfGroup } from './keys.js';
 import { fromAttributeMap, ownKeysClient } from './attributes.js';
 import { decodeCursor, encodeCursor, type CursorShape } from './cursor.js';
 import { tableReads } from './table-reads.js';
@@ -807,6 +807,7 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
     },
 
     getEndpoint: (name) => get<EndpointRecord & { rev: number }>(keys.endpoint(name)),
+    listEndpointsWithPendingEffects: ({ limit, cursor }) => sparsePage<EndpointRecord>(pages.pendingEndpointEffects, limit, cursor),
     async getEndpoints(names) {
       return names.length ? (await batchGet(names.map((n) => keys.endpoint(n)))).map((i) => fromItem<EndpointRecord>(i)) : [];
     },
@@ -856,11 +857,15 @@ function versionItem(version: ModelVersion, rev: number): Item {
   };
 }
 
-/** An endpoint as stored: in the sparse serving-endpoints index (GSI1) while it serves. */
+/**
+ * An endpoint as stored: in the sparse serving-endpoints index (GSI1) while it serves, and in the
+ * sparse pending-notices index (GSI2) while it has notices to send (the sweep resumes them).
+ */
 function endpointItem(e: EndpointRecord, rev: number): Item {
   return {
     ...keys.endpoint(e.name),
     ...(isServing(e.status) ? gsi.servingEndpoint(e.name) : {}),
+    ...(Object.keys(e.pendingEffects ?? {}).length > 0 ? gsi.pendingEndpointEffects(e.name) : {}),
     type: 'Endpoint',
     ...e,
     rev,
@@ -936,6 +941,12 @@ const pages = {
     sort: { name: 'GSI1SK', prefix: '' },
     table: { PK: ['AUDIT#'], SK: [keys.auditEntryPrefix] },
   }),
+  pendingEndpointEffects: {
+    index: 'GSI2',
+    partition: { name: 'GSI2PK', value: PENDING_ENDPOINT_EFFECTS },
+    sort: { name: 'GSI2SK', prefix: '' },
+    table: { PK: ['ENDPOINT#'], SK: ['ENDPOINT'] },
+  } satisfies CursorShape as CursorShape,
   servingEndpoints: {
     index: 'GSI1',
     partition: { name: 'GSI1PK', value: SERVING_ENDPOINTS },

@@ -16,7 +16,7 @@
  *   JOB#<jobName>              INPUT#<channel>             DATASET#<bucket> / <key>#JOB#<job>
  *   GROUP#<group>              VINPUT#<v 10>#<channel>     DATASET#<bucket> / <key>#MV#<arn>   (a version derived from a dataset)
  *   ARTIFACT#<s3 uri>          ARTIFACT
- *   ENDPOINT#<endpoint>        ENDPOINT                    ENDPOINTS#SERVING / <endpoint> (while it serves)
+ *   ENDPOINT#<endpoint>        ENDPOINT                    ENDPOINTS#SERVING / <endpoint> (while it serves)   EFFECTS#PENDING#ENDPOINTS / <endpoint> (while notices are pending)
  *                                                          (its variants' models and versions; the versions carry servedBy)
  *   AUDIT#<scope>              ENTRY#<at>#<id>#<pos 3>     AUDITOF#<subject> / <at>#<id>#<pos>  AUDIT#UNSEQUENCED / <at>#<id>#<pos> (until sequenced)
  *   MLOG                       HEAD                        (the Merkle log's size, root and right edge)
@@ -64,6 +64,8 @@ export const UNSEQUENCED_ENTRIES = 'AUDIT#UNSEQUENCED';
 /** GSI1 partition of the current policies: the governed groups. */
 export const GOVERNED_GROUPS = 'POLICIES';
 export const PENDING_EFFECTS = 'EFFECTS#PENDING';
+/** GSI2 partition of the endpoints with notices pending (sparse), for the sweep. */
+export const PENDING_ENDPOINT_EFFECTS = 'EFFECTS#PENDING#ENDPOINTS';
 /** GSI1 partition of one group's open reviews. */
 export const openReviewsOfGroup = (group: string): string => `OPENREVIEWS#${g(group)}`;
 /** GSI1 partition of the versions waiting for their training job (sparse: only while gateState is awaiting-job). */
@@ -92,6 +94,7 @@ export const gsi = {
    */
   approvedVersion: (group: string, version: number) => ({ GSI1PK: approvedVersionsOfGroup(group), GSI1SK: pad(version, 10) }),
   servingEndpoint: (name: string) => ({ GSI1PK: SERVING_ENDPOINTS, GSI1SK: name.toLowerCase() }),
+  pendingEndpointEffects: (name: string) => ({ GSI2PK: PENDING_ENDPOINT_EFFECTS, GSI2SK: name.toLowerCase() }),
 } as const;
 
 export const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'type', 'ttl'] as const;

@@ -6,7 +6,7 @@ import { stageOf, type ModelVersion } from '../domain/version.js';
 import { assertIsError } from '../domain/errors.js';
 import type { Deps } from '../ports.js';
 import { logger } from '../logger.js';
-import { carryOut, resumePending } from './effects.js';
+import { carryOut, resumeOwned, resumePending } from './effects.js';
 import { untilCommitted } from './retry.js';
 import { gateWaitingVersion } from './gate.js';
 
@@ -64,6 +64,21 @@ export async function sweepReviews(deps: Deps): Promise<SweepReport> {
         assertIsError(e);
         report.failures++;
         logger.error('sweep could not carry out pending effects', { modelPackageArn: version.arn, error: e.name, errorMessage: e.message });
+      }
+    }
+    cursor = page.cursor;
+  } while (cursor);
+  // The endpoints' unapproved-deployment notices that no invocation could send.
+  cursor = undefined;
+  do {
+    const page = await deps.store.listEndpointsWithPendingEffects({ limit: PAGE, ...(cursor ? { cursor } : {}) });
+    for (const endpoint of page.items) {
+      try {
+        report.resumedEffects += await resumeOwned(deps, { endpoint: endpoint.name }, endpoint.pendingEffects);
+      } catch (e) {
+        assertIsError(e);
+        report.failures++;
+        logger.error('sweep could not carry out pending effects', { endpoint: endpoint.name, error: e.name, errorMessage: e.message });
       }
     }
     cursor = page.cursor;

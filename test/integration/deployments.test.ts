@@ -28,6 +28,9 @@ import { datasetImpact } from '../../shared/usecases/impact.js';
 import { getLineage } from '../../shared/usecases/lineage.js';
 import { putPolicy } from '../../shared/usecases/policies.js';
 import { reconcile } from '../../shared/usecases/reconcile.js';
+import { sweepReviews } from '../../shared/usecases/sweep.js';
+import { SideEffectFailed } from '../../shared/domain/errors.js';
+import { PENDING_ENDPOINT_EFFECTS } from '../../shared/store/keys.js';
 import { submitVote } from '../../shared/usecases/review.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
 import { scopeEntries } from '../support/audit-log.js';
@@ -205,6 +208,43 @@ describe('the deployment recorder', () => {
     expect(entries[0]).toMatchObject({ subject: s.arn(2), actor: 'modelgate', detail: { endpoint: 'dep-rejected-prod', variant: 'AllTraffic', reason: 'rejected', modelPackageArn: s.arn(2) } });
     // The notice was sent: nothing stays pending on the endpoint.
     expect((await endpointItem('dep-rejected-prod'))?.pendingEffects).toEqual({});
+  });
+
+  it("a notice SNS refuses stays pending on the endpoint, in the sweep's index; Lambda's retry (a repeat) sends it, and so does the hourly sweep, once", async () => {
+    const s = await registry('dep-pending');
+    sageMakerServes('dep-pending-prod', [{ variant: 'AllTraffic', model: 'dep-pending-m2', packageArn: s.arn(2) }], T0 + 7_200_000);
+    sns.on(PublishCommand).rejects(Object.assign(new Error('SNS is down'), { name: 'InternalErrorException' }));
+
+    await expect(handleEndpointChange(deps, event('dep-pending-prod'))).rejects.toThrow(SideEffectFailed);
+
+    const stuck = await endpointItem('dep-pending-prod');
+    expect(Object.keys(stuck?.pendingEffects ?? {})).toEqual([`deployment-notice:dep-pending-prod:${T0 + 7_200_000}`]);
+    expect(stuck).toMatchObject({ GSI2PK: PENDING_ENDPOINT_EFFECTS, GSI2SK: 'dep-pending-prod' });
+    sns.reset();
+    sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
+    // Lambda's retry is a repeat: the record is in step, and the notice's lease (released on failure) lets it go now.
+    expect((await handleEndpointChange(deps, event('dep-pending-prod'))).outcome).toBe('duplicate');
+    expect(published()).toHaveLength(1);
+    expect((await endpointItem('dep-pending-prod'))?.GSI2PK).toBeUndefined();
+
+    // Once more, with the sweep: the notice fails again, then the hourly sweep sends it.
+    sageMakerServes('dep-pending-prod', [{ variant: 'AllTraffic', model: 'dep-pending-m3', packageArn: s.arn(3) }], T0 + 9_000_000);
+    sns.reset();
+    sns.on(PublishCommand).rejects(Object.assign(new Error('SNS is down'), { name: 'InternalErrorException' }));
+    await expect(handleEndpointChange(deps, event('dep-pending-prod', { LastModifiedTime: T0 + 9_000_000 }))).rejects.toThrow(SideEffectFailed);
+    sns.reset();
+    sns.on(PublishCommand).resolves({ MessageId: 'm-3' });
+    clock.now += 3_600_000;
+
+    const swept = await sweepReviews(deps);
+
+    expect(swept).toMatchObject({ resumedEffects: 1, failures: 0 });
+    expect(published().map((p) => p.Subject)).toEqual(['Unapproved deployment: dep-pending-prod']);
+    expect(published()[0]?.Message).toContain(`variant AllTraffic: ${s.arn(3)}: in-review`);
+    const settled = await endpointItem('dep-pending-prod');
+    expect(settled?.pendingEffects).toEqual({});
+    expect(settled?.GSI2PK).toBeUndefined();
+    expect((await sweepReviews(deps)).resumedEffects).toBe(0);
   });
 
   it('two variants with different versions: each version names its variant; only the unapproved one is told', async () => {
