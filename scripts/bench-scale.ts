@@ -5,7 +5,8 @@
  * listPendingReviews (per page) and listUnapprovedDeployments (per page). Every request is counted
  * by command; a Scan would show up.
  */
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { seedItems } from './seed-table.js';
 import { gsi, keys } from '../shared/store/keys.js';
 import { dynamoStore } from '../shared/store/dynamo-store.js';
 import { getLineage } from '../shared/usecases/lineage.js';
@@ -77,17 +78,8 @@ export async function benchScale(doc: DynamoDBDocumentClient, table: string, cou
       items.push({ ...keys.review(GROUP, v, id), ...gsi.openReview(openedAt, id), ...gsi.openReviewOfGroup(GROUP, openedAt, id), type: 'ReviewRequest', id, modelPackageArn: ARN(v), group: GROUP, version: v, status: 'Open', openedAt, expiresAt: openedAt, policyVersion: 1, requiredApprovals: 2, allowSelfApproval: false, reminderAfterHours: 24, reviewers: ['a@x.example', 'b@x.example'], links: {}, votes: {}, remindedAt: {}, rev: 1 });
     }
   }
-  // Seeding is not measured: BatchWriteItem, 25 items a request, 8 at a time.
-  const batches: Record<string, unknown>[][] = [];
-  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
-  const write = async (batch: Record<string, unknown>[]) => {
-    let pending: unknown[] = batch.map((Item) => ({ PutRequest: { Item } }));
-    while (pending.length) {
-      const out = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending as never } }));
-      pending = out.UnprocessedItems?.[table] ?? [];
-    }
-  };
-  for (let i = 0; i < batches.length; i += 8) await Promise.all(batches.slice(i, i + 8).map(write));
+  // Seeding is not measured.
+  await seedItems(doc, table, items);
   console.log(`\nScale: ${VERSIONS.toLocaleString('en')} versions in one group, ${JOBS.toLocaleString('en')} jobs on one dataset, ${OPEN_REVIEWS.toLocaleString('en')} open reviews, ${ENDPOINTS} endpoints (${items.length.toLocaleString('en')} items seeded in ${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
   console.log(`${'call'.padEnd(52)} ${'requests'.padStart(8)}  by command${' '.repeat(30)} ms`);
 

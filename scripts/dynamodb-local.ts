@@ -336,7 +336,7 @@ function literal<T>(value: T, where: string): T {
 }
 
 /** The CreateTable input for `tableName`, built from serverless.yml's GovernanceTable. */
-export function tableDefinition(tableName: string, serverlessYml?: string): CreateTableCommandInput {
+export function tableDefinition(tableName: string, serverlessYml?: string, options: { stream?: boolean } = {}): CreateTableCommandInput {
   const p = readTableProperties(serverlessYml);
   const input: CreateTableCommandInput = {
     TableName: tableName,
@@ -363,7 +363,7 @@ export function tableDefinition(tableName: string, serverlessYml?: string): Crea
     );
   }
   const stream = p['StreamSpecification'];
-  if (isObj(stream) && typeof stream['StreamViewType'] === 'string') {
+  if (options.stream !== false && isObj(stream) && typeof stream['StreamViewType'] === 'string') {
     input.StreamSpecification = literal(
       { StreamEnabled: true, StreamViewType: stream['StreamViewType'] as 'NEW_AND_OLD_IMAGES' },
       'StreamSpecification',
@@ -383,8 +383,8 @@ export function ttlAttribute(serverlessYml?: string): string | undefined {
 }
 
 /** Creates the governance table as `tableName` if missing, waits for ACTIVE, enables TTL. */
-export async function createTable(client: DynamoDBClient, tableName: string, serverlessYml?: string): Promise<void> {
-  const definition = tableDefinition(tableName, serverlessYml);
+export async function createTable(client: DynamoDBClient, tableName: string, serverlessYml?: string, options: { stream?: boolean } = {}): Promise<void> {
+  const definition = tableDefinition(tableName, serverlessYml, options);
   try {
     await client.send(new CreateTableCommand(definition));
   } catch (error) {

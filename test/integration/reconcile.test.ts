@@ -146,6 +146,15 @@ const packageInput = (group: string, job: string): CreateModelPackageInput => ({
 });
 
 /** Registers a version in the stand-in; its event goes nowhere. */
+/** A completed job (auc 0.91) that SageMaker knows and modelgate recorded, as its event would have it. */
+async function recordedJob(deps: Deps, group: string, name: string): Promise<string> {
+  const job = await trainedJob(group, name, 0.91);
+  const described = await deps.registry.describeTrainingJob(job);
+  if (!described) throw new Error('no job');
+  await recordTrainingJob(deps, described.detail);
+  return job;
+}
+
 async function register(group: string, job: string): Promise<string> {
   const { ModelPackageArn } = await sm.send(new CreateModelPackageCommand(packageInput(group, job)));
   if (!ModelPackageArn) throw new Error('no ARN');
@@ -378,10 +387,7 @@ describe('reconcile', () => {
   it('a dry run reports an unexplained approval and drift without touching either', async () => {
     const { deps, table } = await freshDeps();
     const s = await governedGroup(deps, 'recdry');
-    const job = await trainedJob(s.group, 'recdry-xgb-1', 0.91);
-    const described = await deps.registry.describeTrainingJob(job);
-    if (!described) throw new Error('no job');
-    await recordTrainingJob(deps, described.detail);
+    const job = await recordedJob(deps, s.group, 'recdry-xgb-1');
     const v1 = await register(s.group, job);
     const v2 = await register(s.group, job);
     for (const arn of [v1, v2]) await handleModelPackageChange(deps, await deps.registry.describeModelPackageDetail(arn));
@@ -513,10 +519,7 @@ describe('reconcile', () => {
   it('reads each page of records with one BatchGetItem, and a group in step costs SageMaker only its listing', async () => {
     const { deps, table } = await freshDeps();
     const s = await governedGroup(deps, 'recbulk');
-    const job = await trainedJob(s.group, 'recbulk-xgb-1', 0.91);
-    const described = await deps.registry.describeTrainingJob(job);
-    if (!described) throw new Error('no job');
-    await recordTrainingJob(deps, described.detail);
+    const job = await recordedJob(deps, s.group, 'recbulk-xgb-1');
     for (let i = 0; i < 101; i++) await register(s.group, job);
     // The first run records and gates all 101 (their events were lost); none is confirmed first:
     // a version with no record goes to the gate whatever its status.
@@ -561,10 +564,7 @@ describe('reconcile', () => {
   it('confirms the statuses of recorded versions that look out of step with one BatchDescribeModelPackage, then describes only those it acts on', async () => {
     const { deps } = await freshDeps();
     const s = await governedGroup(deps, 'recconf');
-    const job = await trainedJob(s.group, 'recconf-xgb-1', 0.91);
-    const described = await deps.registry.describeTrainingJob(job);
-    if (!described) throw new Error('no job');
-    await recordTrainingJob(deps, described.detail);
+    const job = await recordedJob(deps, s.group, 'recconf-xgb-1');
     const [v1, v2, v3] = [await register(s.group, job), await register(s.group, job), await register(s.group, job)];
     for (const arn of [v1, v2, v3]) await handleModelPackageChange(deps, await deps.registry.describeModelPackageDetail(arn ?? ''));
     await console_.send(new UpdateModelPackageCommand({ ModelPackageArn: v1, ModelApprovalStatus: 'Approved' }));
@@ -600,10 +600,7 @@ describe('reconcile', () => {
   it('leaves alone a version whose drift is gone by the time it is confirmed (a listing older than the registry)', async () => {
     const { deps, table } = await freshDeps();
     const s = await governedGroup(deps, 'recgone');
-    const job = await trainedJob(s.group, 'recgone-xgb-1', 0.91);
-    const described = await deps.registry.describeTrainingJob(job);
-    if (!described) throw new Error('no job');
-    await recordTrainingJob(deps, described.detail);
+    const job = await recordedJob(deps, s.group, 'recgone-xgb-1');
     const v1 = await register(s.group, job);
     await handleModelPackageChange(deps, await deps.registry.describeModelPackageDetail(v1));
     await console_.send(new UpdateModelPackageCommand({ ModelPackageArn: v1, ModelApprovalStatus: 'Approved' }));
@@ -628,10 +625,7 @@ describe('reconcile', () => {
   it('a version that BatchDescribeModelPackage answers with an error is reported and not acted on; the others are', async () => {
     const { deps } = await freshDeps();
     const s = await governedGroup(deps, 'recgone2');
-    const job = await trainedJob(s.group, 'recgone2-xgb-1', 0.91);
-    const described = await deps.registry.describeTrainingJob(job);
-    if (!described) throw new Error('no job');
-    await recordTrainingJob(deps, described.detail);
+    const job = await recordedJob(deps, s.group, 'recgone2-xgb-1');
     const v1 = await register(s.group, job);
     await handleModelPackageChange(deps, await deps.registry.describeModelPackageDetail(v1));
     await console_.send(new UpdateModelPackageCommand({ ModelPackageArn: v1, ModelApprovalStatus: 'Approved' }));
@@ -669,10 +663,7 @@ describe('reconcile', () => {
   it('when the confirmation itself fails, the listing stands and the versions are still reconciled', async () => {
     const { deps } = await freshDeps();
     const s = await governedGroup(deps, 'recnoconf');
-    const job = await trainedJob(s.group, 'recnoconf-xgb-1', 0.91);
-    const described = await deps.registry.describeTrainingJob(job);
-    if (!described) throw new Error('no job');
-    await recordTrainingJob(deps, described.detail);
+    const job = await recordedJob(deps, s.group, 'recnoconf-xgb-1');
     const v1 = await register(s.group, job);
     await handleModelPackageChange(deps, await deps.registry.describeModelPackageDetail(v1));
     await console_.send(new UpdateModelPackageCommand({ ModelPackageArn: v1, ModelApprovalStatus: 'Approved' }));

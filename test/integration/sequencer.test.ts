@@ -363,7 +363,7 @@ describe('the sequenceAuditLog handler and the local stream', () => {
   let log: AuditLogStore;
 
   beforeAll(async () => {
-    table = await newTable('sequencer-handler');
+    table = await newTable('sequencer-handler', { stream: true });
     log = auditLogStore({ client: table.doc, table: table.tableName });
     Object.assign(process.env, {
       TABLE_NAME: table.tableName,

@@ -48,7 +48,7 @@ describe('ensureTableStream', () => {
   });
 
   it("leaves a table created from serverless.yml (stream on) as it is", async () => {
-    const t = await newTable('stream-on');
+    const t = await newTable('stream-on', { stream: true });
     try {
       const before = (await t.client.send(new DescribeTableCommand({ TableName: t.tableName }))).Table?.LatestStreamArn;
       expect(before).toBeDefined();
@@ -94,7 +94,7 @@ describe('startAuditLogWiring', () => {
   let restoreErrors: (() => void) | undefined;
 
   beforeAll(async () => {
-    table = await newTable('audit-wiring');
+    table = await newTable('audit-wiring', { stream: true });
     server = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
