@@ -1,4 +1,4 @@
-// jest runs TypeScript as ESM (Middy 6 is ESM-only). See DESIGN.md "Toolchain facts".
+// jest runs TypeScript as ESM (Middy 6 is ESM-only), through ts-jest and --experimental-vm-modules.
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',

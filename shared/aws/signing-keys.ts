@@ -5,7 +5,7 @@ import { KID_PATTERN, MIN_SECRET_BYTES, type KeyRing, type SigningKey } from '..
 import type { SigningKeys } from '../ports.js';
 
 /**
- * The review-link signing keys (DESIGN.md rule 6): from an SSM Parameter Store SecureString, read
+ * The review-link signing keys (README "Reviews"): from an SSM Parameter Store SecureString, read
  * through Powertools parameters and cached for `maxAgeSeconds` (300 by default), so a warm Lambda
  * reads SSM at most once per five minutes and a rotation reaches every instance within that time.
  *

@@ -5,7 +5,7 @@ import type { ReviewTokenClaims } from './token.js';
 /**
  * A side effect that a committed state change causes. It is stored with the change, in the same
  * transaction, then carried out and removed; one that failed stays and is carried out again by a
- * retry or a sweep (DESIGN.md rule 3).
+ * retry or a sweep (README "Rules the code keeps").
  */
 export type SideEffect = Notify | SetApprovalStatus | SetStageStatus;
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * SageMaker's events carry timestamps as ISO strings, epoch-millisecond numbers and
- * epoch-millisecond strings (DESIGN.md). All become epoch milliseconds here.
+ * epoch-millisecond strings. All become epoch milliseconds here.
  */
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 

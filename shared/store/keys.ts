@@ -1,5 +1,5 @@
 /**
- * The key design of the one table (README "Key design"). Every access pattern in DESIGN.md is one
+ * The key design of the one table (README "Key design"). Every access pattern there is one
  * GetItem, BatchGetItem, Query or transaction on these keys; nothing here needs a Scan.
  *
  *   PK                         SK                          GSI1PK / GSI1SK                    GSI2PK / GSI2SK

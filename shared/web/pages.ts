@@ -1,5 +1,5 @@
 /**
- * The review pages, rendered on the server as whole HTML documents (DESIGN.md rules 6–7).
+ * The review pages, rendered on the server as whole HTML documents (README "Reviews").
  *
  * Invariants (the tests hold them):
  * - Every interpolated value is escaped by `html` unless it is an already-rendered fragment

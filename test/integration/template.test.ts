@@ -771,6 +771,23 @@ describe('the review page on the HTTP API', () => {
     expect(resource('HttpApiStage').Properties.DefaultRouteSettings).toStrictEqual({ ThrottlingBurstLimit: 20, ThrottlingRateLimit: 10 });
   });
 
+  it('logs every request with its route key, never its path (the path holds the signed token)', () => {
+    const settings = resource('HttpApiStage').Properties.AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
+    const [group, attribute] = settings.DestinationArn['Fn::GetAtt'];
+    expect([resource(group).Type, attribute]).toStrictEqual(['AWS::Logs::LogGroup', 'Arn']);
+    const fields = JSON.parse(settings.Format) as Record<string, string>;
+    expect(fields.routeKey).toBe('$context.routeKey');
+    expect(Object.keys(fields).sort()).toStrictEqual(['httpMethod', 'integrationLatency', 'ip', 'protocol', 'requestId', 'requestTime', 'responseLength', 'routeKey', 'status']);
+    // No context variable that carries the request's path or query string.
+    expect(settings.Format).not.toMatch(/\$context\.(path|rawPath|resourcePath|requestOverride|authorizer)|\$request\./);
+  });
+
+  it('keeps every log group (the functions\' and the access log) for logRetentionDays: 365 days by default', () => {
+    const groups = resourcesOfType('AWS::Logs::LogGroup');
+    expect(groups.length).toBe(FUNCTIONS.length + 1);
+    expect(groups.map(([, g]) => g.Properties.RetentionInDays)).toStrictEqual(groups.map(() => 365));
+  });
+
   it('lets only the functions that sign or verify links read the signing key, and only that parameter', () => {
     const readers = FUNCTIONS.filter((fn) => grants(roleOf(fn.logicalId).statements).has('ssm:GetParameter')).map((fn) => fn.name);
     expect(readers.sort()).toStrictEqual(['addReviewer', 'onModelPackageStateChange', 'onTrainingJobStateChange', 'reconcile', 'reissueLink', 'reopenReview', 'review', 'sweepReviews']);
