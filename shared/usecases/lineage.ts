@@ -17,12 +17,27 @@ export type VersionRef = z.infer<typeof VersionRefSchema>;
 
 export function parseVersionRef(payload: unknown, subject: string): { group: string; version: number } {
   const parsed = VersionRefSchema.safeParse(payload);
-  if (!parsed.success) throw new ValidationError(subject, describeIssues(parsed.error.issues));
+  if (!parsed.success) throw new ValidationError(subject, versionRefProblems(payload));
   if ('modelPackageArn' in parsed.data) {
     const [group, version] = parsed.data.modelPackageArn.split('/').slice(-2);
     return { group: group ?? '', version: Number(version) };
   }
   return { group: parsed.data.modelPackageGroupName, version: parsed.data.version };
+}
+
+/**
+ * What is wrong with a version reference, said the way an operator can act on it: zod's answer for
+ * a union is "Invalid input" at the root, so the form the payload meant is parsed on its own.
+ */
+function versionRefProblems(payload: unknown): string[] {
+  const [byArn, byName] = VersionRefSchema.options;
+  const fields = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? Object.keys(payload) : [];
+  const byArnMeant = fields.includes('modelPackageArn');
+  const byNameMeant = fields.includes('modelPackageGroupName') || fields.includes('version');
+  if (byArnMeant && byNameMeant) return ['(root): give modelPackageArn, or modelPackageGroupName and version, not both'];
+  if (!byArnMeant && !byNameMeant) return ['(root): give modelPackageArn, or modelPackageGroupName and version'];
+  const attempt = (byArnMeant ? byArn : byName).safeParse(payload);
+  return attempt.success ? [] : describeIssues(attempt.error.issues);
 }
 
 /** One document: a version, its ancestors, its gate results and decisions, and its audit entries. */
