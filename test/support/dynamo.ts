@@ -37,10 +37,10 @@ export function localEndpoint(): string {
 /**
  * `stream: true` keeps serverless.yml's stream (NEW_IMAGE) on the table, for the tests that read it.
  * Without it the table has no stream: DynamoDB Local slows down for every table while tables with
- * streams accumulate over a run (measured: 26 ms a 10-item transaction on a fresh instance; after
- * 30 stream-less tables, 12.5 ms on a table without a stream and 46 ms on one with; with 30
- * stream tables before, 300 transactions did not finish in 15 minutes). The fuzz test took 712 s
- * in `.ci/run` with streams on every table and 129–200 s alone.
+ * streams accumulate over a run (`npx tsx scripts/measure-streams.ts [streams]`: 22–26 ms a
+ * 10-item transaction on a fresh instance; after 30 stream-less tables, 12.5–13.9 ms on a table
+ * without a stream and 30–46 ms on one with; with 30 stream tables before, 300 transactions did
+ * not finish in 15 minutes). The fuzz test took 712 s in `.ci/run` with streams on every table.
  */
 export async function newTable(prefix = 'test', options: { stream?: boolean } = {}): Promise<TestTable> {
   localEndpoint();
