@@ -73,8 +73,6 @@ export interface EndpointContext {
   endpoint?: EndpointRecord & { rev: number };
   /** The recorded versions among those asked for. */
   versions: Array<ModelVersion & { rev: number }>;
-  /** The current policies of the groups asked for. */
-  policies: PolicyVersion[];
 }
 
 export interface EndpointChange {
@@ -259,12 +257,15 @@ export interface GovernanceStore {
    * version to leave out (the one under review), in which case the next newest is read.
    */
   newestApprovedVersion(group: string, options?: { except?: number }): Promise<{ version: ModelVersion; job?: TrainingJob } | undefined>;
-  /** One BatchGetItem: the endpoint's record, the recorded versions among `versions`, the current policies of `groups`. */
-  loadEndpointContext(key: { name: string; versions: Array<{ group: string; version: number }>; groups: string[] }): Promise<EndpointContext>;
+  /** One BatchGetItem: the endpoint's record and the recorded versions among `versions`. */
+  loadEndpointContext(key: { name: string; versions: Array<{ group: string; version: number }> }): Promise<EndpointContext>;
   /** The endpoint's record and its versions' `servedBy`, in one transaction conditional on the endpoint's rev. */
   commitEndpointChange(change: EndpointChange): Promise<CommitResult>;
-  /** The endpoints that serve (a sparse index), a page at a time, with their versions and policies (one Query, one BatchGetItem). */
-  listServingEndpoints(page: { limit: number; cursor?: string }): Promise<ServingEndpoints>;
+  /**
+   * The endpoints that serve (a sparse index), a page at a time, with their versions and policies
+   * (one Query, one BatchGetItem per 100 keys); `endpointsOnly`: the Query alone.
+   */
+  listServingEndpoints(page: { limit: number; cursor?: string; endpointsOnly?: boolean }): Promise<ServingEndpoints>;
   getEndpoint(name: string): Promise<(EndpointRecord & { rev: number }) | undefined>;
   /** Endpoints with notices pending (a sparse index; a hint: they may be settled meanwhile). */
   listEndpointsWithPendingEffects(page: { limit: number; cursor?: string }): Promise<Page<EndpointRecord>>;

@@ -159,7 +159,6 @@ export function planEndpoint(args: {
   observed: EndpointObservation;
   /** The recorded versions that the observation serves, by lower-cased ARN. */
   versions: ReadonlyMap<string, ModelVersion>;
-  policies: ReadonlyMap<string, PolicyVersion>;
   now: number;
 }): EndpointPlan {
   const { current, observed, versions, now } = args;

@@ -723,13 +723,12 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
       return { version, job: recorded };
     },
 
-    async loadEndpointContext({ name, versions, groups }) {
-      const wanted = [keys.endpoint(name), ...versions.map((v) => keys.version(v.group, v.version)), ...groups.map((g) => keys.policyCurrent(g))];
+    async loadEndpointContext({ name, versions }) {
+      const wanted = [keys.endpoint(name), ...versions.map((v) => keys.version(v.group, v.version))];
       const items = await batchGet(wanted);
       const e = pick(items, keys.endpoint(name));
       const ctx: EndpointContext = {
         versions: items.filter((i) => i.type === 'ModelVersion').map((i) => fromItem<ModelVersion & { rev: number }>(i)),
-        policies: items.filter((i) => i.SK === 'POLICY#CURRENT').map((i) => fromItem<PolicyVersion>(i)),
       };
       if (e) ctx.endpoint = fromItem<EndpointRecord & { rev: number }>(e);
       return ctx;
@@ -777,7 +776,7 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
       return transact(items);
     },
 
-    async listServingEndpoints({ limit, cursor }) {
+    async listServingEndpoints({ limit, cursor, endpointsOnly }) {
       const shape = pages.servingEndpoints;
       const out = await client.send(
         new QueryCommand({
@@ -793,7 +792,7 @@ export function dynamoStore({ client: documentClient, table }: { client: DynamoD
       // One BatchGetItem (100 keys a request) for the page's versions and their groups' policies.
       const versionKeys = endpoints.flatMap((e) => e.served.flatMap((s) => (s.group && s.version !== undefined ? [keys.version(s.group, s.version)] : [])));
       const groups = [...new Set(endpoints.flatMap((e) => e.served.flatMap((s) => (s.group ? [s.group.toLowerCase()] : []))))];
-      const wanted = [...versionKeys, ...groups.map((g) => keys.policyCurrent(g))];
+      const wanted = endpointsOnly ? [] : [...versionKeys, ...groups.map((g) => keys.policyCurrent(g))];
       const unique = new Set(wanted.map((k) => `${k.PK}|${k.SK}`)).size;
       const read = wanted.length ? await batchGet(wanted) : [];
       const next = encodeCursor(shape, out.LastEvaluatedKey);

@@ -54,9 +54,8 @@ export async function handleEndpointChange(invocation: Deps, detail: EndpointDet
     const fresh = compare(current, observed);
     if (fresh !== 'newer') return { result: 'committed' as const, value: { fresh, ctx } };
     const versions = new Map(ctx.versions.map((v) => [v.arn.toLowerCase(), stripRev(v)] as const));
-    const policies = new Map(ctx.policies.map((p) => [p.modelPackageGroupName.toLowerCase(), p] as const));
     const now = deps.clock.now();
-    const plan = planEndpoint({ current, observed, versions, policies, now });
+    const plan = planEndpoint({ current, observed, versions, now });
     const pending: Record<string, PendingEffect> = { ...plan.record.pendingEffects };
     for (const n of plan.notices) pending[n.id] = { effect: n, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 };
     const recorded = new Set(ctx.versions.map((v) => `${v.group.toLowerCase()}|${v.version}`));
@@ -91,19 +90,18 @@ export async function handleEndpointChange(invocation: Deps, detail: EndpointDet
 }
 
 /**
- * One BatchGetItem: the endpoint's record, the versions it serves now, their groups' policies.
+ * One BatchGetItem: the endpoint's record and the versions it serves now.
  * When the record names versions the endpoint no longer serves, a second one reads those (a
  * version's `servedBy` is only updated when the version is recorded).
  */
 async function loadContext(deps: Deps, name: string, described: EndpointObservation | undefined): Promise<EndpointContext> {
   const served = described?.served ?? [];
   const versions = served.flatMap((s) => (s.group && s.version !== undefined ? [{ group: s.group, version: s.version }] : []));
-  const groups = [...new Set(versions.map((v) => v.group.toLowerCase()))];
-  const ctx = await deps.store.loadEndpointContext({ name, versions, groups });
+  const ctx = await deps.store.loadEndpointContext({ name, versions });
   const known = new Set(versions.map((v) => `${v.group.toLowerCase()}|${v.version}`));
   const before = (ctx.endpoint?.served ?? []).flatMap((s) => (s.group && s.version !== undefined && !known.has(`${s.group.toLowerCase()}|${s.version}`) ? [{ group: s.group, version: s.version }] : []));
   if (before.length === 0) return ctx;
-  const more = await deps.store.loadEndpointContext({ name, versions: before, groups: [] });
+  const more = await deps.store.loadEndpointContext({ name, versions: before });
   return { ...ctx, versions: [...ctx.versions, ...more.versions] };
 }
 

@@ -76,7 +76,7 @@ export async function reconcileEndpoints(deps: Deps, dryRun: boolean): Promise<E
   // The recorded serving endpoints (the sparse index), a page at a time.
   let cursor: string | undefined;
   do {
-    const page = await deps.store.listServingEndpoints({ limit: 100, ...(cursor ? { cursor } : {}) });
+    const page = await deps.store.listServingEndpoints({ limit: 100, endpointsOnly: true, ...(cursor ? { cursor } : {}) });
     for (const e of page.endpoints.filter((r: EndpointRecord) => !listed.has(r.name.toLowerCase()))) {
       report.gone.push(e.name);
       await act(e.name, e.arn);

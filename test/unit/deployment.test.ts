@@ -92,7 +92,7 @@ describe('planEndpoint', () => {
     [ARN(1).toLowerCase(), approved(1)],
     [ARN(2).toLowerCase(), version(2, { gateState: 'failed' })],
   ]);
-  const plan = (current: EndpointRecord | undefined, o: EndpointObservation) => planEndpoint({ current, observed: o, versions, policies: new Map(), now: 0 });
+  const plan = (current: EndpointRecord | undefined, o: EndpointObservation) => planEndpoint({ current, observed: o, versions, now: 0 });
   const record = (o: EndpointObservation): EndpointRecord => ({ ...o, pendingEffects: {} });
 
   it('a first observation serves its versions and tells only the unapproved ones', () => {
