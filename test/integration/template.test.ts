@@ -589,6 +589,27 @@ describe('per-function IAM roles', () => {
     );
   });
 
+  it("the roles that may call UpdateModelPackage are exactly the ones the README's IAM guard names, by their fixed names", () => {
+    // The guard in the README is written for stage prod in eu-west-1; this template is stage test in us-east-1.
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### The IAM guard'));
+    const guard = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(section)?.[1] ?? 'null') as {
+      Statement: { Condition: { ArnNotLike: { 'aws:PrincipalArn': string[] } } }[];
+    };
+    const guarded = guard.Statement[0]!.Condition.ArnNotLike['aws:PrincipalArn'].map((arn) => {
+      const m = /^arn:aws:iam::\*:role\/modelgate-prod-([A-Za-z]+)-eu-west-1$/.exec(arn);
+      expect(m).not.toBeNull();
+      return `modelgate-${STAGE}-${m![1]}-us-east-1`;
+    });
+    const updaters = resourcesOfType('AWS::IAM::Role')
+      .filter(([, role]) => JSON.stringify(role.Properties.Policies ?? []).includes('sagemaker:UpdateModelPackage'))
+      .map(([, role]) => role.Properties.RoleName);
+    expect(updaters.length).toBe(6);
+    expect([...updaters].sort()).toStrictEqual([...guarded].sort());
+    // The longest region names have 14 characters; IAM allows 64 in a role name.
+    for (const name of guarded) expect(name.replace(STAGE, 'x'.repeat(13)).replace('us-east-1', 'x'.repeat(14)).length).toBeLessThanOrEqual(64);
+  });
+
   it.each(FUNCTIONS)('$name: exactly the expected actions, no wildcard, Allow only', (fn) => {
     const { roleId, statements } = roleOf(fn.logicalId);
     const props = resource(roleId).Properties as RoleProperties;
