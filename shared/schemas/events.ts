@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { TimestampSchema } from '../domain/time.js';
 
 /**
- * zod schemas for SageMaker's EventBridge events (shapes from the AWS documentation, see
- * ../shared/fixtures). Objects are loose: SageMaker adds fields over time, and an unknown field
+ * zod schemas for SageMaker's EventBridge events (shapes from the AWS documentation; its samples
+ * are in test/fixtures). Objects are loose: SageMaker adds fields over time, and an unknown field
  * must not fail an invocation. Fields modelgate relies on are required and checked.
  */
 const S3UriSchema = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3:// URI');
