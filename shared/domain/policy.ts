@@ -1,6 +1,7 @@
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { ValidationError, describeIssues } from './errors.js';
+import { operatorErrors } from './payload.js';
 import { STAGE_NAME, StageNameSchema } from '../schemas/events.js';
 
 /** Where a metric's value comes from when a version is gated. */
@@ -13,7 +14,8 @@ export type Comparison = (typeof Comparisons)[number];
 // SageMaker's group-name rule: 1-63 characters, alphanumerics and hyphens, no leading hyphen.
 export const GroupNameSchema = z
   .string()
-  .regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'must be a SageMaker model package group name');
+  .regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'must be a SageMaker model package group name')
+  .describe('a model package group name');
 
 export const MetricRuleSchema = z.strictObject({
   /** `validation:auc` for a training job metric; a dotted path for a report (`binary_classification_metrics.auc`). */
@@ -110,9 +112,17 @@ export type StageSection = z.infer<typeof StageSectionSchema>;
 /** What an operator sends to `putPolicy`. */
 export const PolicyInputSchema = z.strictObject({
   modelPackageGroupName: GroupNameSchema,
-  rules: z.array(MetricRuleSchema).min(1, 'a policy needs at least one metric rule').max(MAX_RULES, `at most ${MAX_RULES} rules`),
-  reviewers: z.array(z.email()).min(1, 'a policy needs at least one reviewer').max(MAX_REVIEWERS, `at most ${MAX_REVIEWERS} reviewers`),
-  requiredApprovals: z.number().int().min(1),
+  rules: z
+    .array(MetricRuleSchema)
+    .min(1, 'a policy needs at least one metric rule')
+    .max(MAX_RULES, `at most ${MAX_RULES} rules`)
+    .describe('an array of metric rules ({ metric, source, comparison, threshold })'),
+  reviewers: z
+    .array(z.email())
+    .min(1, 'a policy needs at least one reviewer')
+    .max(MAX_REVIEWERS, `at most ${MAX_REVIEWERS} reviewers`)
+    .describe("an array of the reviewers' email addresses"),
+  requiredApprovals: z.number().int().min(1).describe('the number of distinct approvals a version needs'),
   allowSelfApproval: z.boolean().default(false),
   reviewLifetimeHours: z.number().int().min(1).max(24 * 30).default(72),
   reminderAfterHours: z.number().int().min(1).max(24 * 30).default(24),
@@ -121,7 +131,7 @@ export const PolicyInputSchema = z.strictObject({
    * every decision needs its own sign-in, made for that link (shared/domain/sign-in.ts).
    */
   signInMaxAgeMinutes: z.number().int().min(0).max(MAX_SIGN_IN_AGE_MINUTES).optional(),
-  changedBy: z.string().min(1).max(256),
+  changedBy: z.string().min(1).max(256).describe('who makes the change (an IAM principal ARN or a name)'),
   reason: z.string().max(1024).optional(),
   /**
    * Which principals belong to whom, for separation of duties. A person need not be a reviewer (a
@@ -151,7 +161,7 @@ export interface PolicyVersion extends Omit<PolicyInput, 'changedBy' | 'reason'>
 }
 
 export function parsePolicyInput(payload: unknown): PolicyInput {
-  const parsed = PolicyInputSchema.safeParse(payload);
+  const parsed = PolicyInputSchema.safeParse(payload, { error: operatorErrors(PolicyInputSchema) });
   // zod skips an object's refinements once a field fails, so the checks across fields run here,
   // on whatever is readable, and every problem is named at once.
   const problems = [...(parsed.success ? [] : describeIssues(parsed.error.issues)), ...crossFieldProblems(payload)];

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { REVIEW_LINKS_SCOPE, TRAINING_SCOPE, groupScope, type AuditEntry } from '../domain/audit.js';
-import { ValidationError, describeIssues } from '../domain/errors.js';
+import { ValidationError } from '../domain/errors.js';
+import { parsePayload, payloadProblems } from '../domain/payload.js';
 import { verifyLog } from '../domain/log-verify.js';
 import { fromHex, inclusionProof, nodesForInclusion, rootOf, toHex } from '../domain/merkle.js';
 import { GroupNameSchema } from '../domain/policy.js';
 import type { AuditLogStore, CheckpointBucket, CheckpointSigner, ExportSink, ItemKey, LogLeaf, SignedCheckpoint, StoredItem } from '../audit-log-ports.js';
 import type { Clock, Deps, Page } from '../ports.js';
+import { auditEntryView, checkpointView } from './views.js';
 
 const ISO = z.iso.datetime({ offset: true });
 const Range = {
@@ -17,16 +19,33 @@ const Range = {
   proofs: z.boolean().default(false),
 };
 
-const TrailRequestSchema = z.union([
-  z.strictObject({ modelPackageArn: z.string().regex(/:model-package\/[^/]+\/\d+$/, 'must be a versioned model package ARN'), ...Range }),
-  z.strictObject({ modelPackageGroupName: GroupNameSchema, ...Range }),
-  z.strictObject({ scope: z.enum([TRAINING_SCOPE, REVIEW_LINKS_SCOPE]), ...Range }),
-]);
+const TRAIL_FORMS = {
+  modelPackageArn: z.strictObject({ modelPackageArn: z.string().regex(/:model-package\/[^/]+\/\d+$/, 'must be a versioned model package ARN').describe('a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)'), ...Range }),
+  modelPackageGroupName: z.strictObject({ modelPackageGroupName: GroupNameSchema, ...Range }),
+  scope: z.strictObject({ scope: z.enum([TRAINING_SCOPE, REVIEW_LINKS_SCOPE]), ...Range }),
+};
+const TrailRequestSchema = z.union([TRAIL_FORMS.modelPackageArn, TRAIL_FORMS.modelPackageGroupName, TRAIL_FORMS.scope]);
 
-function parse<T extends z.ZodType>(schema: T, payload: unknown, subject: string): z.infer<T> {
-  const parsed = schema.safeParse(payload ?? {});
-  if (!parsed.success) throw new ValidationError(subject, describeIssues(parsed.error.issues));
-  return parsed.data;
+const parse = <T extends z.ZodType>(schema: T, payload: unknown, subject: string): z.infer<T> => parsePayload(schema, payload ?? {}, subject);
+
+/**
+ * A trail request names exactly one of its three subjects. zod's answer for the union is a bare
+ * "Invalid input", so the form the payload meant is parsed on its own, and a payload that names
+ * none (or two) is told what to give.
+ */
+function parseTrailRequest(payload: unknown): z.infer<typeof TrailRequestSchema> {
+  const parsed = TrailRequestSchema.safeParse(payload ?? {});
+  if (parsed.success) return parsed.data;
+  const given = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? Object.keys(payload) : [];
+  const meant = (Object.keys(TRAIL_FORMS) as Array<keyof typeof TRAIL_FORMS>).filter((k) => given.includes(k));
+  const what = `give one of modelPackageArn, modelPackageGroupName or scope (${TRAINING_SCOPE} or ${REVIEW_LINKS_SCOPE})`;
+  const problems =
+    meant.length === 1 && meant[0]
+      ? payloadProblems(TRAIL_FORMS[meant[0]], payload)
+      : typeof payload === 'object' && payload !== null && !Array.isArray(payload)
+        ? [`(root): ${what}${meant.length > 1 ? `, not ${meant.join(' and ')}` : ''}`]
+        : [`(root): the payload must be a JSON object: ${what}`];
+  throw new ValidationError('getAuditTrail request', problems);
 }
 
 /** RFC 9162 inclusion proof of one entry: the audit path, sibling first, in hex. */
@@ -51,7 +70,7 @@ export type TrailPage = Page<TrailEntry> & { scope: string; subject?: string; ch
  * checks the checkpoint's signature with the public key and the proof with any RFC 9162 verifier.
  */
 export async function getAuditTrail(deps: Pick<Deps, 'store'> & { log?: AuditLogStore }, payload: unknown): Promise<TrailPage> {
-  const req = parse(TrailRequestSchema, payload, 'getAuditTrail request');
+  const req = parseTrailRequest(payload);
   const { scope, subject } =
     'modelPackageArn' in req
       ? { scope: groupScope(req.modelPackageArn.split('/').at(-2) ?? ''), subject: req.modelPackageArn }
@@ -67,10 +86,28 @@ export async function getAuditTrail(deps: Pick<Deps, 'store'> & { log?: AuditLog
     limit: req.limit,
     ...(req.cursor ? { cursor: req.cursor } : {}),
   });
-  const out: TrailPage = { scope, ...(subject ? { subject } : {}), ...page };
-  if (!req.proofs) return out;
+  if (!req.proofs) return trailView({ scope, ...(subject ? { subject } : {}), ...page });
   if (!deps.log) throw new Error('getAuditTrail with proofs needs the audit log store');
-  return { ...out, ...(await withProofs(deps.log, page.items)) };
+  return trailView({ scope, ...(subject ? { subject } : {}), ...page, ...(await withProofs(deps.log, page.items)) });
+}
+
+/** The keys of getAuditTrail's answer, in order (optional ones only when present). */
+export const TRAIL_ORDER = ['scope', 'subject', 'items', 'checkpoint', 'cursor'] as const;
+
+/** A page as getAuditTrail answers it (usecases/views.ts): each entry as stored, then its proof. */
+function trailView(page: TrailPage): TrailPage {
+  return {
+    scope: page.scope,
+    ...(page.subject ? { subject: page.subject } : {}),
+    items: page.items.map((e) => {
+      const { proof, ...entry } = e;
+      const shown = auditEntryView(entry) as unknown as TrailEntry;
+      if (!proof) return shown;
+      return { ...shown, proof: 'none' in proof ? { none: proof.none } : { logIndex: proof.logIndex, treeSize: proof.treeSize, path: proof.path } };
+    }),
+    ...(page.checkpoint ? { checkpoint: checkpointView(page.checkpoint) as unknown as SignedCheckpoint } : {}),
+    ...(page.cursor ? { cursor: page.cursor } : {}),
+  };
 }
 
 async function withProofs(log: AuditLogStore, entries: readonly AuditEntry[]): Promise<{ items: TrailEntry[]; checkpoint?: SignedCheckpoint }> {
@@ -192,7 +229,7 @@ export async function verifyAuditTrail(deps: AuditVerifyDeps, payload: unknown):
     verified: true,
     logSize: head.size,
     rootHash: root,
-    ...(newest && chosen.length ? { checkpoint: { ...(newest.raw as SignedCheckpoint), objectKey: chosen.at(-1) ?? '' } } : {}),
+    ...(newest && chosen.length ? { checkpoint: checkpointView({ ...(newest.raw as SignedCheckpoint), objectKey: chosen.at(-1) ?? '' }) as unknown as SignedCheckpoint & { objectKey: string } } : {}),
     checkpointsChecked: checkpoints.length,
     window,
   };

@@ -13,7 +13,8 @@ import {
   type UnapprovedReason,
 } from '../domain/deployment.js';
 import { EFFECT_LEASE_MS, type PendingEffect } from '../domain/effects.js';
-import { ValidationError, describeIssues } from '../domain/errors.js';
+import { ValidationError } from '../domain/errors.js';
+import { parsePayload } from '../domain/payload.js';
 import { freshness } from '../domain/version.js';
 import type { ModelVersion } from '../domain/version.js';
 import type { AuditAppend, Deps, EndpointContext } from '../ports.js';
@@ -21,6 +22,7 @@ import type { EndpointDetail } from '../schemas/events.js';
 import { logger } from '../logger.js';
 import { carryOut, resumeOwned } from './effects.js';
 import { withReadCache } from './read-cache.js';
+import { isoTime } from './views.js';
 import { untilCommitted } from './retry.js';
 
 export type EndpointOutcome = 'recorded' | 'deleted' | 'duplicate' | 'stale';
@@ -57,7 +59,7 @@ export async function handleEndpointChange(invocation: Deps, detail: EndpointDet
     const now = deps.clock.now();
     const plan = planEndpoint({ current, observed, versions, now });
     const pending: Record<string, PendingEffect> = { ...plan.record.pendingEffects };
-    for (const n of plan.notices) pending[n.id] = { effect: n, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 };
+    for (const n of plan.notices) pending[n.id] = { effect: n, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1, since: now };
     const recorded = new Set(ctx.versions.map((v) => `${v.group.toLowerCase()}|${v.version}`));
     const isRecorded = (v: { group: string; version: number }) => recorded.has(`${v.group.toLowerCase()}|${v.version}`);
     const audit: AuditAppend = [
@@ -161,7 +163,8 @@ export interface UnapprovedDeploymentRow {
   why: string;
   /** The group policy's `unapprovedDeployments` (`notify` when it names none or there is no policy). */
   action: 'notify' | 'follow-up';
-  servingSince: number;
+  /** The endpoint's LastModifiedTime as recorded (ISO 8601): since when it serves what it serves now. */
+  servingSince: string;
 }
 
 /**
@@ -172,9 +175,7 @@ export interface UnapprovedDeploymentRow {
  * operator follow-up (`unapprovedDeployments: follow-up`); `all: true` lists every one.
  */
 export async function listUnapprovedDeployments(deps: Pick<Deps, 'store'>, payload: unknown): Promise<{ deployments: UnapprovedDeploymentRow[]; cursor?: string; requests: number }> {
-  const parsed = ListRequestSchema.safeParse(payload ?? {});
-  if (!parsed.success) throw new ValidationError('listUnapprovedDeployments request', describeIssues(parsed.error.issues));
-  const { limit, cursor, all } = parsed.data;
+  const { limit, cursor, all } = parsePayload(ListRequestSchema, payload ?? {}, 'listUnapprovedDeployments request');
   const page = await deps.store.listServingEndpoints({ limit, ...(cursor ? { cursor } : {}) });
   const versions = new Map(page.versions.map((v) => [v.arn.toLowerCase(), v] as const));
   const policies = new Map(page.policies.map((p) => [p.modelPackageGroupName.toLowerCase(), p] as const));
@@ -196,7 +197,7 @@ export async function listUnapprovedDeployments(deps: Pick<Deps, 'store'>, paylo
           reason: verdict.reason,
           why: verdict.why,
           action,
-          servingSince: e.lastModified,
+          servingSince: isoTime(e.lastModified),
         },
       ];
     }),

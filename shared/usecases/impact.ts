@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { clientToken, fitDescription } from '../domain/effects.js';
-import { ValidationError, describeIssues } from '../domain/errors.js';
+import { parsePayload } from '../domain/payload.js';
 import { parseS3Uri } from '../domain/lineage.js';
 import type { Decision } from '../domain/review.js';
 import type { DerivedFromDataset, Deps } from '../ports.js';
@@ -15,7 +15,7 @@ function endpointArnOf(modelPackageArn: string, endpoint: string): string {
 const RequestSchema = z
   .strictObject({
     /** An object's URI or a prefix (`s3://bucket/path/`): everything under it counts. */
-    s3Uri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3:// URI or prefix'),
+    s3Uri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3:// URI or prefix').describe('an s3:// URI or prefix (s3://bucket/path/)'),
     limit: z.number().int().min(1).max(100).default(100),
     cursor: z.string().min(1).max(4096).optional(),
     revoke: z.boolean().default(false),
@@ -48,9 +48,7 @@ export interface ImpactReport {
  * audited, notified, UpdateModelPackage with a ClientToken; running it again changes nothing.
  */
 export async function datasetImpact(deps: Deps, payload: unknown): Promise<ImpactReport> {
-  const parsed = RequestSchema.safeParse(payload);
-  if (!parsed.success) throw new ValidationError('datasetImpact request', describeIssues(parsed.error.issues));
-  const req = parsed.data;
+  const req = parsePayload(RequestSchema, payload, 'datasetImpact request');
   const { bucket, key } = parseS3Uri(req.s3Uri);
   const report: ImpactReport = { s3Uri: req.s3Uri, trainingJobs: [], modelVersions: [], endpoints: [] };
   const add = (items: DerivedFromDataset[]) => {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { REVIEW_LINKS_SCOPE, auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, type SideEffect } from '../domain/effects.js';
-import { ModelgateError, NotFound, SideEffectFailed, ValidationError, describeIssues } from '../domain/errors.js';
+import { ModelgateError, NotFound, SideEffectFailed } from '../domain/errors.js';
+import { parsePayload } from '../domain/payload.js';
 import { nextFreshLinkWindow, reissueLink as planReissue, reissueRefusal, type ReissueRefusal, type ReviewWithFreshLinks } from '../domain/links.js';
 import { openReview } from '../domain/review.js';
 import { verifyReviewToken, type VerifiedClaims } from '../domain/token.js';
@@ -127,12 +128,12 @@ async function targetReview(
 // Operators: reissueLink, reopenReview
 // ---------------------------------------------------------------------------------------------
 
-const MODEL_PACKAGE_ARN = z.string().regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[^/]+\/\d+$/, 'must be a versioned model package ARN');
-const ChangedBy = z.string().min(1).max(256);
+const MODEL_PACKAGE_ARN = z.string().regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[^/]+\/\d+$/, 'must be a versioned model package ARN').describe('a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)');
+const ChangedBy = z.string().min(1).max(256).describe('who asks for the change (an IAM principal ARN or a name)');
 
 const ReissueRequestSchema = z.strictObject({
   modelPackageArn: MODEL_PACKAGE_ARN,
-  reviewer: z.email(),
+  reviewer: z.email().describe('the reviewer\'s email address'),
   changedBy: ChangedBy,
   reason: z.string().max(1024).optional(),
 });
@@ -162,9 +163,8 @@ export interface ReissueLinkResult {
  * requests; audited with the operator (`changedBy`) as the actor.
  */
 export async function reissueLink(deps: Deps, payload: unknown): Promise<ReissueLinkResult> {
-  const parsed = ReissueRequestSchema.safeParse(payload);
-  if (!parsed.success) throw new ValidationError('reissueLink request', describeIssues(parsed.error.issues));
-  const req = { ...parsed.data, reviewer: parsed.data.reviewer.toLowerCase() };
+  const data = parsePayload(ReissueRequestSchema, payload, 'reissueLink request');
+  const req = { ...data, reviewer: data.reviewer.toLowerCase() };
   const key = versionKey(req.modelPackageArn);
   const done = await untilCommitted<{ result: ReissueLinkResult; effects: SideEffect[] }>(async () => {
     const version = await deps.store.getVersion(key);
@@ -232,9 +232,7 @@ export interface ReopenReviewResult {
  * messages name the policy version it passed under; the review records the one it opens under).
  */
 export async function reopenReview(deps: Deps, payload: unknown): Promise<ReopenReviewResult> {
-  const parsed = ReopenRequestSchema.safeParse(payload);
-  if (!parsed.success) throw new ValidationError('reopenReview request', describeIssues(parsed.error.issues));
-  const req = parsed.data;
+  const req = parsePayload(ReopenRequestSchema, payload, 'reopenReview request');
   const key = versionKey(req.modelPackageArn);
   const done = await untilCommitted<{ result: ReopenReviewResult; effects: SideEffect[] }>(async () => {
     const found = await deps.store.getVersion(key);
@@ -350,7 +348,7 @@ async function commitReissue(
 }
 
 function pendingOf(effects: SideEffect[], now: number) {
-  return Object.fromEntries(effects.map((e) => [e.id, { effect: e, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 }]));
+  return Object.fromEntries(effects.map((e) => [e.id, { effect: e, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1, since: now }]));
 }
 
 /** Carries out the committed messages; one that fails stays pending (the sweep sends it). Returns whether any is pending. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SideEffectFailed, ValidationError, describeIssues } from '../domain/errors.js';
+import { SideEffectFailed, ValidationError } from '../domain/errors.js';
 import {
   buildModelCard,
   modelCardName,
@@ -10,7 +10,7 @@ import {
   type ModelCardStatus,
 } from '../domain/model-card.js';
 import type { Deps } from '../ports.js';
-import { VersionRefSchema, getLineage } from './lineage.js';
+import { VersionRefSchema, lineageDocument, versionRefProblems } from './lineage.js';
 
 const Options = {
   /** Create or update the SageMaker model card `<group>-v<version>` too. Default false. */
@@ -34,11 +34,10 @@ export interface ExportedModelCard {
   pushed?: { name: string; status: ModelCardStatus; outcome: 'created' | 'updated' };
 }
 
-/** A request by ARN is checked as one; anything else as a request by group and version, so each problem is named. */
+/** The form the payload meant (by ARN, or by group and version) is checked on its own, so each problem is named. */
 function parseRequest(payload: unknown): ExportModelCardRequest {
-  const schema = typeof payload === 'object' && payload !== null && 'modelPackageArn' in payload ? ByArnRequest : ByNameRequest;
-  const parsed = schema.safeParse(payload);
-  if (!parsed.success) throw new ValidationError('exportModelCard request', describeIssues(parsed.error.issues));
+  const parsed = ExportModelCardRequestSchema.safeParse(payload);
+  if (!parsed.success) throw new ValidationError('exportModelCard request', versionRefProblems(payload, [ByArnRequest, ByNameRequest]));
   return parsed.data;
 }
 
@@ -51,7 +50,7 @@ function parseRequest(payload: unknown): ExportModelCardRequest {
 export async function exportModelCard(deps: Pick<Deps, 'store' | 'clock' | 'modelCards'>, payload: unknown): Promise<ExportedModelCard> {
   const { pushToSageMaker = false, format = 'both', ...ref } = parseRequest(payload);
   // An unknown version is NotFound (from getLineage).
-  const lineage = await getLineage(deps, ref);
+  const lineage = await lineageDocument(deps, ref, 'exportModelCard request');
   const card = buildModelCard(lineage, { generatedAt: new Date(deps.clock.now()).toISOString() });
   let pushed: ExportedModelCard['pushed'];
   if (pushToSageMaker) {

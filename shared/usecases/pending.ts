@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError, describeIssues } from '../domain/errors.js';
+import { parsePayload } from '../domain/payload.js';
 import type { Deps, Page } from '../ports.js';
 
 const RequestSchema = z.strictObject({
@@ -23,9 +23,8 @@ export interface PendingReview {
 
 /** Operator: open reviews across all groups, oldest first, a page at a time (one Query). */
 export async function listPendingReviews(deps: Pick<Deps, 'store'>, payload: unknown): Promise<Page<PendingReview>> {
-  const parsed = RequestSchema.safeParse(payload ?? {});
-  if (!parsed.success) throw new ValidationError('listPendingReviews request', describeIssues(parsed.error.issues));
-  const page = await deps.store.listOpenReviews({ limit: parsed.data.limit, ...(parsed.data.cursor ? { cursor: parsed.data.cursor } : {}) });
+  const req = parsePayload(RequestSchema, payload ?? {}, 'listPendingReviews request');
+  const page = await deps.store.listOpenReviews({ limit: req.limit, ...(req.cursor ? { cursor: req.cursor } : {}) });
   return {
     items: page.items.map((r) => ({
       modelPackageArn: r.modelPackageArn,

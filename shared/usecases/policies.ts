@@ -1,10 +1,12 @@
 import { auditEntries, groupScope } from '../domain/audit.js';
-import { NotFound, ValidationError, describeIssues } from '../domain/errors.js';
+import { NotFound } from '../domain/errors.js';
+import { parsePayload } from '../domain/payload.js';
 import { GroupNameSchema, nextPolicyVersion, parsePolicyInput, reviewersFor, type PolicyVersion } from '../domain/policy.js';
 import type { Deps } from '../ports.js';
 import { z } from 'zod';
 import { untilCommitted } from './retry.js';
-import { updateOpenReviews, type OpenReviewChange } from './reviewers.js';
+import { openReviewChangeView, updateOpenReviews, type OpenReviewChange } from './reviewers.js';
+import { policyView } from './views.js';
 
 export interface PutPolicyResult {
   outcome: 'created' | 'unchanged';
@@ -57,7 +59,7 @@ export async function putPolicy(deps: Deps, payload: unknown): Promise<PutPolicy
       openReviews.push(...(await updateOpenReviews(deps, { modelPackageGroupName: input.modelPackageGroupName, reviewer, changedBy: input.changedBy }, 'remove', stage)));
     }
   }
-  return { ...committed, openReviews };
+  return { outcome: committed.outcome, policy: policyView(committed.policy) as unknown as PolicyVersion, openReviews: openReviews.map(openReviewChangeView) };
 }
 
 const GetPolicyRequestSchema = z.strictObject({
@@ -70,17 +72,16 @@ export async function getPolicy(
   deps: Pick<Deps, 'store'>,
   payload: unknown,
 ): Promise<{ policy: PolicyVersion } | { versions: PolicyVersion[] }> {
-  const parsed = GetPolicyRequestSchema.safeParse(payload);
-  if (!parsed.success) throw new ValidationError('getPolicy request', describeIssues(parsed.error.issues));
-  const { modelPackageGroupName: group, version } = parsed.data;
-  if (version === 'all') return { versions: await deps.store.listPolicyVersions(group) };
+  const { modelPackageGroupName: group, version } = parsePayload(GetPolicyRequestSchema, payload, 'getPolicy request');
+  const view = (p: PolicyVersion) => policyView(p) as unknown as PolicyVersion;
+  if (version === 'all') return { versions: (await deps.store.listPolicyVersions(group)).map(view) };
   if (version === undefined) {
     const policy = await deps.store.getPolicy(group);
     if (!policy) throw new NotFound(`no policy for model package group ${group}: every version is refused until one is put`);
-    return { policy };
+    return { policy: view(policy) };
   }
   const all = await deps.store.listPolicyVersions(group);
   const policy = all.find((p) => p.version === version);
   if (!policy) throw new NotFound(`model package group ${group} has no policy version ${version}`);
-  return { policy };
+  return { policy: view(policy) };
 }

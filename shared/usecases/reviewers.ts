@@ -1,20 +1,22 @@
 import { z } from 'zod';
 import { auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, type SideEffect } from '../domain/effects.js';
-import { NotFound, SideEffectFailed, ValidationError, describeIssues } from '../domain/errors.js';
+import { NotFound, SideEffectFailed } from '../domain/errors.js';
+import { parsePayload } from '../domain/payload.js';
 import { GroupNameSchema, nextPolicyVersion, parsePolicyInput, type PolicyVersion } from '../domain/policy.js';
 import { addReviewerToReview, removeReviewerFromReview, type ReviewLink, type ReviewRequest } from '../domain/review.js';
 import type { Deps, ReviewerMembershipChange } from '../ports.js';
 import { logger } from '../logger.js';
 import { carryOut } from './effects.js';
 import { untilCommitted } from './retry.js';
+import { ordered, policyView } from './views.js';
 
 const RequestSchema = z.strictObject({
   modelPackageGroupName: GroupNameSchema,
-  reviewer: z.email(),
+  reviewer: z.email().describe('the reviewer\'s email address'),
   /** Optional: the approvals needed after the change (removing a reviewer may require lowering it). */
   requiredApprovals: z.number().int().min(1).optional(),
-  changedBy: z.string().min(1).max(256),
+  changedBy: z.string().min(1).max(256).describe('who makes the change (an IAM principal ARN or a name)'),
   reason: z.string().max(1024).optional(),
 });
 type Request = z.infer<typeof RequestSchema>;
@@ -45,10 +47,24 @@ export interface OpenReviewChange {
 }
 
 function parse(payload: unknown, subject: string): Request {
-  const parsed = RequestSchema.safeParse(payload);
-  if (!parsed.success) throw new ValidationError(subject, describeIssues(parsed.error.issues));
-  return { ...parsed.data, reviewer: parsed.data.reviewer.toLowerCase() };
+  const data = parsePayload(RequestSchema, payload, subject);
+  return { ...data, reviewer: data.reviewer.toLowerCase() };
 }
+
+/** addReviewer's and removeReviewer's answer, in a fixed order (usecases/views.ts). */
+function resultView(r: ReviewerResult): ReviewerResult {
+  return {
+    outcome: r.outcome,
+    policy: policyView(r.policy) as unknown as PolicyVersion,
+    ...(r.subscriptionArn ? { subscriptionArn: r.subscriptionArn } : {}),
+    ...(r.unsubscribed !== undefined ? { unsubscribed: r.unsubscribed } : {}),
+    openReviews: r.openReviews.map(openReviewChangeView),
+  };
+}
+
+/** One open review's change, in a fixed order. */
+export const openReviewChangeView = (c: OpenReviewChange): OpenReviewChange =>
+  ordered(c, ['reviewId', 'modelPackageArn', 'change', 'linkSent', 'linkRevoked', 'voteKept', 'quorumReachable', 'effectsPending']) as unknown as OpenReviewChange;
 
 /**
  * Operator: adds a reviewer to a group's policy (a new policy version, audited) and subscribes
@@ -61,7 +77,7 @@ export async function addReviewer(deps: Deps, payload: unknown): Promise<Reviewe
   const req = parse(payload, 'addReviewer request');
   const subscriptionArn = await deps.subscriptions.subscribe(req.reviewer);
   const result = await changeReviewers(deps, req, (reviewers) => [...new Set([...reviewers, req.reviewer])], subscriptionArn);
-  return { ...result, openReviews: await updateOpenReviews(deps, req, 'add') };
+  return resultView({ ...result, openReviews: await updateOpenReviews(deps, req, 'add') });
 }
 
 /**
@@ -77,7 +93,7 @@ export async function removeReviewer(deps: Deps, payload: unknown): Promise<Revi
   if (result.outcome === 'created' && result.subscriptionArn && result.unsubscribed) {
     await deps.subscriptions.unsubscribe(result.subscriptionArn);
   }
-  return { ...result, openReviews };
+  return resultView({ ...result, openReviews });
 }
 
 /**
@@ -120,7 +136,7 @@ export async function updateOpenReviews(
               version: {
                 version: {
                   ...version,
-                  pendingEffects: { ...version.pendingEffects, ...Object.fromEntries(effects.map((e) => [e.id, { effect: e, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 }])) },
+                  pendingEffects: { ...version.pendingEffects, ...Object.fromEntries(effects.map((e) => [e.id, { effect: e, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1, since: now }])) },
                 },
                 expectedRev: versionRev,
               },

@@ -79,8 +79,8 @@ describe('a policy\'s stages section', () => {
     ['a status with a space', { QA: section({ approvedStatus: 'Signed off' }) }, ['stages.QA.approvedStatus: must be 1–63 letters, digits and hyphens, starting and ending with a letter or digit']],
     ['approved equal to pending', { QA: section({ approvedStatus: 'PendingApproval' }) }, ['stages.QA.approvedStatus: must differ from pendingStatus']],
     ['rejected equal to approved', { QA: section({ rejectedStatus: 'Approved' }) }, ['stages.QA.rejectedStatus: must differ from approvedStatus']],
-    ['an unknown field', { QA: { ...section(), allowSelfApproval: true } }, ['stages.QA: Unrecognized key: "allowSelfApproval"']],
-    ['a section that is not an object', { QA: 'Approved' }, ['stages.QA: Invalid input: expected object, received string']],
+    ['an unknown field', { QA: { ...section(), allowSelfApproval: true } }, ['stages.QA: unknown field "allowSelfApproval"']],
+    ['a section that is not an object', { QA: 'Approved' }, ['stages.QA: must be a JSON object, not a string']],
   ])('refuses %s, naming the field', (_what, stages, expected) => {
     expect(problemsOf(withStages(stages))).toEqual(expected);
   });
