@@ -213,7 +213,7 @@ try {
       v.lastModified += 60_000;
     }
     const report = await run(`${size} versions, ${drifted.length} (${(drifted.length / size) * 100}%) out of step`, d);
-    if (report.totals.statusDrift !== drifted.length || report.totals.actions !== drifted.length || report.totals.errors !== 0) {
+    if (report.totals.statusDrift !== drifted.length || report.totals.actions !== drifted.length || report.totals.failures !== 0) {
       throw new Error(`expected ${drifted.length} drifted versions recorded, got ${JSON.stringify(report.totals)}`);
     }
     // Everything recorded now: the next run finds nothing to do.
@@ -225,9 +225,9 @@ try {
   await db.stop();
 }
 
-function expectNoDrift(report: { totals: { registryVersions: number; recorded: number; actions: number; errors: number } }, size: number): void {
+function expectNoDrift(report: { totals: { registryVersions: number; recorded: number; actions: number; failures: number } }, size: number): void {
   const t = report.totals;
-  if (t.registryVersions !== size || t.recorded !== size || t.actions !== 0 || t.errors !== 0) {
+  if (t.registryVersions !== size || t.recorded !== size || t.actions !== 0 || t.failures !== 0) {
     throw new Error(`expected ${size} versions in step, got ${JSON.stringify(t)}`);
   }
 }

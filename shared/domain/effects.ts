@@ -56,6 +56,11 @@ export interface PendingEffect {
   claimedUntil: number;
   attempts: number;
   lastError?: string;
+  /**
+   * When it was committed (epoch ms, as `claimedUntil`): the hourly sweep reports the oldest
+   * pending effect's age from it. Absent on effects committed before it was recorded.
+   */
+  since?: number;
 }
 
 /** How long an invocation holds the effects it committed before another may carry them out. */

@@ -40,6 +40,12 @@ export class Conflict extends ModelgateError {
 export class SideEffectFailed extends ModelgateError {
   readonly status = 502;
   readonly retryable = true;
+  /** The effects that failed, when the thrower knows them (carryOut does): id, kind, `<name>: <message>`. */
+  readonly effects: ReadonlyArray<{ id: string; kind: string; error: string }>;
+  constructor(message: string, options?: ErrorOptions & { effects?: ReadonlyArray<{ id: string; kind: string; error: string }> }) {
+    super(message, options);
+    this.effects = options?.effects ?? [];
+  }
 }
 
 export function assertIsError(e: unknown): asserts e is Error {

@@ -10,6 +10,7 @@ import {
 import { encodeCheckpoint, verifyCheckpoint, type CheckpointBody } from '../domain/checkpoint.js';
 import { ModelgateError, ValidationError, describeIssues } from '../domain/errors.js';
 import type { Clock } from '../ports.js';
+import { recordAuditWindow } from '../metrics.js';
 
 export interface CheckpointDeps {
   log: AuditLogStore;
@@ -68,6 +69,7 @@ export async function makeCheckpoint(deps: CheckpointDeps, payload: unknown): Pr
   // only add a second object for the same N, which the bucket refuses anyway.
   parseCheckpointRequest(payload);
   const [head, latest] = await Promise.all([deps.log.readHead(), deps.log.latestCheckpoint()]);
+  recordUncheckpointedAge(head, latest?.checkpoint, deps.clock.now());
 
   if (latest && latest.checkpoint.logSize > head.size) {
     throw new CheckpointRefused(`the latest checkpoint has log size ${latest.checkpoint.logSize}, the log only ${head.size}: the log lost entries`);
@@ -113,6 +115,23 @@ export async function makeCheckpoint(deps: CheckpointDeps, payload: unknown): Pr
   // so the record is of this object (a concurrent run that adopted it); nothing is left to do.
   await deps.log.recordCheckpoint({ ...signed, objectKey });
   return { made: true, checkpoint: body(signed), objectKey, ...(adopted ? { adopted: true as const } : {}) };
+}
+
+/**
+ * The audit window this run found, as the `AuditUncheckpointedAge` metric (seconds), published
+ * before anything can fail so that a failing run reports it too: when the log has grown past the
+ * latest checkpoint, the time since that checkpoint (no sequenced entry beyond it can be older
+ * than that: an upper bound on the oldest unanchored entry's age); 0 when it has not grown. Not
+ * known before the first checkpoint of a non-empty log (no value then).
+ */
+function recordUncheckpointedAge(head: Pick<LogHead, 'size'>, latest: Pick<CheckpointBody, 'logSize' | 'time'> | undefined, now: number): void {
+  if (!latest) {
+    if (head.size === 0) recordAuditWindow('uncheckpointed', 0);
+    return;
+  }
+  const since = Date.parse(latest.time);
+  if (head.size <= latest.logSize) recordAuditWindow('uncheckpointed', 0);
+  else if (Number.isFinite(since)) recordAuditWindow('uncheckpointed', Math.max(0, Math.floor((now - since) / 1000)));
 }
 
 /**

@@ -15,7 +15,7 @@ import { logger } from '../logger.js';
  */
 export async function carryOut(deps: Deps, key: EffectOwner, effects: SideEffect[]): Promise<void> {
   const done: string[] = [];
-  const failed: Array<{ id: string; error: string }> = [];
+  const failed: Array<{ id: string; kind: string; error: string }> = [];
   for (const effect of effects) {
     try {
       await perform(deps, effect);
@@ -23,12 +23,12 @@ export async function carryOut(deps: Deps, key: EffectOwner, effects: SideEffect
     } catch (e) {
       assertIsError(e);
       logger.error('side effect failed', { effectId: effect.id, kind: effect.kind, error: e.name, errorMessage: e.message });
-      failed.push({ id: effect.id, error: `${e.name}: ${e.message}` });
+      failed.push({ id: effect.id, kind: effect.kind, error: `${e.name}: ${e.message}` });
     }
   }
   await deps.store.settleEffects(key, done, failed);
   if (failed.length > 0) {
-    throw new SideEffectFailed(`${failed.length} side effect(s) failed and stay pending: ${failed.map((f) => f.id).join(', ')}`);
+    throw new SideEffectFailed(`${failed.length} side effect(s) failed and stay pending: ${failed.map((f) => f.id).join(', ')}`, { effects: failed });
   }
 }
 

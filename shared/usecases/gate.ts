@@ -126,7 +126,7 @@ export async function decideAndCommit(
     if (p === 'stale' || p === 'duplicate') return { result: 'committed' as const, value: { p, ctx } };
     const now = deps.clock.now();
     const pending: Record<string, PendingEffect> = { ...(ctx.version?.pendingEffects ?? {}) };
-    for (const effect of p.effects) pending[effect.id] = { effect, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 };
+    for (const effect of p.effects) pending[effect.id] = { effect, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1, since: now };
     const result = await deps.store.commitVersionChange({
       ...p.change,
       version: { ...p.change.version, pendingEffects: pending },

@@ -3,6 +3,7 @@ import type { EndpointRecord } from '../domain/deployment.js';
 import type { Deps } from '../ports.js';
 import { logger } from '../logger.js';
 import { handleEndpointChange, type EndpointOutcome } from './deployments.js';
+import { failuresOf, type RunFailure } from './runs.js';
 
 /**
  * The endpoint half of reconciliation: what SageMaker says is in service against what the table
@@ -25,11 +26,11 @@ export interface EndpointsReport {
   gone: string[];
   /** Empty in a dry run. */
   actions: Array<{ endpoint: string; outcome: EndpointOutcome }>;
-  errors: Array<{ endpoint?: string; error: string }>;
 }
 
-export async function reconcileEndpoints(deps: Deps, dryRun: boolean): Promise<EndpointsReport> {
-  const report: EndpointsReport = { inService: 0, inStep: 0, missing: [], outdated: [], gone: [], actions: [], errors: [] };
+/** The endpoints' report; what failed is added to `failures` (the run's list: reconcile.ts). */
+export async function reconcileEndpoints(deps: Deps, dryRun: boolean, failures: RunFailure[]): Promise<EndpointsReport> {
+  const report: EndpointsReport = { inService: 0, inStep: 0, missing: [], outdated: [], gone: [], actions: [] };
   const listed = new Set<string>();
   const act = async (name: string, arn: string, lastModified?: number) => {
     if (dryRun) return;
@@ -44,7 +45,7 @@ export async function reconcileEndpoints(deps: Deps, dryRun: boolean): Promise<E
     } catch (e) {
       assertIsError(e);
       logger.error('reconciling an endpoint failed', { endpoint: name, error: e.name, errorMessage: e.message });
-      report.errors.push({ endpoint: name, error: `${e.name}: ${e.message}` });
+      failures.push(...failuresOf('endpoint', name, e));
     }
   };
   let nextToken: string | undefined;
@@ -70,7 +71,7 @@ export async function reconcileEndpoints(deps: Deps, dryRun: boolean): Promise<E
   } catch (e) {
     assertIsError(e);
     logger.error('listing the endpoints failed', { error: e.name, errorMessage: e.message });
-    report.errors.push({ error: `ListEndpoints: ${e.name}: ${e.message}` });
+    failures.push(...failuresOf('endpoint-listing', 'endpoints', e));
     return report;
   }
   // The recorded serving endpoints (the sparse index), a page at a time.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelgateError, ValidationError, assertIsError, describeIssues } from '../domain/errors.js';
+import { ValidationError, assertIsError, describeIssues } from '../domain/errors.js';
 import { GroupNameSchema } from '../domain/policy.js';
 import type { Deps, ModelPackageSummary } from '../ports.js';
 import type { ApprovalStatus, ModelPackageDetail } from '../schemas/events.js';
@@ -7,6 +7,7 @@ import type { ModelVersion } from '../domain/version.js';
 import { logger } from '../logger.js';
 import { handleModelPackageChange, type GateOutcome } from './gate.js';
 import { reconcileEndpoints, type EndpointsReport } from './reconcile-endpoints.js';
+import { IncompleteRun, failuresOf, type RunFailure } from './runs.js';
 
 /**
  * Reconciliation with the registry: finds what the events did not tell modelgate (a missed event,
@@ -49,8 +50,6 @@ export interface GroupReport {
   stuck: StuckVersion[];
   /** Empty in a dry run. */
   actions: ReconcileAction[];
-  /** Versions (or the listing) that failed; the others were still reconciled. */
-  errors: Array<{ arn?: string; error: string }>;
 }
 
 export interface StuckVersion {
@@ -72,23 +71,16 @@ export interface ReconcileReport {
     statusDrift: number;
     stuck: number;
     actions: number;
-    errors: number;
+    failures: number;
   };
   /** Endpoints, when every governed group is reconciled (no `modelPackageGroupName`): see reconcile-endpoints.ts. */
   endpoints?: EndpointsReport;
+  /**
+   * Every version, listing or endpoint that failed, named (the others were still reconciled).
+   * Any failure fails the run: `IncompleteRun` with this report, thrown at the end.
+   */
+  failures: RunFailure[];
   dryRun: boolean;
-}
-
-/** Some versions could not be reconciled; the report says which. Retried (the schedule's async retry). */
-export class ReconcileIncomplete extends ModelgateError {
-  readonly status = 502;
-  readonly retryable = true;
-  constructor(readonly report: ReconcileReport) {
-    super(
-      `reconciliation incomplete: ${report.totals.errors} error(s): ` +
-        [...report.groups.flatMap((g) => g.errors.map((e) => `${e.arn ?? g.group}: ${e.error}`)), ...(report.endpoints?.errors ?? []).map((e) => `${e.endpoint ?? 'endpoints'}: ${e.error}`)].join('; '),
-    );
-  }
 }
 
 /** Outcomes whose side effects change the registry's status, which the gate then has to observe. */
@@ -113,13 +105,22 @@ function isScheduledEvent(payload: unknown): boolean {
   );
 }
 
+/**
+ * Reconciles every governed group (or the one named), then the endpoints. One item's failure does
+ * not stop the others; when any failed, the run throws `IncompleteRun` with the whole report after
+ * doing everything else. The daily schedule invokes it asynchronously: Lambda retries a failed run
+ * once (serverless.yml `maximumRetryAttempts: 1`), which is safe: the gate and the deployment
+ * recorder are idempotent (an observation already recorded is a duplicate), so a retry redoes only
+ * what failed.
+ */
 export async function reconcile(deps: Deps, payload: unknown): Promise<ReconcileReport> {
   const request = parseReconcileRequest(payload);
   const dryRun = request.dryRun ?? false;
   const groups = request.modelPackageGroupName ? [request.modelPackageGroupName] : await deps.store.listGovernedGroups();
   const reports: GroupReport[] = [];
-  for (const group of groups) reports.push(await reconcileGroup(deps, group, dryRun));
-  const endpoints = request.modelPackageGroupName ? undefined : await reconcileEndpoints(deps, dryRun);
+  const failures: RunFailure[] = [];
+  for (const group of groups) reports.push(await reconcileGroup(deps, group, dryRun, failures));
+  const endpoints = request.modelPackageGroupName ? undefined : await reconcileEndpoints(deps, dryRun, failures);
   const sum = (f: (g: GroupReport) => number) => reports.reduce((n, g) => n + f(g), 0);
   const report: ReconcileReport = {
     groups: reports,
@@ -132,9 +133,10 @@ export async function reconcile(deps: Deps, payload: unknown): Promise<Reconcile
       statusDrift: sum((g) => g.statusDrift.length),
       stuck: sum((g) => g.stuck.length),
       actions: sum((g) => g.actions.length),
-      errors: sum((g) => g.errors.length) + (endpoints?.errors.length ?? 0),
+      failures: failures.length,
     },
     ...(endpoints ? { endpoints } : {}),
+    failures,
     dryRun,
   };
   logger.info('reconciled with the registry', {
@@ -142,7 +144,11 @@ export async function reconcile(deps: Deps, payload: unknown): Promise<Reconcile
     ...(endpoints ? { endpoints: { inService: endpoints.inService, missing: endpoints.missing.length, outdated: endpoints.outdated.length, gone: endpoints.gone.length, actions: endpoints.actions.length } } : {}),
     dryRun,
   });
-  if (report.totals.errors > 0) throw new ReconcileIncomplete(report);
+  if (failures.length > 0) {
+    // The whole list, for Logs Insights: the error's message names at most 10.
+    logger.error('reconcile incomplete', { failures });
+    throw new IncompleteRun('reconcile', report);
+  }
   return report;
 }
 
@@ -165,7 +171,7 @@ interface OutOfStep {
  * ⌈d/100⌉ BatchDescribeModelPackage, and the gate's costs for each version acted on. (A queue of
  * versions with no record waits for the next confirmation: a summary each, no more.)
  */
-async function reconcileGroup(deps: Deps, group: string, dryRun: boolean): Promise<GroupReport> {
+async function reconcileGroup(deps: Deps, group: string, dryRun: boolean, failures: RunFailure[]): Promise<GroupReport> {
   const report: GroupReport = {
     group,
     registryVersions: 0,
@@ -175,13 +181,12 @@ async function reconcileGroup(deps: Deps, group: string, dryRun: boolean): Promi
     statusDrift: [],
     stuck: [],
     actions: [],
-    errors: [],
   };
   const queue: OutOfStep[] = [];
   let toConfirm = 0;
   const settleQueue = async () => {
     toConfirm = 0;
-    await settle(deps, queue.splice(0), report);
+    await settle(deps, queue.splice(0), report, failures);
   };
   let nextToken: string | undefined;
   do {
@@ -191,7 +196,7 @@ async function reconcileGroup(deps: Deps, group: string, dryRun: boolean): Promi
     } catch (e) {
       assertIsError(e);
       logger.error('listing the registry failed', { group, error: e.name, errorMessage: e.message });
-      report.errors.push({ error: `ListModelPackages: ${e.name}: ${e.message}` });
+      failures.push(...failuresOf('registry-listing', group, e));
       // What was listed before the failure is still reconciled.
       await settleQueue();
       return report;
@@ -203,7 +208,7 @@ async function reconcileGroup(deps: Deps, group: string, dryRun: boolean): Promi
     } catch (e) {
       assertIsError(e);
       logger.error('reading the records failed', { group, error: e.name, errorMessage: e.message });
-      for (const s of page.items) report.errors.push({ arn: s.arn, error: `${e.name}: ${e.message}` });
+      for (const s of page.items) failures.push(...failuresOf('records', s.arn, e));
       nextToken = page.nextToken;
       continue;
     }
@@ -250,7 +255,7 @@ function classify(report: GroupReport, arn: string, status: ApprovalStatus, reco
  * full detail the gate needs, in `observe`. Versions with no record are not confirmed: whatever
  * their status, the gate must see their full detail.
  */
-async function settle(deps: Deps, batch: OutOfStep[], report: GroupReport): Promise<void> {
+async function settle(deps: Deps, batch: OutOfStep[], report: GroupReport, failures: RunFailure[]): Promise<void> {
   if (batch.length === 0) return;
   const toConfirm = batch.filter((v) => v.recorded).map((v) => v.summary.arn);
   const confirmed = new Map<string, ApprovalStatus>();
@@ -271,7 +276,7 @@ async function settle(deps: Deps, batch: OutOfStep[], report: GroupReport): Prom
     const refusal = refused.get(summary.arn);
     if (refusal) {
       logger.error('reconciling a version failed', { modelPackageArn: summary.arn, error: refusal });
-      report.errors.push({ arn: summary.arn, error: refusal });
+      failures.push({ kind: 'version', owner: summary.arn, error: refusal });
       continue;
     }
     // A version the answer does not name keeps its listed status.
@@ -286,7 +291,7 @@ async function settle(deps: Deps, batch: OutOfStep[], report: GroupReport): Prom
     } catch (e) {
       assertIsError(e);
       logger.error('reconciling a version failed', { modelPackageArn: summary.arn, error: e.name, errorMessage: e.message });
-      report.errors.push({ arn: summary.arn, error: `${e.name}: ${e.message}` });
+      failures.push(...failuresOf('version', summary.arn, e));
     }
   }
 }

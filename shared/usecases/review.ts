@@ -14,6 +14,7 @@ import { stageOf } from '../domain/version.js';
 import { logger } from '../logger.js';
 import { carryOut } from './effects.js';
 import { untilCommitted } from './retry.js';
+import { recordVote } from '../metrics.js';
 
 /** An HTML answer: the status and the page; a redirect's target and cookies to set, for the handler to send. */
 export interface HtmlResult {
@@ -220,7 +221,7 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm, gate
         version: {
           ...current,
           ...governance,
-          pendingEffects: { ...current.pendingEffects, [effect.id]: { effect, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 } },
+          pendingEffects: { ...current.pendingEffects, [effect.id]: { effect, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1, since: now } },
         },
       };
     }
@@ -234,6 +235,8 @@ export async function submitVote(deps: Deps, token: string, form: VoteForm, gate
     });
     if (result === 'conflict') return { result, value: { status: 500, body: '' } };
     logger.info('review vote recorded', { modelPackageArn: review.modelPackageArn, reviewId: review.id, outcome: outcome.kind });
+    // Counted here, once committed: the handler's answer is a page, which does not say.
+    if (outcome.link.vote) recordVote(outcome.link.vote.decision, outcome.decision?.outcome);
     if (effect) {
       try {
         await carryOut(deps, { group: review.group, version: review.version }, [effect]);

@@ -3,6 +3,7 @@ import { entryLeafHash } from '../domain/audit.js';
 import { Conflict } from '../domain/errors.js';
 import { appendLeaves, fromHex, toHex, type RightEdge } from '../domain/merkle.js';
 import { logger } from '../logger.js';
+import { recordAuditWindow } from '../metrics.js';
 
 /**
  * The sequencer: gives each audit entry its place in the one Merkle log (domain/merkle.ts).
@@ -32,6 +33,21 @@ export interface SequencingReport {
   missing: number;
   logSize: number;
   rootHash: string;
+  /**
+   * Seconds from the `at` of the oldest entry this call placed to its placement: how long the
+   * entry waited outside the log (the sequencer's lag). Absent when nothing was placed.
+   */
+  lagSeconds?: number;
+}
+
+/** The catch-up run's report: the entries it placed, and the audit window it found. */
+export interface PendingSequencingReport extends SequencingReport {
+  /**
+   * The oldest entry that was not sequenced when the run started (the index's first), and its
+   * age then in seconds; absent when every entry was sequenced. The same age is published as the
+   * `AuditUnsequencedAge` metric at once, so that a run that then fails still reports it.
+   */
+  oldestUnsequenced?: { at: string; ageSeconds: number };
 }
 
 /** Leaves per transaction: 30 leaves take at most ~95 operations (see `appendOperations`). */
@@ -136,6 +152,8 @@ const backoff = (attempt: number): Promise<void> => new Promise((r) => setTimeou
 export async function sequenceEntries({ log, clock }: AuditLogDeps, entryKeys: readonly ItemKey[]): Promise<SequencingReport> {
   const wanted = [...new Map(entryKeys.map((k) => [keyOf(k), { PK: k.PK, SK: k.SK }])).values()];
   const placed = new Set<string>();
+  // The oldest `at` among the entries placed (for the lag); entries whose `at` is no time are not aged.
+  let oldestPlaced: number | undefined;
   let missing = 0;
 
   for (let attempt = 1; ; attempt++) {
@@ -162,6 +180,10 @@ export async function sequenceEntries({ log, clock }: AuditLogDeps, entryKeys: r
         break;
       }
       for (const l of change.leaves) placed.add(keyOf(l.entry));
+      for (const item of pending.slice(next, next + count)) {
+        const at = Date.parse(String(item.at ?? ''));
+        if (Number.isFinite(at) && (oldestPlaced === undefined || at < oldestPlaced)) oldestPlaced = at;
+      }
       head = change.head;
       next += count;
     }
@@ -169,7 +191,14 @@ export async function sequenceEntries({ log, clock }: AuditLogDeps, entryKeys: r
     if (!lost) {
       // Read with an index at the start of this round and not placed by an earlier round of this call.
       const alreadyInLog = items.filter((i) => i.logIndex !== undefined && !placed.has(keyOf(i))).length;
-      const report: SequencingReport = { sequenced: placed.size, skipped: alreadyInLog + missing, missing, logSize: head.size, rootHash: head.rootHash };
+      const report: SequencingReport = {
+        sequenced: placed.size,
+        skipped: alreadyInLog + missing,
+        missing,
+        logSize: head.size,
+        rootHash: head.rootHash,
+        ...(oldestPlaced !== undefined ? { lagSeconds: Math.max(0, Math.floor((clock.now() - oldestPlaced) / 1000)) } : {}),
+      };
       if (report.sequenced > 0 || report.skipped > 0) logger.info('audit entries sequenced', { ...report });
       return report;
     }
@@ -185,18 +214,33 @@ export async function sequenceEntries({ log, clock }: AuditLogDeps, entryKeys: r
  * is older than `olderThanMs`, oldest first, page by page. Younger entries are left to the stream,
  * so that the two paths do not race for fresh entries (they would still be correct, only slower).
  */
-export async function sequencePending(deps: AuditLogDeps, { olderThanMs = DEFAULT_PENDING_AGE_MS }: { olderThanMs?: number } = {}): Promise<SequencingReport> {
-  const cutoff = deps.clock.now() - olderThanMs;
+export async function sequencePending(deps: AuditLogDeps, { olderThanMs = DEFAULT_PENDING_AGE_MS }: { olderThanMs?: number } = {}): Promise<PendingSequencingReport> {
+  const now = deps.clock.now();
+  const cutoff = now - olderThanMs;
   const total = { sequenced: 0, skipped: 0, missing: 0 };
   let last: SequencingReport | undefined;
+  let lagSeconds: number | undefined;
+  let oldestUnsequenced: PendingSequencingReport['oldestUnsequenced'];
   let cursor: string | undefined;
   for (;;) {
     const page = await deps.log.listUnsequenced({ limit: PENDING_PAGE, ...(cursor ? { cursor } : {}) });
+    if (!cursor) {
+      // The audit window: the first page's first entry is the oldest not in the log. Published
+      // now, before anything can fail, so that the alarm sees it from a failing run too. (0 when
+      // the index is empty: an entry whose `at` is no time cannot be aged and counts as 0.)
+      const first = page.items[0];
+      const at = first ? Date.parse(first.at) : NaN;
+      const ageSeconds = Number.isFinite(at) ? Math.max(0, Math.floor((now - at) / 1000)) : 0;
+      if (first) oldestUnsequenced = { at: first.at, ageSeconds };
+      recordAuditWindow('unsequenced', ageSeconds);
+    }
     // The index is in `at` order: the first young entry ends the catch-up. An `at` that is not a
     // time counts as old, so that one bad entry cannot hold back every entry after it.
     const old = page.items.filter((i) => !(Date.parse(i.at) >= cutoff));
     if (old.length > 0) {
       last = await sequenceEntries(deps, old.map(({ PK, SK }) => ({ PK, SK })));
+      // Pages are in `at` order: the first page that placed anything holds the oldest.
+      lagSeconds ??= last.lagSeconds;
       total.sequenced += last.sequenced;
       total.skipped += last.skipped;
       total.missing += last.missing;
@@ -205,7 +249,13 @@ export async function sequencePending(deps: AuditLogDeps, { olderThanMs = DEFAUL
     if (!cursor || old.length < page.items.length) break;
   }
   const head = last ? { size: last.logSize, rootHash: last.rootHash } : await deps.log.readHead();
-  const report: SequencingReport = { ...total, logSize: head.size, rootHash: head.rootHash };
+  const report: PendingSequencingReport = {
+    ...total,
+    logSize: head.size,
+    rootHash: head.rootHash,
+    ...(lagSeconds !== undefined ? { lagSeconds } : {}),
+    ...(oldestUnsequenced ? { oldestUnsequenced } : {}),
+  };
   logger.info('pending audit entries sequenced', { ...report, olderThanMs });
   return report;
 }

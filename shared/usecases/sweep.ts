@@ -1,39 +1,68 @@
 import { auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
-import { EFFECT_LEASE_MS, type SideEffect } from '../domain/effects.js';
+import { EFFECT_LEASE_MS, type PendingEffect, type SideEffect } from '../domain/effects.js';
 import { reviewersFor } from '../domain/policy.js';
 import { reviewMessage, reviewedGate, type ReviewRequest } from '../domain/review.js';
 import { stageOf, type ModelVersion } from '../domain/version.js';
-import { assertIsError } from '../domain/errors.js';
-import type { Deps } from '../ports.js';
+import { SideEffectFailed, assertIsError } from '../domain/errors.js';
+import type { Deps, EffectOwner } from '../ports.js';
 import { logger } from '../logger.js';
-import { carryOut, resumeOwned, resumePending } from './effects.js';
+import { carryOut, resumeOwned } from './effects.js';
 import { untilCommitted } from './retry.js';
 import { gateWaitingVersion } from './gate.js';
+import { IncompleteRun, failuresOf, type RunFailure } from './runs.js';
 
 export interface SweepReport {
   openReviews: number;
   reminded: number;
   expired: number;
+  /**
+   * Open reviews that expire within `EXPIRING_WITHIN_MS` (24 hours) with fewer approvals than
+   * their quorum: what an operator can still save (remind the reviewers, reissueLink).
+   */
+  expiringWithoutQuorum: Array<{ reviewId: string; modelPackageArn: string; expiresAt: string; approvals: number; requiredApprovals: number }>;
   resumedEffects: number;
-  failures: number;
+  /** Side effects still pending after this run (failed again, or held by another invocation). */
+  pendingEffects: number;
+  /** The oldest of those whose commit time is recorded, with its age. */
+  oldestPendingEffect?: { owner: string; effect: string; since: string; ageSeconds: number };
   /** Versions listed as waiting for their training job (the sparse awaiting-job index). */
   awaitingJob: number;
   /** Of those, the versions gated now: their job is recorded, or SageMaker confirms it. */
   regated: number;
-  /** Waiting versions whose gate failed (they stay listed, and the next sweep tries again). */
-  regateFailures: Array<{ modelPackageArn: string; error: string }>;
+  /** Every item that failed, named (the others were still done); any failure fails the run. */
+  failures: RunFailure[];
 }
 
 const PAGE = 100;
+/** "About to expire": within a day, time enough to remind or reissue a link. */
+export const EXPIRING_WITHIN_MS = 24 * 3_600_000;
 
 /**
  * The hourly sweep: reminds reviewers who have not voted after the policy's `reminderAfterHours`
  * (once per period), expires reviews past their lifetime (the version stays
- * PendingManualApproval; a governance notice goes out), and carries out side effects that an
- * earlier invocation left pending. One review's failure does not stop the others.
+ * PendingManualApproval; a governance notice goes out), gates versions still waiting for their
+ * training job, and carries out side effects that an earlier invocation left pending. One item's
+ * failure does not stop the others: every failure is named in the report, and when there is any,
+ * the run throws `IncompleteRun` (with the report) after doing everything else.
+ *
+ * The schedule invokes it asynchronously; a failed run is not retried by Lambda
+ * (serverless.yml `maximumRetryAttempts: 0`: the next hour's run does the same work) and goes to
+ * the dead-letter queue. A retry would be safe anyway: every step is idempotent (a conditional
+ * commit on the review's and version's revisions, effects claimed under a lease and sent with
+ * their ids and ClientTokens).
  */
 export async function sweepReviews(deps: Deps): Promise<SweepReport> {
-  const report: SweepReport = { openReviews: 0, reminded: 0, expired: 0, resumedEffects: 0, failures: 0, awaitingJob: 0, regated: 0, regateFailures: [] };
+  const report: SweepReport = {
+    openReviews: 0,
+    reminded: 0,
+    expired: 0,
+    expiringWithoutQuorum: [],
+    resumedEffects: 0,
+    pendingEffects: 0,
+    awaitingJob: 0,
+    regated: 0,
+    failures: [],
+  };
   let cursor: string | undefined;
   do {
     const page = await deps.store.listOpenReviews({ limit: PAGE, ...(cursor ? { cursor } : {}) });
@@ -42,10 +71,14 @@ export async function sweepReviews(deps: Deps): Promise<SweepReport> {
       try {
         const done = await sweepOne(deps, review);
         if (done === 'expired') report.expired++;
-        else report.reminded += done;
+        else {
+          report.reminded += done;
+          const expiring = expiringWithoutQuorum(review, deps.clock.now());
+          if (expiring) report.expiringWithoutQuorum.push(expiring);
+        }
       } catch (e) {
         assertIsError(e);
-        report.failures++;
+        addFailures(report, failuresOf('review', review.modelPackageArn, e, { reviewId: review.id }));
         logger.error('sweep failed for a review', { reviewId: review.id, modelPackageArn: review.modelPackageArn, error: e.name, errorMessage: e.message });
       }
     }
@@ -54,17 +87,12 @@ export async function sweepReviews(deps: Deps): Promise<SweepReport> {
 
   await regateAwaitingVersions(deps, report);
 
+  const oldest: { since?: number; owner?: string; effect?: string } = {};
   cursor = undefined;
   do {
     const page = await deps.store.listVersionsWithPendingEffects({ limit: PAGE, ...(cursor ? { cursor } : {}) });
     for (const version of page.items) {
-      try {
-        report.resumedEffects += await resumePending(deps, version);
-      } catch (e) {
-        assertIsError(e);
-        report.failures++;
-        logger.error('sweep could not carry out pending effects', { modelPackageArn: version.arn, error: e.name, errorMessage: e.message });
-      }
+      await resumeAndCount(deps, report, oldest, version.arn, { group: version.group, version: version.version }, version.pendingEffects);
     }
     cursor = page.cursor;
   } while (cursor);
@@ -73,18 +101,82 @@ export async function sweepReviews(deps: Deps): Promise<SweepReport> {
   do {
     const page = await deps.store.listEndpointsWithPendingEffects({ limit: PAGE, ...(cursor ? { cursor } : {}) });
     for (const endpoint of page.items) {
-      try {
-        report.resumedEffects += await resumeOwned(deps, { endpoint: endpoint.name }, endpoint.pendingEffects);
-      } catch (e) {
-        assertIsError(e);
-        report.failures++;
-        logger.error('sweep could not carry out pending effects', { endpoint: endpoint.name, error: e.name, errorMessage: e.message });
-      }
+      await resumeAndCount(deps, report, oldest, endpoint.name, { endpoint: endpoint.name }, endpoint.pendingEffects);
     }
     cursor = page.cursor;
   } while (cursor);
-  logger.info('review sweep done', { ...report });
+  if (oldest.since !== undefined && oldest.owner !== undefined && oldest.effect !== undefined) {
+    report.oldestPendingEffect = {
+      owner: oldest.owner,
+      effect: oldest.effect,
+      since: new Date(oldest.since).toISOString(),
+      ageSeconds: Math.max(0, Math.floor((deps.clock.now() - oldest.since) / 1000)),
+    };
+  }
+  logger.info('review sweep done', { ...report, failures: report.failures.length });
+  if (report.failures.length > 0) {
+    // The whole list, for Logs Insights: the error's message names at most 10.
+    logger.error('sweep incomplete', { failures: report.failures });
+    throw new IncompleteRun('sweep', report);
+  }
   return report;
+}
+
+/**
+ * Adds failures to the report, each side effect once: an effect that a review's reminder or
+ * expiry could not carry out is pending, released, and tried again by the pending pass of the
+ * same run; its second failure is the same failure.
+ */
+function addFailures(report: SweepReport, failures: RunFailure[]): void {
+  for (const f of failures) {
+    if (f.effect !== undefined && report.failures.some((g) => g.owner === f.owner && g.effect === f.effect)) continue;
+    report.failures.push(f);
+  }
+}
+
+/** An open review that expires within a day without its quorum of approvals, as the report lists it. */
+function expiringWithoutQuorum(review: ReviewRequest, now: number): SweepReport['expiringWithoutQuorum'][number] | undefined {
+  const expiresAt = Date.parse(review.expiresAt);
+  const approvals = Object.values(review.votes).filter((v) => v.decision === 'approve').length;
+  if (!(expiresAt > now && expiresAt - now <= EXPIRING_WITHIN_MS) || approvals >= review.requiredApprovals) return undefined;
+  return { reviewId: review.id, modelPackageArn: review.modelPackageArn, expiresAt: review.expiresAt, approvals, requiredApprovals: review.requiredApprovals };
+}
+
+/**
+ * Carries out one owner's pending effects whose lease has run out, and counts what stays pending:
+ * the effects still leased (another invocation is carrying them out), the ones that failed again,
+ * and all of them when another invocation claimed them first. The oldest that stays, by its
+ * commit time (`since`; effects committed before it was recorded are counted, not aged).
+ */
+async function resumeAndCount(
+  deps: Deps,
+  report: SweepReport,
+  oldest: { since?: number; owner?: string; effect?: string },
+  owner: string,
+  key: EffectOwner,
+  pendingEffects: Record<string, PendingEffect> | undefined,
+): Promise<void> {
+  const entries = Object.entries(pendingEffects ?? {});
+  const now = deps.clock.now();
+  const due = new Set(entries.filter(([, p]) => p.claimedUntil < now).map(([id]) => id));
+  let left: Set<string>;
+  try {
+    const resumed = await resumeOwned(deps, key, pendingEffects);
+    report.resumedEffects += resumed;
+    // 0 with effects due: another invocation claimed them first; they are still pending.
+    left = new Set(entries.map(([id]) => id).filter((id) => !due.has(id) || resumed === 0));
+  } catch (e) {
+    assertIsError(e);
+    addFailures(report, failuresOf('side-effect', owner, e));
+    logger.error('sweep could not carry out pending effects', { owner, error: e.name, errorMessage: e.message });
+    const failed = e instanceof SideEffectFailed && e.effects.length > 0 ? new Set(e.effects.map((f) => f.id)) : due;
+    left = new Set(entries.map(([id]) => id).filter((id) => !due.has(id) || failed.has(id)));
+  }
+  for (const [id, p] of entries) {
+    if (!left.has(id)) continue;
+    report.pendingEffects++;
+    if (p.since !== undefined && (oldest.since === undefined || p.since < oldest.since)) Object.assign(oldest, { since: p.since, owner, effect: id });
+  }
 }
 
 /**
@@ -102,8 +194,7 @@ async function regateAwaitingVersions(deps: Deps, report: SweepReport): Promise<
         if ((await gateWaitingVersion(deps, version.arn)) !== 'duplicate') report.regated++;
       } catch (e) {
         assertIsError(e);
-        report.failures++;
-        report.regateFailures.push({ modelPackageArn: version.arn, error: `${e.name}: ${e.message}`.slice(0, 500) });
+        addFailures(report, failuresOf('regate', version.arn, e));
         logger.error('sweep could not gate a waiting version', { modelPackageArn: version.arn, error: e.name, errorMessage: e.message });
       }
     }
@@ -166,7 +257,7 @@ async function sweepOne(deps: Deps, listed: ReviewRequest): Promise<'expired' | 
     const nextVersion: ModelVersion = {
       ...version,
       ...(expired ? expiry : {}),
-      pendingEffects: { ...version.pendingEffects, ...Object.fromEntries(effects.map((e) => [e.id, { effect: e, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1 }])) },
+      pendingEffects: { ...version.pendingEffects, ...Object.fromEntries(effects.map((e) => [e.id, { effect: e, claimedUntil: now + EFFECT_LEASE_MS, attempts: 1, since: now }])) },
     };
     const result = await deps.store.commitSweep({
       review: updated,

@@ -22,7 +22,8 @@ import { handleModelPackageChange } from '../../shared/usecases/gate.js';
 import { putPolicy } from '../../shared/usecases/policies.js';
 import { reconcile } from '../../shared/usecases/reconcile.js';
 import { submitVote } from '../../shared/usecases/review.js';
-import { sweepReviews } from '../../shared/usecases/sweep.js';
+import { sweepReviews, type SweepReport } from '../../shared/usecases/sweep.js';
+import { IncompleteRun } from '../../shared/usecases/runs.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
 import { addedEntries, countEntries, logVerifies, scopeEntries } from '../support/audit-log.js';
 import { newTable, type TestTable } from '../support/dynamo.js';
@@ -421,7 +422,7 @@ describe('a waiting version is gated in the end', () => {
 
       const report = await sweepReviews(d);
 
-      expect(report).toMatchObject({ awaitingJob: 1, regated: 1, regateFailures: [], failures: 0 });
+      expect(report).toMatchObject({ awaitingJob: 1, regated: 1, failures: [] });
       // The job is recorded: no DescribeTrainingJob, no ListTags; the gate's own calls.
       expect(inputs(sm.commandCalls(DescribeModelPackageCommand))).toEqual([{ ModelPackageName: s.arn(1) }]);
       expect(sm.commandCalls(DescribeTrainingJobCommand)).toHaveLength(0);
@@ -435,7 +436,7 @@ describe('a waiting version is gated in the end', () => {
 
       const report = await sweepReviews(d);
 
-      expect(report).toMatchObject({ awaitingJob: 1, regated: 1, regateFailures: [], failures: 0 });
+      expect(report).toMatchObject({ awaitingJob: 1, regated: 1, failures: [] });
       expect(inputs(sm.commandCalls(DescribeTrainingJobCommand))).toEqual([{ TrainingJobName: jobName('sweeplayout') }]);
       expect(inputs(sm.commandCalls(ListTagsCommand))).toEqual([{ ResourceArn: jobArn('sweeplayout'), MaxResults: 100 }]);
       expect(inputs(sm.commandCalls(DescribeModelPackageCommand))).toEqual([{ ModelPackageName: s.arn(1) }]);
@@ -464,8 +465,8 @@ describe('a waiting version is gated in the end', () => {
       const second = await sweepReviews(d);
 
       expect([first, second]).toEqual([
-        expect.objectContaining({ awaitingJob: 1, regated: 0, regateFailures: [], failures: 0 }),
-        expect.objectContaining({ awaitingJob: 1, regated: 0, regateFailures: [], failures: 0 }),
+        expect.objectContaining({ awaitingJob: 1, regated: 0, failures: [] }),
+        expect.objectContaining({ awaitingJob: 1, regated: 0, failures: [] }),
       ]);
       expect(inputs(sm.commandCalls(DescribeTrainingJobCommand))).toEqual([{ TrainingJobName: jobName('sweepstill') }, { TrainingJobName: jobName('sweepstill') }]);
       expect(await d.store.getVersion({ group: s.group, version: 1 })).toEqual(before);
@@ -474,13 +475,19 @@ describe('a waiting version is gated in the end', () => {
       expect(published()).toEqual([]);
     });
 
-    it('reports a waiting version whose gate fails again, with the error, and goes on', async () => {
+    it('names a waiting version whose gate fails again, goes on, and fails the run with the report', async () => {
       const s = await waitingVersion(d, 'sweepfail');
       sm.on(DescribeModelPackageCommand).rejects(throttling());
 
-      const report = await sweepReviews(d);
+      const error = await sweepReviews(d).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
 
-      expect(report).toMatchObject({ awaitingJob: 1, regated: 0, failures: 1, regateFailures: [{ modelPackageArn: s.arn(1), error: 'ThrottlingException: Rate exceeded' }] });
+      expect(error).toBeInstanceOf(IncompleteRun);
+      const { report, message } = error as IncompleteRun<SweepReport>;
+      expect(message).toBe(`sweep incomplete: 1 failure(s): regate ${s.arn(1)}: ThrottlingException: Rate exceeded`);
+      expect(report).toMatchObject({ awaitingJob: 1, regated: 0, failures: [{ kind: 'regate', owner: s.arn(1), error: 'ThrottlingException: Rate exceeded' }] });
       // Refused before its commit: the job confirmed through the artifact path is not recorded either.
       expect(await d.store.getTrainingJob(jobName('sweepfail'))).toBeUndefined();
       expect((await d.store.getVersion({ group: s.group, version: 1 }))?.gateState).toBe('awaiting-job');
@@ -506,7 +513,6 @@ describe('a waiting version is gated in the end', () => {
       recorded: 1,
       stuck: [{ arn: s.arn(1), awaitingSince: new Date(START).toISOString(), ageHours: 30.5, artifactUri: artifactOf('stuck') }],
       actions: [],
-      errors: [],
     });
     expect(report.totals.stuck).toBe(1);
   });

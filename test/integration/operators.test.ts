@@ -171,7 +171,7 @@ describe('sweepReviews', () => {
     const report = await sweepReviews(deps);
     const again = await sweepReviews(deps);
 
-    expect(report).toMatchObject({ reminded: 1, expired: 0, failures: 0 });
+    expect(report).toMatchObject({ reminded: 1, expired: 0, failures: [] });
     expect(again.reminded).toBe(0);
     const reminders = published();
     expect(reminders).toHaveLength(1);

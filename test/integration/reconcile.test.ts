@@ -22,7 +22,8 @@ import type { Deps } from '../../shared/ports.js';
 import { ModelPackageDetailSchema } from '../../shared/schemas/events.js';
 import { handleModelPackageChange } from '../../shared/usecases/gate.js';
 import { putPolicy } from '../../shared/usecases/policies.js';
-import { ReconcileIncomplete, reconcile } from '../../shared/usecases/reconcile.js';
+import { reconcile, type ReconcileReport } from '../../shared/usecases/reconcile.js';
+import { IncompleteRun } from '../../shared/usecases/runs.js';
 import { recordTrainingJob } from '../../shared/usecases/training.js';
 import { startSageMakerStandIn, type SageMakerStandIn } from '../../local/sagemaker/server.js';
 import { completeTrainingJob } from '../../local/sagemaker/seed.js';
@@ -265,10 +266,10 @@ describe('reconcile', () => {
             { arn: v2, outcome: 'rejected', then: ['recorded'] },
             { arn: v1, outcome: 'approval-reverted', then: ['recorded'] },
           ],
-          errors: [],
         },
       ],
-      totals: { groups: 1, registryVersions: 3, recorded: 1, missing: 2, unexplainedApprovals: 1, statusDrift: 0, stuck: 0, actions: 3, errors: 0 },
+      totals: { groups: 1, registryVersions: 3, recorded: 1, missing: 2, unexplainedApprovals: 1, statusDrift: 0, stuck: 0, actions: 3, failures: 0 },
+      failures: [],
       dryRun: false,
     });
 
@@ -349,9 +350,8 @@ describe('reconcile', () => {
       statusDrift: [],
       stuck: [],
       actions: [],
-      errors: [],
     });
-    expect(again.totals).toMatchObject({ missing: 0, unexplainedApprovals: 0, statusDrift: 0, actions: 0, errors: 0 });
+    expect(again.totals).toMatchObject({ missing: 0, unexplainedApprovals: 0, statusDrift: 0, actions: 0, failures: 0 });
     expect(commands()).toEqual(['ListModelPackagesCommand']);
     expect(published()).toEqual([]);
     expect((await auditTrail(deps, s.group)).entries).toHaveLength(after.entries.length);
@@ -371,7 +371,7 @@ describe('reconcile', () => {
 
     expect(report.dryRun).toBe(true);
     expect(report.groups).toHaveLength(1);
-    expect(report.groups[0]).toMatchObject({ group: s.group, registryVersions: 101, recorded: 0, actions: [], errors: [] });
+    expect(report.groups[0]).toMatchObject({ group: s.group, registryVersions: 101, recorded: 0, actions: [] });
     expect(report.groups[0]?.missing).toEqual([...arns].reverse());
     const lists = sent.filter((c) => c.command === 'ListModelPackagesCommand').map((c) => c.input);
     const query = { ModelPackageGroupName: s.group, ModelPackageType: 'Versioned', SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 100 };
@@ -409,7 +409,6 @@ describe('reconcile', () => {
         statusDrift: [{ arn: v2, registry: 'Rejected', recorded: 'PendingManualApproval' }],
         stuck: [],
         actions: [],
-        errors: [],
       },
     ]);
     expect(commands()).toEqual(['ListModelPackagesCommand']);
@@ -447,10 +446,11 @@ describe('reconcile', () => {
     const report = await reconcile(deps, scheduled);
 
     expect(report).toEqual({
-      groups: [{ group: s.group, registryVersions: 0, recorded: 0, missing: [], unexplainedApprovals: [], statusDrift: [], stuck: [], actions: [], errors: [] }],
-      totals: { groups: 1, registryVersions: 0, recorded: 0, missing: 0, unexplainedApprovals: 0, statusDrift: 0, stuck: 0, actions: 0, errors: 0 },
+      groups: [{ group: s.group, registryVersions: 0, recorded: 0, missing: [], unexplainedApprovals: [], statusDrift: [], stuck: [], actions: [] }],
+      totals: { groups: 1, registryVersions: 0, recorded: 0, missing: 0, unexplainedApprovals: 0, statusDrift: 0, stuck: 0, actions: 0, failures: 0 },
       // The schedule reconciles the endpoints too; SageMaker lists none in service here.
-      endpoints: { inService: 0, inStep: 0, missing: [], outdated: [], gone: [], actions: [], errors: [] },
+      endpoints: { inService: 0, inStep: 0, missing: [], outdated: [], gone: [], actions: [] },
+      failures: [],
       dryRun: false,
     });
     expect(await auditCounts(deps, table, s.group)).toEqual(audited);
@@ -501,19 +501,22 @@ describe('reconcile', () => {
       (e: unknown) => e,
     );
 
-    expect(error).toBeInstanceOf(ReconcileIncomplete);
-    const incomplete = error as ReconcileIncomplete;
+    expect(error).toBeInstanceOf(IncompleteRun);
+    const incomplete = error as IncompleteRun<ReconcileReport>;
+    expect(incomplete.name).toBe('IncompleteRun');
     expect(incomplete.retryable).toBe(true);
-    expect(incomplete.message).toBe(`reconciliation incomplete: 1 error(s): ${v2}: ThrottlingException: Rate exceeded`);
+    expect(incomplete.message).toBe(`reconcile incomplete: 1 failure(s): version ${v2}: ThrottlingException: Rate exceeded`);
+    expect(incomplete.failures).toEqual([{ kind: 'version', owner: v2, error: 'ThrottlingException: Rate exceeded' }]);
+    expect(incomplete.report.failures).toBe(incomplete.failures);
+    expect(incomplete.report.totals.failures).toBe(1);
     expect(incomplete.report.groups[0]).toMatchObject({
       missing: [v2, v1],
       actions: [{ arn: v1, outcome: 'review-opened' }],
-      errors: [{ arn: v2, error: 'ThrottlingException: Rate exceeded' }],
     });
     expect(await deps.store.getVersion({ group: s.group, version: 1 })).toMatchObject({ gateState: 'passed' });
 
     const retried = await reconcile(deps, {});
-    expect(retried.groups[0]).toMatchObject({ missing: [v2], actions: [{ arn: v2, outcome: 'review-opened' }], errors: [] });
+    expect(retried.groups[0]).toMatchObject({ missing: [v2], actions: [{ arn: v2, outcome: 'review-opened' }] });
   });
 
   it('reads each page of records with one BatchGetItem, and a group in step costs SageMaker only its listing', async () => {
@@ -525,7 +528,7 @@ describe('reconcile', () => {
     // a version with no record goes to the gate whatever its status.
     sent = [];
     const first = await reconcile(deps, { modelPackageGroupName: s.group });
-    expect(first.totals).toMatchObject({ registryVersions: 101, recorded: 0, missing: 101, actions: 101, errors: 0 });
+    expect(first.totals).toMatchObject({ registryVersions: 101, recorded: 0, missing: 101, actions: 101, failures: 0 });
     expect(commands()).not.toContain('BatchDescribeModelPackageCommand');
     const dynamo = countDynamo(table);
     sent = [];
@@ -533,7 +536,7 @@ describe('reconcile', () => {
     const report = await reconcile(deps, {});
 
     expect(report.groups).toEqual([
-      { group: s.group, registryVersions: 101, recorded: 101, missing: [], unexplainedApprovals: [], statusDrift: [], stuck: [], actions: [], errors: [] },
+      { group: s.group, registryVersions: 101, recorded: 101, missing: [], unexplainedApprovals: [], statusDrift: [], stuck: [], actions: [] },
     ]);
     expect(commands()).toEqual(['ListModelPackagesCommand', 'ListModelPackagesCommand', 'ListEndpointsCommand']);
     // 1 Query (the governed groups) and one BatchGetItem per page: 100 keys, then 1. No GetItem.
@@ -555,7 +558,7 @@ describe('reconcile', () => {
     };
     sent = [];
     const stale = await reconcile(listedApproved, { modelPackageGroupName: s.group });
-    expect(stale.groups[0]).toMatchObject({ recorded: 101, unexplainedApprovals: [], actions: [], errors: [] });
+    expect(stale.groups[0]).toMatchObject({ recorded: 101, unexplainedApprovals: [], actions: [] });
     const batches = sent.filter((c) => c.command === 'BatchDescribeModelPackageCommand').map((c) => (c.input.ModelPackageArnList as string[]).length);
     expect(batches).toEqual([100, 1]);
     expect(commands().filter((c) => c !== 'ListModelPackagesCommand' && c !== 'BatchDescribeModelPackageCommand')).toEqual([]);
@@ -580,7 +583,6 @@ describe('reconcile', () => {
       missing: [v4],
       unexplainedApprovals: [v1],
       statusDrift: [{ arn: v2, registry: 'Rejected', recorded: 'PendingManualApproval' }],
-      errors: [],
     });
     expect(report.groups[0]?.actions).toEqual([
       { arn: v4, outcome: 'review-opened' },
@@ -615,7 +617,7 @@ describe('reconcile', () => {
 
     const report = await reconcile(stale, { modelPackageGroupName: s.group });
 
-    expect(report.groups[0]).toEqual({ group: s.group, registryVersions: 1, recorded: 1, missing: [], unexplainedApprovals: [], statusDrift: [], stuck: [], actions: [], errors: [] });
+    expect(report.groups[0]).toEqual({ group: s.group, registryVersions: 1, recorded: 1, missing: [], unexplainedApprovals: [], statusDrift: [], stuck: [], actions: [] });
     expect(sent).toEqual([{ command: 'BatchDescribeModelPackageCommand', input: { ModelPackageArnList: [v1] } }]);
     expect(await deps.store.getVersion({ group: s.group, version: 1 })).toEqual(before);
     expect(await auditCounts(deps, table, s.group)).toEqual(audited);
@@ -648,13 +650,13 @@ describe('reconcile', () => {
       (e: unknown) => e,
     );
 
-    expect(error).toBeInstanceOf(ReconcileIncomplete);
-    const { report } = error as ReconcileIncomplete;
+    expect(error).toBeInstanceOf(IncompleteRun);
+    const { report } = error as IncompleteRun<ReconcileReport>;
     expect(report.groups[0]).toMatchObject({
       unexplainedApprovals: [v1],
       actions: [{ arn: v1, outcome: 'approval-reverted', then: ['recorded'] }],
-      errors: [{ arn: v9, error: `BatchDescribeModelPackage: ValidationException: ModelPackage ${v9} does not exist.` }],
     });
+    expect(report.failures).toEqual([{ kind: 'version', owner: v9, error: `BatchDescribeModelPackage: ValidationException: ModelPackage ${v9} does not exist.` }]);
     expect(sent.filter((c) => c.command === 'BatchDescribeModelPackageCommand').map((c) => c.input)).toEqual([{ ModelPackageArnList: [v1, v9] }]);
     expect(sent.filter((c) => c.command === 'DescribeModelPackageCommand').map((c) => c.input.ModelPackageName)).not.toContain(v9);
     expect(await deps.store.getVersion({ group: s.group, version: 9 })).toMatchObject({ status: 'Rejected' });
@@ -679,7 +681,7 @@ describe('reconcile', () => {
 
     const report = await reconcile(throttled, { modelPackageGroupName: s.group });
 
-    expect(report.groups[0]).toMatchObject({ unexplainedApprovals: [v1], actions: [{ arn: v1, outcome: 'approval-reverted', then: ['recorded'] }], errors: [] });
+    expect(report.groups[0]).toMatchObject({ unexplainedApprovals: [v1], actions: [{ arn: v1, outcome: 'approval-reverted', then: ['recorded'] }] });
     expect(await status(v1)).toBe('PendingManualApproval');
   });
 });

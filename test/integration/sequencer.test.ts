@@ -154,7 +154,8 @@ describe('sequenceEntries', () => {
     const report = await sequenceEntries(f.deps, shuffled(written.map(keyOf)));
 
     const expectedRoot = toHex(rootOf(before.map((e) => entryLeafHash(e))));
-    expect(report).toEqual({ sequenced: written.length, skipped: 0, missing: 0, logSize: written.length, rootHash: expectedRoot });
+    // The oldest entry's `at` is T0, the clock's time: it waited 0 s outside the log.
+    expect(report).toEqual({ sequenced: written.length, skipped: 0, missing: 0, logSize: written.length, rootHash: expectedRoot, lagSeconds: 0 });
     const byIndex = await expectConsistentLog(f, written);
     expect(byIndex.map(keyOf)).toEqual(before.map(keyOf));
     for (const e of byIndex) {
@@ -278,6 +279,9 @@ describe('sequencePending', () => {
     const report = await sequencePending(f.deps);
 
     expect(report).toMatchObject({ sequenced: 130, skipped: 0, logSize: 130 });
+    // The window found at the start: the oldest entry, 10 minutes old; the oldest placed, as old.
+    expect(report.oldestUnsequenced).toEqual({ at: old[0]?.at, ageSeconds: 600 });
+    expect(report.lagSeconds).toBe(600);
     const sequenced = (await storedEntries(f, old)).sort((a, b) => Number(a.logIndex) - Number(b.logIndex));
     expect(sequenced.map(keyOf)).toEqual([...old].sort(byTimeThenKey).map(keyOf));
     expect((await storedEntries(f, fresh)).every((e) => e.logIndex === undefined && e.GSI2PK === UNSEQUENCED_ENTRIES)).toBe(true);
