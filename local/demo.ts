@@ -13,6 +13,8 @@
  *   7. the training data is withdrawn: datasetImpact revokes the version; the registry shows
  *      Rejected, the governance notice names the endpoint, listUnapprovedDeployments lists it
  *   8. the audit log is checkpointed, verified, exported and checked offline (npm run audit:verify)
+ *   9. a third version (trained on newer data) passes its policy; its review is left open, so that
+ *      the README's runbook has an open review to list and a reviewer to send a new link
  *
  * Everything goes through the real interfaces: SageMaker's API (the stand-in), the functions'
  * Lambda endpoint (serverless-offline), the review page. Only the lineage (step 5) and the
@@ -45,11 +47,15 @@ import type { OutboxMessage } from './sns/outbox.js';
 const cfg = localConfig();
 Object.assign(process.env, cfg.awsEnv);
 const timeoutMs = Number(process.env.MODELGATE_DEMO_TIMEOUT_MS ?? 30 * 60_000);
-const GROUP = 'credit-default-demo';
-const REVIEWERS = ['risk-officer@acme-bank.example', 'ml-lead@acme-bank.example'];
+// The policy is the runbook's sample, so that `npx modelgate put-policy --file …` after the demo
+// finds it unchanged.
+const POLICY = JSON.parse(readFileSync(new URL('../events/policy-credit-default-demo.json', import.meta.url), 'utf8')) as { modelPackageGroupName: string; reviewers: string[] };
+const GROUP = POLICY.modelPackageGroupName;
+const REVIEWERS = POLICY.reviewers;
 const run = new Date().toISOString().replace(/[-:T.Z]/g, '').slice(0, 14); // unique job names per run
 const ACCOUNT = cfg.account;
 const DATASETS = `s3://acme-ml-datasets-${ACCOUNT}/credit/applications/2026-11-01`;
+const NEWER_DATASETS = `s3://acme-ml-datasets-${ACCOUNT}/credit/applications/2026-12-01`;
 const ARTIFACTS = `s3://acme-ml-artifacts-${ACCOUNT}/credit-default/training`;
 const IMAGE = '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/service-role/AmazonSageMaker-ExecutionRole-credit`;
@@ -75,15 +81,7 @@ try {
 
 async function main(): Promise<void> {
   say(`1. Policy for ${GROUP}: validation:auc >= 0.85, reviewers ${REVIEWERS.join(', ')}, 1 approval, unapproved deployments followed up`);
-  const put = await invokeFunction(cfg.lambdaUrl, 'modelgate-local-putPolicy', {
-    modelPackageGroupName: GROUP,
-    rules: [{ metric: 'validation:auc', source: 'trainingJob', comparison: '>=', threshold: 0.85 }],
-    reviewers: REVIEWERS,
-    requiredApprovals: 1,
-    unapprovedDeployments: 'follow-up',
-    changedBy: 'arn:aws:sts::000000000000:assumed-role/PlatformAdmin/demo',
-    reason: 'demo',
-  });
+  const put = await invokeFunction(cfg.lambdaUrl, 'modelgate-local-putPolicy', POLICY);
   if (!put.ok) throw new Error(`putPolicy failed: ${JSON.stringify(put.result)}`);
   say(`   putPolicy → ${(put.result as { outcome: string }).outcome}, policy version ${(put.result as { policy: { version: number } }).policy.version}`);
   await sagemaker.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: GROUP, ModelPackageGroupDescription: 'Credit default (demo)' })).catch((e: Error) => {
@@ -162,6 +160,15 @@ async function main(): Promise<void> {
   const last = offline.stdout.trim().split('\n').at(-1) ?? '';
   say(`   npm run audit:verify -- ${folder}\n     → ${last}`);
   if (offline.status !== 0) throw new Error(`the export does not verify offline: ${last}`);
+
+  say('9. A third version, trained on newer data, waits for its review (left open for the runbook)');
+  const newer = await trainingJob(`credit-xgb-${run}-c`, 0.887, NEWER_DATASETS);
+  const openArn = await register(newer, 'XGBoost credit default, depth 6, December data');
+  const open = await until('review links of the third version', async () => {
+    const found = reviewLinks(openArn);
+    return found.length === REVIEWERS.length ? found : undefined;
+  });
+  say(`   ${openArn}\n     → passed its policy; its review is open (until it expires, or someone decides): ${open.map((l) => l.reviewer).join(', ')}`);
 }
 
 /**
@@ -231,7 +238,7 @@ async function revoke(arn: string): Promise<void> {
   for (const r of ours) say(`     ${r.endpoint}/${r.variant}: ${r.group ?? '?'} v${r.version ?? '?'}, ${r.reason} (${r.action})`);
 }
 
-async function trainingJob(name: string, auc: number): Promise<{ name: string; artifact: string }> {
+async function trainingJob(name: string, auc: number, datasets = DATASETS): Promise<{ name: string; artifact: string }> {
   await sagemaker.send(
     new CreateTrainingJobCommand({
       TrainingJobName: name,
@@ -240,7 +247,7 @@ async function trainingJob(name: string, auc: number): Promise<{ name: string; a
       HyperParameters: { max_depth: auc > 0.85 ? '6' : '12', eta: '0.2', objective: 'binary:logistic', eval_metric: 'auc' },
       InputDataConfig: ['train', 'validation'].map((channel) => ({
         ChannelName: channel,
-        DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `${DATASETS}/${channel}/`, S3DataDistributionType: 'FullyReplicated' } },
+        DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `${datasets}/${channel}/`, S3DataDistributionType: 'FullyReplicated' } },
         ContentType: 'text/csv',
       })),
       OutputDataConfig: { S3OutputPath: ARTIFACTS },

@@ -6,8 +6,10 @@
  * by its dataset. The end state is checked in the stand-in registry, the endpoint's record in the
  * table, the lineage, the SNS outbox (the governance notice that names the endpoint, sent by the
  * revocation and not by the deployment), listUnapprovedDeployments and the audit log (sequenced,
- * checkpointed, verified in the table and offline from its export), then Ctrl-C and nothing left
- * behind.
+ * checkpointed, verified in the table and offline from its export). Then every command line of
+ * the README's operator runbook runs against the same stack (each `npx modelgate …` line, with
+ * `--local` for `--stage prod --region eu-west-1`), then Ctrl-C and nothing left behind. The tests
+ * run in order and share the one stack (starting a second costs a minute).
  *
  * The browser's part is played with fetch: the review page's cookies are kept as a browser keeps
  * them (what each answer sets is sent with the next request), and the identity provider's login is
@@ -18,6 +20,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { COMMANDS } from '../../cli/program.js';
 import { freePort, portIsFree, REPO_ROOT } from '../../scripts/dynamodb-local.js';
 import { documentClient } from '../../shared/aws/clients.js';
 import { dynamoStore } from '../../shared/store/dynamo-store.js';
@@ -68,6 +72,57 @@ function keepCookies(jar: Map<string, string>, res: Response): void {
 const cookieHeader = (jar: Map<string, string>) => [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
+/** The README's runbook lines: every code span of its "Operator runbook" section that starts with `npx modelgate`. */
+function runbookLines(): string[] {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const section = /^## Operator runbook\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? '';
+  const lines = [...section.matchAll(/`(npx modelgate\b[^`]*)`/g)].map((m) => m[1] ?? '');
+  expect(lines.length).toBeGreaterThan(0);
+  // Every line names the stage and the region, exactly so (the test rewrites them to --local).
+  for (const line of lines) expect({ line, stageAndRegion: line.split(' --stage prod --region eu-west-1').length - 1 }).toEqual({ line, stageAndRegion: 1 });
+  return lines;
+}
+
+/** A command line's words, as sh splits them (white space; '…' and "…" quote). */
+function shellWords(line: string): string[] {
+  return [...line.matchAll(/'([^']*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => m[1] ?? m[2]?.replace(/\\(.)/g, '$1') ?? m[3] ?? '');
+}
+
+/**
+ * Time travel for the runbook's `reopen-review` line: the open review of a version is made to have
+ * expired an hour ago (its `expiresAt` in DynamoDB Local), so that the next sweep expires it.
+ */
+async function expireReview(group: string, version: number): Promise<void> {
+  const db = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${ports.MODELGATE_DYNAMODB_PORT}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const doc = documentClient(db);
+  try {
+    const TableName = 'modelgate-local-governance';
+    const found = await doc.send(
+      new QueryCommand({
+        TableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+        ExpressionAttributeValues: { ':pk': `GROUP#${group}`, ':sk': `REVIEW#${String(version).padStart(10, '0')}#` },
+      }),
+    );
+    const open = (found.Items ?? []).filter((r) => r.status === 'Open');
+    expect(open).toHaveLength(1);
+    await doc.send(
+      new UpdateCommand({
+        TableName,
+        Key: { PK: open[0]?.PK, SK: open[0]?.SK },
+        UpdateExpression: 'SET expiresAt = :past',
+        ExpressionAttributeValues: { ':past': new Date(Date.now() - 3_600_000).toISOString() },
+      }),
+    );
+  } finally {
+    db.destroy();
+  }
+}
+
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 
@@ -101,7 +156,7 @@ afterAll(async () => {
 });
 
 it(
-  'plays the demo: the weak version is rejected, the good one is approved on the review page, deployed to an endpoint and revoked by its dataset (the notice names the endpoint), lineage and audit verify; Ctrl-C leaves nothing',
+  'plays the demo: the weak version is rejected, the good one is approved on the review page, deployed to an endpoint and revoked by its dataset (the notice names the endpoint), lineage and audit verify; a third version is left waiting for its review',
   async () => {
     const readyMs = Number(/ready in (\d+\.\d) s/.exec(stackOut)?.[1]) * 1000;
     expect(readyMs).toBeGreaterThan(0);
@@ -175,6 +230,8 @@ it(
     expect(out).toMatch(/audit log +[1-9]\d* entries about this version sequenced; checkpoint: [1-9]\d* entries, root [0-9a-f]{64}/);
     expect(out).toMatch(/verifyAuditTrail: verified, [1-9]\d* entries/);
     expect(out).toMatch(/npm run audit:verify -- \S+\n +→ verified: [1-9]\d* entries, [1-9]\d* checkpoints, root [0-9a-f]{64}/);
+    expect(out).toContain(`9. A third version, trained on newer data, waits for its review (left open for the runbook)\n`);
+    expect(out).toContain(`${v1.replace(/1$/, '3')}\n     → passed its policy; its review is open (until it expires, or someone decides): risk-officer@acme-bank.example, ml-lead@acme-bank.example\n`);
 
     // The stand-in registry's end state.
     const state = (await (await fetch(`http://127.0.0.1:${ports.MODELGATE_SAGEMAKER_PORT}/_local/state`)).json()) as {
@@ -182,7 +239,8 @@ it(
     };
     const statuses = Object.fromEntries(Object.entries(state.packages).map(([arn, p]) => [arn.split('/').slice(-2).join('/'), p.approvalStatus]));
     // Version 1 was approved by its review, then revoked.
-    expect(statuses).toEqual({ 'credit-default-demo/1': 'Rejected', 'credit-default-demo/2': 'Rejected' });
+    // Version 3 waits for its review (left open for the runbook).
+    expect(statuses).toEqual({ 'credit-default-demo/1': 'Rejected', 'credit-default-demo/2': 'Rejected', 'credit-default-demo/3': 'PendingManualApproval' });
     const hosting = state as unknown as {
       models: Record<string, { primaryContainer?: { ModelPackageName?: string } }>;
       endpoints: Record<string, { status: string; configName: string; variants: Array<{ variantName: string; modelName: string }> }>;
@@ -227,10 +285,12 @@ it(
       .filter((f) => f.endsWith('.json'))
       .sort()
       .map((f) => JSON.parse(readFileSync(join(dir, 'outbox', f), 'utf8')) as OutboxMessage);
-    expect(outbox.filter((m) => m.attributes.event === 'review-requested').map((m) => m.attributes.reviewer).sort()).toEqual([
-      'ml-lead@acme-bank.example',
-      'risk-officer@acme-bank.example',
-    ]);
+    for (const v of [v1, v1.replace(/1$/, '3')]) {
+      expect(outbox.filter((m) => m.attributes.event === 'review-requested' && m.message.includes(`Model package: ${v}\n`)).map((m) => m.attributes.reviewer).sort()).toEqual([
+        'ml-lead@acme-bank.example',
+        'risk-officer@acme-bank.example',
+      ]);
+    }
     expect(outbox.filter((m) => m.attributes.event === 'version-rejected')).toHaveLength(1);
     // The endpoint is named once: by the revocation (the deployment served an approved version).
     const revokedNotice = outbox.filter((m) => m.attributes.event === 'approval-revoked');
@@ -248,7 +308,39 @@ it(
     expect(deploymentNotices[0]?.message).toContain(`  - variant AllTraffic: ${v1}: revoked: `);
     // …sent after the revocation was decided, not when the endpoint was deployed.
     expect(Date.parse(deploymentNotices[0]?.at ?? '')).toBeGreaterThanOrEqual(Date.parse(version?.decision?.at ?? 'x'));
+  },
+  TIMEOUT,
+);
 
+it(
+  "runs every line of the README's operator runbook against the stack after the demo (--local for --stage prod --region eu-west-1): each exits 0 with one JSON document on stdout",
+  async () => {
+    const lines = runbookLines();
+    // One line per operator command, so a command left out of the runbook fails here.
+    expect(new Set(lines.map((l) => l.split(' ')[2]))).toEqual(new Set(COMMANDS.map((c) => c.name)));
+    // --local needs no AWS settings: none is passed on.
+    const cliEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries({ ...env, NODE_OPTIONS: '--no-warnings' }).filter(([k]) => !k.startsWith('AWS_')));
+    for (const [i, line] of lines.entries()) {
+      // The one state the demo does not leave: version 3's review expired (see the README).
+      if (line.startsWith('npx modelgate sweep-reviews ')) await expireReview('credit-default-demo', 3);
+      const argv = shellWords(line.replace(' --stage prod --region eu-west-1', ' --local'));
+      // The first line through npx itself (the root package's own bin), the rest through that
+      // bin directly: npx spends seconds setting up its cache entry on each call.
+      const [command, args] = i === 0 ? ['npx', argv.slice(1)] : [process.execPath, [join(REPO_ROOT, 'bin', 'modelgate.js'), ...argv.slice(2)]];
+      const res = spawnSync(command, args, { cwd: REPO_ROOT, env: cliEnv, encoding: 'utf8', timeout: 60_000 });
+      // On a failure, the line and what it printed (stderr: the function's error).
+      expect({ line, status: res.status, stderr: res.status === 0 ? '' : res.stderr }).toEqual({ line, status: 0, stderr: '' });
+      let parsed: unknown;
+      expect(() => (parsed = JSON.parse(res.stdout))).not.toThrow();
+      expect(res.stdout).toBe(`${JSON.stringify(parsed, null, 2)}\n`);
+    }
+  },
+  TIMEOUT,
+);
+
+it(
+  'Ctrl-C leaves nothing: the stack exits, every port is free, no process uses the data folder',
+  async () => {
     // Ctrl-C stops everything: the stack exits, every port is free, no process uses the data folder.
     stack?.kill('SIGINT');
     expect(await exited(stack as ChildProcess)).toBe(0);
