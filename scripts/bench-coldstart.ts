@@ -13,13 +13,13 @@
  *    custom.esbuild (bundle, ESM, node22, minify, keepNames, the same banner and plugins): an
  *    entry that imports and constructs exactly those clients (the DynamoDB one wrapped in the
  *    document client, as shared/aws/clients/dynamo.ts does), and nothing else. A second baseline
- *    also constructs the Powertools Tracer and captures each client with it (MODELGATE_BENCH_TRACER_BASELINE=1
- *    prints its ratios too, to stderr).
+ *    also constructs the Powertools Tracer and captures each client with it; its ratios go to
+ *    stderr (MODELGATE_BENCH_TRACER_BASELINE=0 skips it).
  * 4. Module load: `node` imports the bundle and reports how long the import took (measured inside
  *    the process, so Node's own start-up is left out), then exits. The child gets the environment
  *    of a Lambda execution environment that matters at load (AWS_EXECUTION_ENV, so the tracer is
  *    on as it is on AWS; the function's own variables from the template). Runs alternate function
- *    and baseline, one process at a time (2 cores), MODELGATE_BENCH_RUNS each (default 15); the
+ *    and baseline, one process at a time (2 cores), MODELGATE_BENCH_RUNS each (default 11); the
  *    ratio is the median of the function's runs over the median of the baseline's.
  *
  * Prints one line per function:
@@ -35,8 +35,9 @@ import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { parse } from 'yaml';
 import { REPO, lambdaFunctions, packageStage, unzipTo } from '../test/support/lambda-bundles.js';
 
-const RUNS = Number(process.env.MODELGATE_BENCH_RUNS ?? 15);
-const WITH_TRACER = process.env.MODELGATE_BENCH_TRACER_BASELINE === '1';
+const RUNS = Number(process.env.MODELGATE_BENCH_RUNS ?? 11);
+// The baseline with the tracer as well (stderr): MODELGATE_BENCH_TRACER_BASELINE=0 leaves it out.
+const WITH_TRACER = process.env.MODELGATE_BENCH_TRACER_BASELINE !== '0';
 
 /** The SDK clients a function may build, by package: how the baseline constructs each. */
 const CLIENTS: Record<string, { imports: string; construct: string }> = {
