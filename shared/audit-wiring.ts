@@ -1,6 +1,8 @@
 import type { AuditLogStore, CheckpointBucket, CheckpointSigner, ExportSink } from './audit-log-ports.js';
 import { s3CheckpointBucket } from './aws/checkpoint-bucket.js';
-import { clients } from './aws/clients.js';
+import { dynamoClient } from './aws/clients/dynamo.js';
+import { kmsClient } from './aws/clients/kms.js';
+import { s3Client } from './aws/clients/s3.js';
 import { folderExportSink, s3ExportSink } from './aws/export-sink.js';
 import { kmsCheckpointSigner } from './aws/kms.js';
 import { localCheckpointSigner } from './aws/local-checkpoint-signer.js';
@@ -28,21 +30,21 @@ const isLocal = (): boolean => config().STAGE === 'local';
 export const auditClock: Clock = { now: () => Date.now() };
 
 export function auditLog(): AuditLogStore {
-  return (log ??= auditLogStore({ client: clients.dynamo(), table: config().TABLE_NAME }));
+  return (log ??= auditLogStore({ client: dynamoClient(), table: config().TABLE_NAME }));
 }
 
 export function checkpointSigner(): CheckpointSigner {
   return (signer ??= isLocal()
     ? localCheckpointSigner(requiredSetting('CHECKPOINT_KEY_FILE'))
-    : kmsCheckpointSigner(clients.kms(), requiredSetting('CHECKPOINT_KEY_ID')));
+    : kmsCheckpointSigner(kmsClient(), requiredSetting('CHECKPOINT_KEY_ID')));
 }
 
 export function checkpointBucket(): CheckpointBucket {
-  return (bucket ??= s3CheckpointBucket(clients.s3(), requiredSetting('AUDIT_BUCKET')));
+  return (bucket ??= s3CheckpointBucket(s3Client(), requiredSetting('AUDIT_BUCKET')));
 }
 
 /** A sink for one export under `prefix` (an S3 prefix, or locally a subfolder); not cached. */
 export function exportSink(prefix: string): ExportSink {
   if (isLocal()) return folderExportSink(requiredSetting('AUDIT_EXPORT_DIR'), prefix);
-  return s3ExportSink(clients.s3(), requiredSetting('AUDIT_EXPORT_BUCKET'), prefix);
+  return s3ExportSink(s3Client(), requiredSetting('AUDIT_EXPORT_BUCKET'), prefix);
 }

@@ -1,4 +1,5 @@
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import { ssmClient } from './aws/clients/ssm.js';
 import { oidcSignIn } from './aws/oidc.js';
 import { signingKeys } from './aws/signing-keys.js';
 import { config, requiredSetting, type Config } from './config.js';
@@ -26,7 +27,7 @@ export function reviewSignIn(cfg: Config = config()): SignInDeps | undefined {
       clientSecret: async () => {
         if (!secretParameter) return requiredSetting('OIDC_CLIENT_SECRET', cfg);
         // A provider of its own, as signing-keys.ts explains: the shared one's cache ignores `decrypt`.
-        const value = await new SSMProvider().get(secretParameter, { decrypt: true, maxAge: 300 });
+        const value = await new SSMProvider({ awsSdkV3Client: ssmClient() }).get(secretParameter, { decrypt: true, maxAge: 300 });
         if (!value) throw new Error(`the OIDC client secret parameter ${secretParameter} is empty`);
         return value;
       },

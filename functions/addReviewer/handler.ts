@@ -1,12 +1,12 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logger } from '#shared/logger.js';
-import { typedErrors } from '#shared/middleware.js';
+import { lambdaHandler } from '#shared/handler.js';
 import { addReviewer } from '#shared/usecases/reviewers.js';
-import { productionDeps } from '#shared/wiring.js';
+import { wire } from '#shared/wire/deps.js';
+import { keysPort } from '#shared/wire/keys.js';
+import { notifierPort, subscriptionsPort } from '#shared/wire/sns.js';
+import { storePort } from '#shared/wire/store.js';
+
+/** Only the ports addReviewer uses (store, subscriptions, notifier, keys): its bundle holds no other AWS client. */
+const deps = wire('addReviewer', { store: storePort, subscriptions: subscriptionsPort, notifier: notifierPort, keys: keysPort });
 
 /** Operator: `serverless invoke -f addReviewer --path events/add-reviewer.json`. */
-export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(typedErrors('addReviewer request'))
-  .handler(async (payload: unknown) => addReviewer(productionDeps(), payload));
+export const handler = lambdaHandler('addReviewer', { subject: 'addReviewer request' }, async (payload: unknown) => addReviewer(deps, payload));

@@ -1,8 +1,6 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { auditClock, auditLog, checkpointBucket, checkpointSigner } from '#shared/audit-wiring.js';
+import { lambdaHandler } from '#shared/handler.js';
 import { logger } from '#shared/logger.js';
-import { typedErrors } from '#shared/middleware.js';
 import { makeCheckpoint, parseCheckpointRequest } from '#shared/usecases/checkpoint.js';
 
 /**
@@ -11,18 +9,15 @@ import { makeCheckpoint, parseCheckpointRequest } from '#shared/usecases/checkpo
  * `serverless invoke -f checkpointAuditLog --path events/checkpoint-audit-log.json`.
  * The only function that may kms:Sign. What is logged names the checkpoint, never its signature.
  */
-export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(typedErrors('checkpointAuditLog request'))
-  .handler(async (payload: unknown) => {
-    // The request first: bad input is a ValidationError even where a setting is missing.
-    const request = parseCheckpointRequest(payload);
-    const result = await makeCheckpoint({ log: auditLog(), signer: checkpointSigner(), bucket: checkpointBucket(), clock: auditClock }, request);
-    if (result.made) {
-      const { logSize, rootHash, time, keyId } = result.checkpoint;
-      logger.info('audit log checkpoint made', { logSize, rootHash, time, keyId, objectKey: result.objectKey, adopted: result.adopted ?? false });
-    } else {
-      logger.info('no audit log checkpoint made', { reason: result.reason, logSize: result.checkpoint?.logSize ?? 0 });
-    }
-    return result;
-  });
+export const handler = lambdaHandler('checkpointAuditLog', { subject: 'checkpointAuditLog request' }, async (payload: unknown) => {
+  // The request first: bad input is a ValidationError even where a setting is missing.
+  const request = parseCheckpointRequest(payload);
+  const result = await makeCheckpoint({ log: auditLog(), signer: checkpointSigner(), bucket: checkpointBucket(), clock: auditClock }, request);
+  if (result.made) {
+    const { logSize, rootHash, time, keyId } = result.checkpoint;
+    logger.info('audit log checkpoint made', { logSize, rootHash, time, keyId, objectKey: result.objectKey, adopted: result.adopted ?? false });
+  } else {
+    logger.info('no audit log checkpoint made', { reason: result.reason, logSize: result.checkpoint?.logSize ?? 0 });
+  }
+  return result;
+});

@@ -1,8 +1,6 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { auditClock, auditLog, checkpointBucket, checkpointSigner, exportSink } from '#shared/audit-wiring.js';
+import { lambdaHandler } from '#shared/handler.js';
 import { logger } from '#shared/logger.js';
-import { typedErrors } from '#shared/middleware.js';
 import { exportAuditTrail } from '#shared/usecases/audit-trail.js';
 
 /**
@@ -10,15 +8,12 @@ import { exportAuditTrail } from '#shared/usecases/audit-trail.js';
  * public key under `exports/<time>/` of the export bucket (stage local: a folder), for
  * `npm run audit:verify -- <folder>`.
  */
-export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(typedErrors('exportAuditTrail request'))
-  .handler(async (payload: unknown) => {
-    const prefix = `exports/${new Date(auditClock.now()).toISOString().replaceAll(':', '-')}`;
-    const report = await exportAuditTrail(
-      { log: auditLog(), bucket: checkpointBucket(), signer: checkpointSigner(), clock: auditClock, sink: exportSink(prefix) },
-      payload,
-    );
-    logger.info('audit trail exported', { location: report.location, entries: report.entries, checkpoints: report.checkpoints });
-    return report;
-  });
+export const handler = lambdaHandler('exportAuditTrail', { subject: 'exportAuditTrail request' }, async (payload: unknown) => {
+  const prefix = `exports/${new Date(auditClock.now()).toISOString().replaceAll(':', '-')}`;
+  const report = await exportAuditTrail(
+    { log: auditLog(), bucket: checkpointBucket(), signer: checkpointSigner(), clock: auditClock, sink: exportSink(prefix) },
+    payload,
+  );
+  logger.info('audit trail exported', { location: report.location, entries: report.entries, checkpoints: report.checkpoints });
+  return report;
+});

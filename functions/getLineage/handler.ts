@@ -1,12 +1,10 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logger } from '#shared/logger.js';
-import { typedErrors } from '#shared/middleware.js';
+import { lambdaHandler } from '#shared/handler.js';
 import { getLineage } from '#shared/usecases/lineage.js';
-import { productionDeps } from '#shared/wiring.js';
+import { wire } from '#shared/wire/deps.js';
+import { storePort } from '#shared/wire/store.js';
+
+/** Only the ports getLineage uses (store): its bundle holds no other AWS client. */
+const deps = wire('getLineage', { store: storePort });
 
 /** Operator: `serverless invoke -f getLineage --path events/get-lineage.json`. */
-export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(typedErrors('getLineage request'))
-  .handler(async (payload: unknown) => getLineage(productionDeps(), payload));
+export const handler = lambdaHandler('getLineage', { subject: 'getLineage request' }, async (payload: unknown) => getLineage(deps, payload));

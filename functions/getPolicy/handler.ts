@@ -1,12 +1,10 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logger } from '#shared/logger.js';
-import { typedErrors } from '#shared/middleware.js';
+import { lambdaHandler } from '#shared/handler.js';
 import { getPolicy } from '#shared/usecases/policies.js';
-import { productionDeps } from '#shared/wiring.js';
+import { wire } from '#shared/wire/deps.js';
+import { storePort } from '#shared/wire/store.js';
+
+/** Only the ports getPolicy uses (store): its bundle holds no other AWS client. */
+const deps = wire('getPolicy', { store: storePort });
 
 /** Operator: `serverless invoke -f getPolicy --data '{"modelPackageGroupName":"fraud-detector"}'`. */
-export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(typedErrors('getPolicy request'))
-  .handler(async (payload: unknown) => getPolicy(productionDeps(), payload));
+export const handler = lambdaHandler('getPolicy', { subject: 'getPolicy request' }, async (payload: unknown) => getPolicy(deps, payload));

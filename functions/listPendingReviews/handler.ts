@@ -1,12 +1,10 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logger } from '#shared/logger.js';
-import { typedErrors } from '#shared/middleware.js';
+import { lambdaHandler } from '#shared/handler.js';
 import { listPendingReviews } from '#shared/usecases/pending.js';
-import { productionDeps } from '#shared/wiring.js';
+import { wire } from '#shared/wire/deps.js';
+import { storePort } from '#shared/wire/store.js';
+
+/** Only the ports listPendingReviews uses (store): its bundle holds no other AWS client. */
+const deps = wire('listPendingReviews', { store: storePort });
 
 /** Operator: `serverless invoke -f listPendingReviews --data '{"limit":25}'`. */
-export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(typedErrors('listPendingReviews request'))
-  .handler(async (payload: unknown) => listPendingReviews(productionDeps(), payload));
+export const handler = lambdaHandler('listPendingReviews', { subject: 'listPendingReviews request' }, async (payload: unknown) => listPendingReviews(deps, payload));

@@ -1,12 +1,10 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logger } from '#shared/logger.js';
-import { typedErrors } from '#shared/middleware.js';
+import { lambdaHandler } from '#shared/handler.js';
 import { listUnapprovedDeployments } from '#shared/usecases/deployments.js';
-import { productionDeps } from '#shared/wiring.js';
+import { wire } from '#shared/wire/deps.js';
+import { storePort } from '#shared/wire/store.js';
+
+/** Only the ports listUnapprovedDeployments uses (store): its bundle holds no other AWS client. */
+const deps = wire('listUnapprovedDeployments', { store: storePort });
 
 /** Operator: `serverless invoke -f listUnapprovedDeployments --data '{"all":true}'`. */
-export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(typedErrors('listUnapprovedDeployments request'))
-  .handler(async (payload: unknown) => listUnapprovedDeployments(productionDeps(), payload));
+export const handler = lambdaHandler('listUnapprovedDeployments', { subject: 'listUnapprovedDeployments request' }, async (payload: unknown) => listUnapprovedDeployments(deps, payload));

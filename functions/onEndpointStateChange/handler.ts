@@ -1,18 +1,17 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { lambdaHandler } from '#shared/handler.js';
 import { logger } from '#shared/logger.js';
-import { typedErrors } from '#shared/middleware.js';
 import { EndpointStateChangeSchema } from '#shared/schemas/events.js';
 import { handleEndpointChange } from '#shared/usecases/deployments.js';
-import { productionDeps } from '#shared/wiring.js';
+import { wire } from '#shared/wire/deps.js';
+import { registryPort } from '#shared/wire/sagemaker.js';
+import { notifierPort } from '#shared/wire/sns.js';
+import { storePort } from '#shared/wire/store.js';
+
+/** The table, SageMaker's endpoint describes (the registry port) and governance notices (no links: no signing keys). */
+const deps = wire('onEndpointStateChange', { store: storePort, registry: registryPort, notifier: notifierPort });
 
 /** EventBridge: SageMaker Endpoint State Change (in service, deleting). */
-export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(typedErrors('endpoint state change event'))
-  .use(parser({ schema: EndpointStateChangeSchema }))
-  .handler(async (event) => {
-    logger.appendKeys({ eventId: event.id, endpoint: event.detail.EndpointName });
-    return handleEndpointChange(productionDeps(), event.detail);
-  });
+export const handler = lambdaHandler('onEndpointStateChange', { subject: 'endpoint state change event', schema: EndpointStateChangeSchema }, async (event) => {
+  logger.appendKeys({ eventId: event.id, endpoint: event.detail.EndpointName });
+  return handleEndpointChange(deps, event.detail);
+});

@@ -1,12 +1,12 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logger } from '#shared/logger.js';
-import { typedErrors } from '#shared/middleware.js';
+import { lambdaHandler } from '#shared/handler.js';
 import { reissueLink } from '#shared/usecases/links.js';
-import { productionDeps } from '#shared/wiring.js';
+import { wire } from '#shared/wire/deps.js';
+import { keysPort } from '#shared/wire/keys.js';
+import { notifierPort } from '#shared/wire/sns.js';
+import { storePort } from '#shared/wire/store.js';
+
+/** Only the ports reissueLink uses (store, notifier, keys): its bundle holds no other AWS client. */
+const deps = wire('reissueLink', { store: storePort, notifier: notifierPort, keys: keysPort });
 
 /** Operator: `serverless invoke -f reissueLink --path events/reissue-link.json`. */
-export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(typedErrors('reissueLink request'))
-  .handler(async (payload: unknown) => reissueLink(productionDeps(), payload));
+export const handler = lambdaHandler('reissueLink', { subject: 'reissueLink request' }, async (payload: unknown) => reissueLink(deps, payload));

@@ -1,8 +1,7 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { assertIsError } from '#shared/domain/errors.js';
 import type { Organisation } from '#shared/domain/organisation.js';
+import { lambdaHandler } from '#shared/handler.js';
 import { logger } from '#shared/logger.js';
 import { requestFreshLink } from '#shared/usecases/links.js';
 import { refuseCrossSite, showReview, submitVote, type HtmlResult, type VoteForm } from '#shared/usecases/review.js';
@@ -10,7 +9,17 @@ import { callbackUri, completeSignIn, sessionGate, startSignIn } from '#shared/u
 import { htmlResponse, renderRefusal } from '#shared/web/pages.js';
 import { ALLOWED_METHODS, checkSameOrigin, isAllowedMethod, isFormBody } from '#shared/web/request.js';
 import { reviewSignIn } from '#shared/sign-in-wiring.js';
-import { productionDeps } from '#shared/wiring.js';
+import { wire } from '#shared/wire/deps.js';
+import { keysPort } from '#shared/wire/keys.js';
+import { registryPort } from '#shared/wire/sagemaker.js';
+import { notifierPort } from '#shared/wire/sns.js';
+import { storePort } from '#shared/wire/store.js';
+
+/**
+ * The review page's ports: the table, the links' signing keys, and a deciding vote's effects
+ * (UpdateModelPackage, messages). The sign-in (reviewAuth oidc) comes from sign-in-wiring.ts.
+ */
+const wired = wire('review', { store: storePort, keys: keysPort, registry: registryPort, notifier: notifierPort });
 
 /** Form bodies are small; anything larger is refused before it is parsed. */
 const MAX_BODY = 16 * 1024;
@@ -22,22 +31,23 @@ const MAX_BODY = 16 * 1024;
  * method gets 405 and writes nothing. A POST from another site is refused (403, audited); a POST
  * whose body is not a form is refused (400) before it is read.
  */
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-  // logEvent: false whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event's path carries the token.
-  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .handler(async (event) => {
+export const handler = lambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(
+  'review',
+  // Nothing reaches typedErrors: every failure below is answered with a page.
+  { subject: 'review request' },
+  async (event) => {
     const token = event.pathParameters?.token ?? '';
     const method = event.requestContext.http.method;
     try {
       if (!isAllowedMethod(method)) {
         logger.warn('review request refused', { kind: 'method-not-allowed', method: method.slice(0, 16) });
-        // productionDeps() only builds clients: nothing is read or written for a 405.
-        const page = renderRefusal({ kind: 'method-not-allowed' }, productionDeps().organisation);
+        // Nothing is read or written for a 405 (the organisation comes from the environment).
+        const page = renderRefusal({ kind: 'method-not-allowed' }, wired.organisation);
         const response = htmlResponse(page.status, page.body);
         return { ...response, headers: { ...response.headers, Allow: ALLOWED_METHODS.join(', ') } };
       }
       const signIn = reviewSignIn();
-      const deps = { ...productionDeps(), ...(signIn ? { signIn } : {}) };
+      const deps = { ...wired, ...(signIn ? { signIn } : {}) };
       const cookies = event.cookies;
       if (event.routeKey === 'GET /auth/callback' || event.rawPath === '/auth/callback') {
         // The identity provider's redirect back (reviewAuth oidc only). The URL openid-client
@@ -69,12 +79,13 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
       logger.error('review request failed', { error: e.name, errorMessage: e.message });
       return htmlResponse(500, renderRefusal({ kind: 'bad-request', message: 'Something went wrong. Try again in a minute.' }, organisationOrNone()).body);
     }
-  });
+  },
+);
 
 /** The failure page's organisation: none only when the configuration itself is what failed, so that the page still goes out. */
 function organisationOrNone(): Organisation | null {
   try {
-    const { name, contact } = productionDeps().organisation;
+    const { name, contact } = wired.organisation;
     return { name, contact };
   } catch {
     return null;

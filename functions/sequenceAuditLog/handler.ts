@@ -1,14 +1,12 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parse } from '@aws-lambda-powertools/parser';
 import { DynamoDBStreamChangeRecordBase, DynamoDBStreamRecord } from '@aws-lambda-powertools/parser/schemas/dynamodb';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
 import type { AuditLogDeps } from '#shared/audit-log-ports.js';
-import { clients } from '#shared/aws/clients.js';
+import { dynamoClient } from '#shared/aws/clients/dynamo.js';
 import { config } from '#shared/config.js';
+import { lambdaHandler } from '#shared/handler.js';
 import { logger } from '#shared/logger.js';
-import { typedErrors } from '#shared/middleware.js';
 import { auditLogStore } from '#shared/store/audit-log-store.js';
 import { keys } from '#shared/store/keys.js';
 import { sequenceEntries, sequencePending } from '#shared/usecases/sequencer.js';
@@ -55,23 +53,20 @@ function isAuditEntryInsert(record: { eventName: string; dynamodb: { NewImage?: 
 let deps: AuditLogDeps | undefined;
 /** Only the document client and the log's store: this function reads and writes nothing else. */
 const sequencerDeps = (): AuditLogDeps =>
-  (deps ??= { log: auditLogStore({ client: clients.dynamo(), table: config().TABLE_NAME }), clock: { now: () => Date.now() } });
+  (deps ??= { log: auditLogStore({ client: dynamoClient(), table: config().TABLE_NAME }), clock: { now: () => Date.now() } });
 
-export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(typedErrors('audit log sequencer event'))
-  .handler(async (payload: unknown) => {
-    if (typeof payload === 'object' && payload !== null && 'Records' in payload) {
-      const event = parse(payload, undefined, SequencerStreamEvent);
-      const inserts = event.Records.filter(isAuditEntryInsert);
-      const ignored = event.Records.length - inserts.length;
-      if (ignored > 0) logger.info('stream records that are not new audit entries ignored', { ignored });
-      const report = await sequenceEntries(
-        sequencerDeps(),
-        inserts.map((r: StreamRecord) => ({ PK: r.dynamodb.Keys.PK.S, SK: r.dynamodb.Keys.SK.S })),
-      );
-      return { ...report, ignored };
-    }
-    const event = parse(payload, undefined, SequencerScheduleEvent);
-    return sequencePending(sequencerDeps(), event.detail?.olderThanMs === undefined ? {} : { olderThanMs: event.detail.olderThanMs });
-  });
+export const handler = lambdaHandler('sequenceAuditLog', { subject: 'audit log sequencer event' }, async (payload: unknown) => {
+  if (typeof payload === 'object' && payload !== null && 'Records' in payload) {
+    const event = parse(payload, undefined, SequencerStreamEvent);
+    const inserts = event.Records.filter(isAuditEntryInsert);
+    const ignored = event.Records.length - inserts.length;
+    if (ignored > 0) logger.info('stream records that are not new audit entries ignored', { ignored });
+    const report = await sequenceEntries(
+      sequencerDeps(),
+      inserts.map((r: StreamRecord) => ({ PK: r.dynamodb.Keys.PK.S, SK: r.dynamodb.Keys.SK.S })),
+    );
+    return { ...report, ignored };
+  }
+  const event = parse(payload, undefined, SequencerScheduleEvent);
+  return sequencePending(sequencerDeps(), event.detail?.olderThanMs === undefined ? {} : { olderThanMs: event.detail.olderThanMs });
+});

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { z } from 'zod';
+import { ssmClient } from './clients/ssm.js';
 import { KID_PATTERN, MIN_SECRET_BYTES, type KeyRing, type SigningKey } from '../domain/token.js';
 import type { SigningKeys } from '../ports.js';
 
@@ -79,9 +80,9 @@ export function signingKeys(opts: { parameterName?: string; stage: string; maxAg
   // A provider of our own rather than the module-level one behind `getParameter`: that provider's
   // cache key is the name and the transform, not `decrypt`, so anyone in the process reading this
   // name without decryption would leave the ciphertext in the cache for us to read. Created here,
-  // once per cold start (callers keep the returned object), with the default client config so that
-  // AWS_REGION and AWS_ENDPOINT_URL_SSM apply.
-  const provider = new SSMProvider();
+  // once per cold start (callers keep the returned object), over the process's one SSM client
+  // (default config, so that AWS_REGION and AWS_ENDPOINT_URL_SSM apply; traced).
+  const provider = new SSMProvider({ awsSdkV3Client: ssmClient() });
   // The cache holds the raw string; the decoded ring is kept beside it so that a cached read does
   // not parse and decode again.
   let last: { raw: string; ring: KeyRing } | undefined;

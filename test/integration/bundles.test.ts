@@ -3,7 +3,7 @@
  * --stage dev`, as `serverless deploy` would), every function's zip is taken apart, and its `.mjs`
  * bundle is loaded and invoked in a process of its own, by a stand-in for Lambda's Node.js runtime
  * (test/support/lambda-runtime.mjs), with the environment the CloudFormation template gives it
- * (STAGE dev, the signing-key parameter, INFO logs, --enable-source-maps).
+ * (STAGE dev, the signing-key parameter, INFO logs; minified, no source map in the zip, none loaded).
  *
  * The bundles carry their own AWS SDK, so nothing is mocked: their clients reach DynamoDB Local
  * (AWS_ENDPOINT_URL_DYNAMODB, from the jest global setup), the SageMaker, SNS and S3 stand-ins of
@@ -99,6 +99,44 @@ const FUNCTIONS = [
   'sweepReviews',
   'verifyAuditTrail',
 ];
+
+/**
+ * The AWS SDK clients each function's wiring builds (functions/<fn>/handler.ts, shared/wire/):
+ * getPolicy, for one, reads the table and holds no SageMaker, SNS, S3, SSM or KMS client.
+ */
+const SDK_CLIENTS_OF: Record<string, string[]> = {
+  addReviewer: ['dynamodb', 'sns', 'ssm'],
+  checkpointAuditLog: ['dynamodb', 'kms', 's3'],
+  datasetImpact: ['dynamodb', 'sagemaker', 'sns'],
+  exportAuditTrail: ['dynamodb', 'kms', 's3'],
+  exportModelCard: ['dynamodb', 'sagemaker'],
+  getAuditTrail: ['dynamodb'],
+  getLineage: ['dynamodb'],
+  getPolicy: ['dynamodb'],
+  listPendingReviews: ['dynamodb'],
+  listUnapprovedDeployments: ['dynamodb'],
+  onEndpointStateChange: ['dynamodb', 'sagemaker', 'sns'],
+  onModelPackageStateChange: ['dynamodb', 's3', 'sagemaker', 'sns', 'ssm'],
+  onTrainingJobStateChange: ['dynamodb', 's3', 'sagemaker', 'sns', 'ssm'],
+  putPolicy: ['dynamodb', 'sns'],
+  reconcile: ['dynamodb', 's3', 'sagemaker', 'sns', 'ssm'],
+  reissueLink: ['dynamodb', 'sns', 'ssm'],
+  removeReviewer: ['dynamodb', 'sns'],
+  reopenReview: ['dynamodb', 'sns', 'ssm'],
+  review: ['dynamodb', 'sagemaker', 'sns', 'ssm'],
+  sequenceAuditLog: ['dynamodb'],
+  sweepReviews: ['dynamodb', 's3', 'sagemaker', 'sns', 'ssm'],
+  verifyAuditTrail: ['dynamodb', 'kms', 's3'],
+};
+/** A string each SDK client's code carries even minified (its protocol's target prefix or an endpoint rule). */
+const SDK_CLIENT_MARKERS: Record<string, string> = {
+  dynamodb: 'DynamoDB_20120810',
+  sagemaker: 'api.sagemaker',
+  sns: 'AmazonSimpleNotificationService',
+  s3: 's3-object-lambda',
+  ssm: 'AmazonSSM',
+  kms: 'TrentService',
+};
 
 // The stage's signing keys, as the SSM SecureString holds them (a fresh secret per run).
 const SECRET = randomBytes(32);
@@ -299,13 +337,29 @@ describe('the deployment packages', () => {
     expect(zips.sort()).toEqual(FUNCTIONS.map((f) => `${f}.zip`));
   });
 
-  it.each(FUNCTIONS)('%s: the zip holds its .mjs bundle and source map only (no .js handler, no node_modules, no package.json)', (name) => {
-    expect(entries[name]).toEqual([`functions/${name}/handler.mjs`, `functions/${name}/handler.mjs.map`]);
+  it.each(FUNCTIONS)('%s: the zip holds its .mjs bundle only (no source map, no .js handler, no node_modules, no package.json); its map is beside the package', (name) => {
+    expect(entries[name]).toEqual([`functions/${name}/handler.mjs`]);
+    expect(readdirSync(join(pkg?.dir ?? '', 'sourcemaps', 'functions', name))).toEqual(['handler.mjs.map']);
     for (const entry of entries[name] ?? []) {
       expect(entry).not.toMatch(/(^|\/)node_modules\//);
       expect(entry).not.toMatch(/\.(c?js)$/);
       expect(entry).not.toMatch(/(^|\/)package\.json$/);
     }
+  });
+
+  it.each(FUNCTIONS)('%s: nothing loads source maps at init (no NODE_OPTIONS in its environment)', (name) => {
+    const spec = specs.find((s) => s.name === name);
+    expect(spec?.variables).not.toHaveProperty('NODE_OPTIONS');
+    expect(JSON.stringify(spec?.variables ?? {})).not.toContain('enable-source-maps');
+  });
+
+  it.each(Object.entries(SDK_CLIENTS_OF))('%s: its bundle holds exactly the SDK clients its wiring builds (%j)', (name, expected) => {
+    const bundle = readFileSync(join(unpacked, name, 'functions', name, 'handler.mjs'), 'utf8');
+    const held = Object.entries(SDK_CLIENT_MARKERS)
+      .filter(([, marker]) => bundle.includes(marker))
+      .map(([client]) => client)
+      .sort();
+    expect(held).toEqual([...expected].sort());
   });
 
   it.each(FUNCTIONS)(

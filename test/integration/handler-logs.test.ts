@@ -154,16 +154,21 @@ describe('POWERTOOLS_LOGGER_LOG_EVENT=true logs no event and no token', () => {
   });
 });
 
+/** The calls of `callee` (a plain identifier) in a TypeScript file. */
+function callsOf(file: string, callee: string): ts.CallExpression[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+  const calls: ts.CallExpression[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === callee) calls.push(node);
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return calls;
+}
+
 describe('every handler passes logEvent: false to injectLambdaContext (source guard)', () => {
-  it.each(FUNCTION_NAMES)('functions/%s/handler.ts', (name) => {
-    const file = join(FUNCTIONS_DIR, name, 'handler.ts');
-    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
-    const calls: ts.CallExpression[] = [];
-    const visit = (node: ts.Node): void => {
-      if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'injectLambdaContext') calls.push(node);
-      ts.forEachChild(node, visit);
-    };
-    visit(source);
+  it('shared/handler.ts, the one handler factory, calls injectLambdaContext once, with logEvent: false', () => {
+    const calls = callsOf(join(process.cwd(), 'shared', 'handler.ts'), 'injectLambdaContext');
 
     expect(calls).toHaveLength(1);
     const options = calls[0]?.arguments[1];
@@ -172,5 +177,16 @@ describe('every handler passes logEvent: false to injectLambdaContext (source gu
       (p): p is ts.PropertyAssignment => ts.isPropertyAssignment(p) && ts.isIdentifier(p.name) && p.name.text === 'logEvent',
     );
     expect(logEvent?.initializer.kind).toBe(ts.SyntaxKind.FalseKeyword);
+  });
+
+  it.each(FUNCTION_NAMES)('functions/%s/handler.ts is made by the factory (one lambdaHandler call, its own name) and sets up no logger middleware of its own', (name) => {
+    const file = join(FUNCTIONS_DIR, name, 'handler.ts');
+    const made = callsOf(file, 'lambdaHandler');
+
+    expect(made).toHaveLength(1);
+    const first = made[0]?.arguments[0];
+    expect(first && ts.isStringLiteral(first) ? first.text : undefined).toBe(name);
+    expect(callsOf(file, 'injectLambdaContext')).toHaveLength(0);
+    expect(callsOf(file, 'middy')).toHaveLength(0);
   });
 });

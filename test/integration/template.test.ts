@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { unzipSync } from 'fflate';
 import { parse } from 'yaml';
 import { AUDIT_ENTRY_INSERTS } from '../../local/streams.js';
 import { ORGANISATION_PARAMS } from '../support/lambda-bundles.js';
@@ -45,6 +46,9 @@ const TABLE_ARN = { 'Fn::GetAtt': ['GovernanceTable', 'Arn'] };
 
 // What serverless-iam-roles-per-function puts on every function role for its log group.
 const LOG_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'];
+// Active tracing: what every function role inherits from provider.iam.role.statements (X-Ray's
+// two actions take no resource, so `*`).
+const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
 
 const GATE_ACTIONS = [
   ...LOG_ACTIONS,
@@ -621,7 +625,13 @@ describe('per-function IAM roles', () => {
     }
     const actions = [...grants(statements).keys()];
     for (const action of actions) expect(action).not.toContain('*');
-    expect(actions.sort()).toStrictEqual([...new Set(fn.actions)].sort());
+    expect(actions.sort()).toStrictEqual([...new Set([...fn.actions, ...XRAY_ACTIONS])].sort());
+  });
+
+  it.each(FUNCTIONS)('$name: X-Ray tracing is active, and its role may send segments and telemetry (one statement, nothing else in it)', (fn) => {
+    expect(resource(fn.logicalId).Properties.TracingConfig).toStrictEqual({ Mode: 'Active' });
+    const xray = roleOf(fn.logicalId).statements.filter((st) => asArray(st.Action).some((a) => a.startsWith('xray:')));
+    expect(xray).toStrictEqual([{ Effect: 'Allow', Action: XRAY_ACTIONS, Resource: '*' }]);
   });
 
   it.each(FUNCTIONS)('$name: DynamoDB only on the governance table', (fn) => {
@@ -746,7 +756,8 @@ describe('per-function IAM roles', () => {
 
   it('listUnapprovedDeployments cannot write anything: a Query of GSI1 and BatchGetItem on the table, nothing else', () => {
     const g = grants(roleOf('ListUnapprovedDeploymentsLambdaFunction').statements);
-    const nonLog = [...g.keys()].filter((a) => !LOG_ACTIONS.includes(a));
+    // (X-Ray's PutTraceSegments writes trace data, not the stack's resources.)
+    const nonLog = [...g.keys()].filter((a) => !LOG_ACTIONS.includes(a) && !XRAY_ACTIONS.includes(a));
     expect(nonLog.sort()).toStrictEqual(['dynamodb:BatchGetItem', 'dynamodb:Query']);
     expect([...(g.get('dynamodb:Query') ?? [])]).toStrictEqual([key(TABLE_GSI1_ARN)]);
     expect([...(g.get('dynamodb:BatchGetItem') ?? [])]).toStrictEqual([key(TABLE_ARN)]);
@@ -754,7 +765,7 @@ describe('per-function IAM roles', () => {
 
   it('getPolicy cannot write anything', () => {
     const actions = [...grants(roleOf('GetPolicyLambdaFunction').statements).keys()];
-    const nonLog = actions.filter((a) => !LOG_ACTIONS.includes(a));
+    const nonLog = actions.filter((a) => !LOG_ACTIONS.includes(a) && !XRAY_ACTIONS.includes(a));
     expect(nonLog.sort()).toStrictEqual(['dynamodb:GetItem', 'dynamodb:Query']);
     for (const a of nonLog) {
       expect(a).not.toMatch(/Put|Update|Delete|Write|ConditionCheck|Batch|Publish|Send/);
@@ -876,8 +887,11 @@ describe('functions', () => {
       REVIEW_SIGNING_KEY_PARAMETER: `/modelgate/${STAGE}/review-signing-keys`,
       POWERTOOLS_SERVICE_NAME: 'modelgate',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
       STAGE,
     });
+    // The source maps are not in the zips, and nothing loads one at init (issue 12 item 5).
+    expect(vars).not.toHaveProperty('NODE_OPTIONS');
   });
 
   it.each(FUNCTIONS)('$name: its own zip holds an .mjs bundle and no .js handler', (fn) => {
@@ -887,6 +901,10 @@ describe('functions', () => {
     // Zip entry names are stored uncompressed in the local and central directory headers.
     expect(zip.includes(Buffer.from(`functions/${fn.name}/handler.mjs`))).toBe(true);
     expect(zip.includes(Buffer.from(`functions/${fn.name}/handler.js`))).toBe(false);
+    // Its bundle alone: no source map in the zip.
+    expect(Object.keys(unzipSync(zip))).toStrictEqual([`functions/${fn.name}/handler.mjs`]);
+    // Its source map is kept beside the package instead.
+    expect(readdirSync(join(packageDir, 'sourcemaps', 'functions', fn.name))).toStrictEqual(['handler.mjs.map']);
     const code = resource(fn.logicalId).Properties.Code as { S3Key: string };
     expect(code.S3Key.endsWith(`/${fn.name}.zip`)).toBe(true);
   });
@@ -1123,9 +1141,12 @@ describe('serverless.yml stage parameters', () => {
       bundleExtension: '.mjs',
       // The AWS SDK ships inside every deployed bundle; only the local stack leaves it out.
       bundleExclude: [],
-      sourcemap: true,
+      // Maps built beside the package (not in the zips), minified bundles, the tracer on.
+      sourcemap: 'external',
+      minify: true,
+      traceEnabled: 'true',
     });
-    expect(config.params.local).toMatchObject({ bundleExclude: ['@aws-sdk/*', '@smithy/*'], sourcemap: false });
+    expect(config.params.local).toMatchObject({ bundleExclude: ['@aws-sdk/*', '@smithy/*'], sourcemap: false, minify: false, traceEnabled: 'false' });
     expect(config.params.local).toMatchObject({ reviewBaseUrl: "http://127.0.0.1:${env:MODELGATE_HTTP_PORT, '3000'}", signingKeyParameter: '' });
   });
 });

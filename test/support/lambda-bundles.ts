@@ -194,7 +194,7 @@ export async function startFunction(opts: {
     MODELGATE_TIMEOUT_MS: String(opts.timeoutMs),
     ...opts.env,
   };
-  // NODE_OPTIONS comes from the function's own environment (--enable-source-maps); jest's
+  // NODE_OPTIONS would come from the function's own environment (it sets none); jest's
   // --experimental-vm-modules must not reach the child, so execArgv is empty.
   const child = fork(join(HERE, 'lambda-runtime.mjs'), [], { cwd: opts.taskRoot, env, execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   let output = '';
