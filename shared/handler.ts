@@ -6,7 +6,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context } from 'aws-lambda';
 import type { ZodType } from 'zod';
 import { logger } from './logger.js';
-import { metrics, recordRefusal, recordResult } from './metrics.js';
+import { metrics, recordColdStart, recordRefusal, recordResult } from './metrics.js';
 import { typedErrors } from './middleware.js';
 import { tracer } from './tracer.js';
 
@@ -29,19 +29,27 @@ export function modelPackageArnOf(event: unknown): string | undefined {
 }
 
 /**
- * Powertools' logMetrics (the ColdStart metric before the first invocation, the EMF flush after
- * each), except that an invocation that recorded no metric flushes nothing: publishStoredMetrics
- * would print a plain-text "No application metrics to publish" warning, a line that is not JSON,
- * on every such invocation. What the flush would have cleared (dimensions, metadata) is cleared.
+ * Powertools' logMetrics (the EMF flush after each invocation), with modelgate's own ColdStart
+ * metric (recordColdStart: dimensions service and stage only; Powertools' captureColdStartMetric
+ * would add function_name), except that an invocation that recorded no metric flushes nothing:
+ * publishStoredMetrics would print a plain-text "No application metrics to publish" warning, a
+ * line that is not JSON. What the flush would have cleared (dimensions, metadata) is cleared.
  */
 function flushMetrics(): MiddlewareObj {
-  const inner = logMetrics(metrics, { captureColdStartMetric: true });
+  const inner = logMetrics(metrics);
   const flush = (request: middy.Request): void => {
     if (metrics.hasStoredMetrics()) return void inner.after?.(request);
     metrics.clearDimensions();
     metrics.clearMetadata();
   };
-  return { ...(inner.before ? { before: inner.before } : {}), after: flush, onError: flush };
+  return {
+    before: (request) => {
+      inner.before?.(request);
+      recordColdStart();
+    },
+    after: flush,
+    onError: flush,
+  };
 }
 
 /** After the use case: its result as metrics; on an error (already typed by typedErrors), the refusal. */
@@ -63,7 +71,7 @@ export interface HandlerOptions<TEvent> {
  * Every function's handler, one shape: the use case wrapped, outermost first, in
  * - the tracer (captureLambdaHandler: the invocation's subsegment, ColdStart and Service
  *   annotations, the error; never the response, which may carry a page with a signed link),
- * - the metrics (Powertools logMetrics with the ColdStart metric: EMF flushed after each
+ * - the metrics (Powertools logMetrics and modelgate's ColdStart metric: EMF flushed after each
  *   invocation that recorded any, see flushMetrics),
  * - the logger's Lambda context (never the event: logEvent false whatever the environment says),
  * - recordResult / recordRefusal (shared/metrics.ts), then typedErrors (ParseError to a

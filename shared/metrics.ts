@@ -37,7 +37,7 @@ const seconds = (by: readonly string[], means: string): MetricSpec => ({ unit: M
 const GATE = ['onModelPackageStateChange', 'reconcile'];
 
 /**
- * Every metric modelgate publishes (besides Powertools' `ColdStart`), by name: the alarms in
+ * Every metric modelgate publishes, by name: the alarms in
  * serverless.yml and the README's table use these names. Counts are per invocation; ages are in
  * seconds at the time the function looked.
  */
@@ -100,6 +100,9 @@ export const METRICS = {
   RefusalCheckpointKeyRefused: count(['checkpointAuditLog', 'verifyAuditTrail', 'exportAuditTrail'], 'KMS refused the checkpoint key'),
   RefusalOther: count(['any'], 'another ModelgateError'),
   UnexpectedErrors: count(['any'], 'an error that is not a ModelgateError (a bug, or an SDK error nothing mapped)'),
+  // Not Powertools' own ColdStart metric, which adds a function_name dimension: per function,
+  // Lambda's REPORT lines say which invocation had an Init Duration (README "Logs Insights queries").
+  ColdStart: count(['any'], 'the first invocation in a new execution environment (a cold start)'),
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof METRICS;
@@ -231,4 +234,13 @@ export function recordVote(decision: 'approve' | 'reject', decided?: 'Approved' 
  */
 export function recordAuditWindow(window: 'unsequenced' | 'uncheckpointed', ageSeconds: number): void {
   add(window === 'unsequenced' ? 'AuditUnsequencedAge' : 'AuditUncheckpointedAge', ageSeconds);
+}
+
+let warm = false;
+
+/** The first invocation in this process counts one ColdStart (dimensions service and stage, like every other metric). */
+export function recordColdStart(): void {
+  if (warm) return;
+  warm = true;
+  add('ColdStart');
 }

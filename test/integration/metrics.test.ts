@@ -154,3 +154,34 @@ describe('metrics (Powertools EMF)', () => {
     }
   });
 });
+
+describe('the handler factory (shared/handler.ts)', () => {
+  const context = { functionName: 'modelgate-test-getPolicy', awsRequestId: 'req-1', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:modelgate-test-getPolicy', memoryLimitInMB: '512', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 1000 } as unknown as import('aws-lambda').Context;
+
+  async function invoke(handler: (event: unknown, context: import('aws-lambda').Context) => Promise<unknown>, event: unknown): Promise<Emf[]> {
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      await handler(event, context).catch(() => undefined);
+    } finally {
+      spy.mockRestore();
+    }
+    return written.flatMap((w) => w.split('\n')).filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line) as Emf);
+  }
+
+  it('counts ColdStart once per process, with the dimensions service and stage only, then a refusal by kind', async () => {
+    const { lambdaHandler } = await import('../../shared/handler.js');
+    const handler = lambdaHandler('getPolicy', { subject: 'getPolicy request' }, async (event: unknown) => {
+      if ((event as { fail?: boolean }).fail) throw new ValidationError('getPolicy request', ['modelPackageGroupName: required']);
+      return { ok: true };
+    });
+
+    expect(metricsOf(await invoke(handler, {}))).toEqual({ ColdStart: ['Count', 1] });
+    // Warm: no ColdStart, and an invocation that recorded nothing writes no EMF line at all.
+    expect(await invoke(handler, {})).toEqual([]);
+    expect(metricsOf(await invoke(handler, { fail: true }))).toEqual({ RefusalValidationError: ['Count', 1] });
+  });
+});
