@@ -18,8 +18,9 @@ import { storePort } from '#shared/wire/store.js';
 /**
  * The review page's ports: the table, the links' signing keys, and a deciding vote's effects
  * (UpdateModelPackage, messages). The sign-in (reviewAuth oidc) comes from sign-in-wiring.ts.
+ * Exported for the browser tests, which move its clock past a session's decision window.
  */
-const wired = wire('review', { store: storePort, keys: keysPort, registry: registryPort, notifier: notifierPort });
+export const wired = wire('review', { store: storePort, keys: keysPort, registry: registryPort, notifier: notifierPort });
 
 /** Form bodies are small; anything larger is refused before it is parsed. */
 const MAX_BODY = 16 * 1024;

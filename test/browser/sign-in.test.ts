@@ -101,8 +101,10 @@ beforeAll(async () => {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   // Imported only now, as a cold start would (see review-page.test.ts); one at a time.
-  loaded.handler = (await import('../../functions/review/handler.js')).handler;
-  handlerDeps = (await import('../../shared/wiring.js')).productionDeps();
+  const reviewFunction = await import('../../functions/review/handler.js');
+  loaded.handler = reviewFunction.handler;
+  // The handler's own wiring (functions/review/handler.ts), whose clock the tests move.
+  handlerDeps = reviewFunction.wired;
   realClock = handlerDeps.clock;
 
   // Stories are set up through the use cases, signing links with the key ring the handler
