@@ -36,6 +36,10 @@ export const LOCAL_ENV = {
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'local',
   AWS_SECRET_ACCESS_KEY: 'local',
+  // The benches print their own figures: the functions' EMF documents (CloudWatch metrics, one
+  // JSON line per invocation) would interleave with them. test/integration/metrics.test.ts
+  // checks the EMF output.
+  POWERTOOLS_METRICS_DISABLED: 'true',
 } as const;
 
 export const sampleEvent = (file: string): unknown => JSON.parse(readFileSync(join(REPO_ROOT, 'events', file), 'utf8'));
