@@ -152,22 +152,14 @@ export const COMMANDS: Spec[] = [
     name: 'add-reviewer',
     fn: 'addReviewer',
     summary: "add a reviewer to a group's policy (a new policy version; open reviews get them too)",
-    flags: (c) => {
-      c.option('--group <name>', 'the model package group').option('--reviewer <email>', "the reviewer's address");
-      c.option('--required-approvals <n>', 'the approvals needed after the change', positiveInt);
-      changedByFlags(c);
-    },
+    flags: (c) => reviewerFlags(c, 'the approvals needed after the change'),
     payload: reviewerPayload,
   },
   {
     name: 'remove-reviewer',
     fn: 'removeReviewer',
     summary: "remove a reviewer from a group's policy (a new policy version; their open links are revoked)",
-    flags: (c) => {
-      c.option('--group <name>', 'the model package group').option('--reviewer <email>', "the reviewer's address");
-      c.option('--required-approvals <n>', 'the approvals needed after the change (removing a reviewer may require lowering it)', positiveInt);
-      changedByFlags(c);
-    },
+    flags: (c) => reviewerFlags(c, 'the approvals needed after the change (removing a reviewer may require lowering it)'),
     payload: reviewerPayload,
   },
   {
@@ -266,6 +258,13 @@ export const COMMANDS: Spec[] = [
     payload: (o, need) => ({ ...versionRef(o, need), ...defined({ format: o.format, pushToSageMaker: o.push }) }),
   },
 ];
+
+/** addReviewer and removeReviewer: the group, the reviewer, the approvals needed after the change. */
+function reviewerFlags(cmd: Command, approvals: string): void {
+  cmd.option('--group <name>', 'the model package group').option('--reviewer <email>', "the reviewer's address");
+  cmd.option('--required-approvals <n>', approvals, positiveInt);
+  changedByFlags(cmd);
+}
 
 function reviewerPayload(o: Options, need: (...flags: string[]) => void): Record<string, unknown> {
   need(...missing(o, { group: '--group', reviewer: '--reviewer', changedBy: '--changed-by' }));
@@ -414,13 +413,16 @@ function describeFunctionError(text: string, functionError: string): string {
   return `${functionError} (no error message)`;
 }
 
+/** A list's items as table rows: an object is a row of its fields, anything else a one-field row. */
+const asRows = (list: unknown[]): Record<string, unknown>[] => list.map((r) => (typeof r === 'object' && r !== null ? (r as Record<string, unknown>) : { value: r }));
+
 function asTable(result: unknown, rows?: string): string {
-  if (Array.isArray(result)) return renderTable(result.map((r) => (typeof r === 'object' && r !== null ? (r as Record<string, unknown>) : { value: r })));
+  if (Array.isArray(result)) return renderTable(asRows(result));
   if (result === null || typeof result !== 'object') return renderFields({ result });
   const record = result as Record<string, unknown>;
   const list = rows !== undefined ? record[rows] : undefined;
   if (!Array.isArray(list)) return renderFields(record);
-  const table = renderTable(list.map((r) => (typeof r === 'object' && r !== null ? (r as Record<string, unknown>) : { value: r })));
+  const table = renderTable(asRows(list));
   return typeof record.cursor === 'string' ? `${table}next page: --cursor ${record.cursor}\n` : table;
 }
 

@@ -15,6 +15,7 @@ import {
 import { EFFECT_LEASE_MS, type PendingEffect } from '../domain/effects.js';
 import { ValidationError } from '../domain/errors.js';
 import { parsePayload } from '../domain/payload.js';
+import { iso } from '../domain/time.js';
 import { freshness } from '../domain/version.js';
 import type { ModelVersion } from '../domain/version.js';
 import type { AuditAppend, Deps, EndpointContext } from '../ports.js';
@@ -22,7 +23,6 @@ import type { EndpointDetail } from '../schemas/events.js';
 import { logger } from '../logger.js';
 import { carryOut, resumeOwned } from './effects.js';
 import { withReadCache } from './read-cache.js';
-import { isoTime } from './views.js';
 import { untilCommitted } from './retry.js';
 
 export type EndpointOutcome = 'recorded' | 'deleted' | 'duplicate' | 'stale';
@@ -197,7 +197,7 @@ export async function listUnapprovedDeployments(deps: Pick<Deps, 'store'>, paylo
           reason: verdict.reason,
           why: verdict.why,
           action,
-          servingSince: isoTime(e.lastModified),
+          servingSince: iso(e.lastModified),
         },
       ];
     }),

@@ -18,6 +18,7 @@
  * order (sorted keys, recursively), the order its leaf hash is computed over. Nothing is added to
  * or removed from what the leaf covers, so an entry copied from this output still verifies.
  */
+import { iso } from '../domain/time.js';
 import type { AuditEntry } from '../domain/audit.js';
 import type { TrainingJob } from '../domain/lineage.js';
 import type { GateResult, PolicyVersion } from '../domain/policy.js';
@@ -25,8 +26,6 @@ import type { Decision, ReviewRequest, Vote } from '../domain/review.js';
 import type { ModelVersion, StageGovernance } from '../domain/version.js';
 import type { SignedCheckpoint } from '../audit-log-ports.js';
 
-/** An epoch-millisecond time as ISO 8601 (UTC). Every stored time is within Date's range (domain/time.ts). */
-export const isoTime = (ms: number): string => new Date(ms).toISOString();
 
 /** Fields no operator output carries (see the module comment). */
 export const INTERNAL_FIELDS = ['rev', 'PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'type', 'ttl', 'pendingEffects'] as const;
@@ -102,8 +101,8 @@ export function versionFactsView(v: ModelVersion): Json {
   return ordered(
     {
       ...v,
-      createdAt: isoTime(v.createdAt),
-      lastModified: isoTime(v.lastModified),
+      createdAt: iso(v.createdAt),
+      lastModified: iso(v.lastModified),
       ...(v.generatedBy ? { pipelineExecution: v.generatedBy } : {}),
       customerMetadata: sortedMap(v.customerMetadata),
       ...(v.report ? { report: ordered(v.report, ['uri', 'digest']) } : {}),
@@ -138,9 +137,9 @@ export function trainingJobView(job: TrainingJob): Json {
   return ordered(
     {
       ...job,
-      lastModified: isoTime(job.lastModified),
-      ...(job.createdAt !== undefined ? { createdAt: isoTime(job.createdAt) } : {}),
-      ...(job.endedAt !== undefined ? { endedAt: isoTime(job.endedAt) } : {}),
+      lastModified: iso(job.lastModified),
+      ...(job.createdAt !== undefined ? { createdAt: iso(job.createdAt) } : {}),
+      ...(job.endedAt !== undefined ? { endedAt: iso(job.endedAt) } : {}),
       hyperparameters: sortedMap(job.hyperparameters),
       datasets: job.datasets.map((d) => ordered(d, ['channel', 'uri'])),
       metrics: sortedMap(job.metrics),
