@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context } from 'aws-lambda';
-import type { ZodType } from 'zod';
+import type * as z from 'zod/mini';
 import { logger } from './logger.js';
 import { metrics, recordColdStart, recordRefusal, recordResult } from './metrics.js';
 import { typedErrors } from './middleware.js';
@@ -64,7 +64,7 @@ export interface HandlerOptions<TEvent> {
   /** What typedErrors calls bad input ("getPolicy request", "model package state change event"). */
   subject: string;
   /** The event's schema (Powertools parser): the use case gets the parsed event, bad input a ValidationError. */
-  schema?: ZodType<TEvent>;
+  schema?: z.core.$ZodType<TEvent>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import * as z from 'zod/mini';
 import { ValidationError, describeIssues } from './errors.js';
 
 /**
@@ -41,17 +41,17 @@ function alternatives(branches: ReadonlyArray<ReadonlyArray<z.core.$ZodIssue>>):
 }
 
 /** The top-level fields of a (strict) object schema, for "unknown field" messages. */
-function fieldsOf(schema: z.ZodType): string[] | undefined {
+function fieldsOf(schema: z.core.$ZodType): string[] | undefined {
   const shape = (schema as { shape?: unknown }).shape;
   return shape && typeof shape === 'object' ? Object.keys(shape) : undefined;
 }
 
-/** A zod error map for operator payloads (`safeParse(payload, { error: operatorErrors(schema) })`). */
-export function operatorErrors(schema?: z.ZodType): z.core.$ZodErrorMap {
+/** A zod error map for operator payloads (`z.safeParse(schema, payload, { error: operatorErrors(schema) })`). */
+export function operatorErrors(schema?: z.core.$ZodType): z.core.$ZodErrorMap {
   const fields = schema ? fieldsOf(schema) : undefined;
   return (iss) => {
-    // A field's `.describe('…')` says what it holds ("a versioned model package ARN"), better than its type.
-    const described = (iss as { inst?: { description?: string } }).inst?.description;
+    // A field's `z.describe('…')` says what it holds ("a versioned model package ARN"), better than its type.
+    const described = iss.inst ? z.globalRegistry.get(iss.inst as z.core.$ZodType)?.description : undefined;
     switch (iss.code) {
       case 'invalid_type': {
         if (iss.input === undefined) return `required: ${described ?? describeType(iss.expected)}`;
@@ -79,14 +79,14 @@ export function operatorErrors(schema?: z.ZodType): z.core.$ZodErrorMap {
 }
 
 /** Parses an operator payload, or throws a ValidationError naming each field and what it expects. */
-export function parsePayload<T extends z.ZodType>(schema: T, payload: unknown, subject: string): z.infer<T> {
-  const parsed = schema.safeParse(payload, { error: operatorErrors(schema) });
+export function parsePayload<T extends z.core.$ZodType>(schema: T, payload: unknown, subject: string): z.infer<T> {
+  const parsed = z.safeParse(schema, payload, { error: operatorErrors(schema) });
   if (!parsed.success) throw new ValidationError(subject, describeIssues(parsed.error.issues));
   return parsed.data;
 }
 
 /** The problems of an operator payload, worded as `parsePayload` words them (empty: none). */
-export function payloadProblems(schema: z.ZodType, payload: unknown): string[] {
-  const parsed = schema.safeParse(payload, { error: operatorErrors(schema) });
+export function payloadProblems(schema: z.core.$ZodType, payload: unknown): string[] {
+  const parsed = z.safeParse(schema, payload, { error: operatorErrors(schema) });
   return parsed.success ? [] : describeIssues(parsed.error.issues);
 }
