@@ -1,7 +1,9 @@
-import { z } from 'zod';
+import * as z from './schemas/zod.js';
 
 /** An empty variable is an absent one (serverless.yml writes '' for a stage that has none). */
-const optionalSetting = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
+// (classic zod's `z.preprocess(fn, schema)` is this pipe: zod/mini has no `preprocess`.)
+const blankIsAbsent = () => z.transform((v: unknown) => (v === '' ? undefined : v));
+const optionalSetting = z.pipe(blankIsAbsent(), z.optional(z.string().check(z.minLength(1))));
 
 /**
  * The organisation on every page and message (serverless.yml params organisationName and
@@ -9,27 +11,30 @@ const optionalSetting = z.preprocess((v) => (v === '' ? undefined : v), z.string
  * absent is allowed here; given but empty or malformed fails the cold start with the variable's
  * name, because a page or message without a trustworthy sender would look like phishing.
  */
-const organisationName = z.string().trim().min(1, 'is empty: set the stage parameter organisationName').max(120).optional();
-const organisationContact = z
-  .string()
-  .trim()
-  .min(1, 'is empty: set the stage parameter organisationContact')
-  .max(254)
-  .refine((v) => z.email().safeParse(v).success || z.url({ protocol: /^https?$/ }).safeParse(v).success, 'must be an email address or an http(s) URL')
-  .optional();
+const organisationName = z.optional(z.string().check(z.trim(), z.minLength(1, 'is empty: set the stage parameter organisationName'), z.maxLength(120)));
+const organisationContact = z.optional(
+  z
+    .string()
+    .check(
+      z.trim(),
+      z.minLength(1, 'is empty: set the stage parameter organisationContact'),
+      z.maxLength(254),
+      z.refine((v) => z.email().safeParse(v).success || z.url({ protocol: /^https?$/ }).safeParse(v).success, 'must be an email address or an http(s) URL'),
+    ),
+);
 
 /**
  * The environment, read and checked once per cold start. A missing or malformed variable fails
  * the cold start with its name, rather than a later call with an obscure error.
  */
 const EnvSchema = z.object({
-  TABLE_NAME: z.string().min(1),
-  REVIEWERS_TOPIC_ARN: z.string().min(1),
-  GOVERNANCE_TOPIC_ARN: z.string().min(1),
+  TABLE_NAME: z.string().check(z.minLength(1)),
+  REVIEWERS_TOPIC_ARN: z.string().check(z.minLength(1)),
+  GOVERNANCE_TOPIC_ARN: z.string().check(z.minLength(1)),
   REVIEW_BASE_URL: z.url(),
-  STAGE: z.string().min(1).default('local'),
+  STAGE: z._default(z.string().check(z.minLength(1)), 'local'),
   /** SSM SecureString holding the review links' signing keys; only stage `local` may go without. */
-  REVIEW_SIGNING_KEY_PARAMETER: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()),
+  REVIEW_SIGNING_KEY_PARAMETER: z.pipe(blankIsAbsent(), z.optional(z.string().check(z.minLength(1)))),
   // The audit log's functions (shared/audit-wiring.ts). Optional here, because no other function
   // has them; the function that uses one asks for it with `requiredSetting`, which names it.
   /** KMS key (id, ARN or alias) that signs checkpoints; every stage but `local`. */
@@ -43,7 +48,7 @@ const EnvSchema = z.object({
   /** Stage `local`: the folder exportAuditTrail writes into. */
   AUDIT_EXPORT_DIR: optionalSetting,
   // The review function's sign-in (shared/sign-in-wiring.ts). `link`: the signed link alone votes.
-  REVIEW_AUTH: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['oidc', 'link']).default('link')),
+  REVIEW_AUTH: z.pipe(blankIsAbsent(), z._default(z.enum(['oidc', 'link']), 'link')),
   /** The organisation's OpenID provider (its issuer URL), its client id for the review page, and the SSM SecureString holding the client secret. */
   OIDC_ISSUER: optionalSetting,
   OIDC_CLIENT_ID: optionalSetting,
@@ -51,7 +56,7 @@ const EnvSchema = z.object({
   /** Stage `local` only: the local provider's client secret, given directly (it guards nothing). */
   OIDC_CLIENT_SECRET: optionalSetting,
   /** The ID token claim that names the reviewer; `email` counts only with `email_verified`. */
-  OIDC_IDENTITY_CLAIM: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).max(64).default('email')),
+  OIDC_IDENTITY_CLAIM: z.pipe(blankIsAbsent(), z._default(z.string().check(z.minLength(1), z.maxLength(64)), 'email')),
   /** SSM SecureString holding the key ring that seals the sign-in and session cookies (like the link keys); only stage `local` may go without. */
   SESSION_KEY_PARAMETER: optionalSetting,
   /** Who sends the pages and messages, and whom a reviewer asks about one (shared/domain/organisation.ts). */

@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context } from 'aws-lambda';
-import type * as z from 'zod/mini';
+import type * as z from './schemas/zod.js';
 import { logger } from './logger.js';
 import { metrics, recordColdStart, recordRefusal, recordResult } from './metrics.js';
 import { typedErrors } from './middleware.js';

@@ -1,12 +1,11 @@
 import { parse } from '@aws-lambda-powertools/parser';
-import { DynamoDBStreamChangeRecordBase, DynamoDBStreamRecord } from '@aws-lambda-powertools/parser/schemas/dynamodb';
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
-import { z } from 'zod';
+import * as z from '#shared/schemas/zod.js';
 import type { AuditLogDeps } from '#shared/audit-log-ports.js';
 import { dynamoClient } from '#shared/aws/clients/dynamo.js';
 import { config } from '#shared/config.js';
 import { lambdaHandler } from '#shared/handler.js';
 import { logger } from '#shared/logger.js';
+import { DynamoDBStreamChange, DynamoDBStreamRecord, EventBridgeEnvelope } from '#shared/schemas/envelopes.js';
 import { auditLogStore } from '#shared/store/audit-log-store.js';
 import { keys } from '#shared/store/keys.js';
 import { sequenceEntries, sequencePending } from '#shared/usecases/sequencer.js';
@@ -18,30 +17,35 @@ import { sequenceEntries, sequencePending } from '#shared/usecases/sequencer.js'
  *   unsequenced index that are older than a minute (or `detail.olderThanMs`, for an operator's
  *   `serverless invoke -f sequenceAuditLog --path events/sequence-audit-log.json`).
  *
- * The stream records' images stay marshalled (Powertools' base change record, not the one that
- * unmarshalls): only the keys and `type` are read here, and the entries themselves are read
- * again, consistently, before they are hashed.
+ * The stream records' images stay marshalled (envelopes.ts's change record, the shape of
+ * Powertools' base change record, not the one that unmarshalls): only the keys and `type` are read
+ * here, and the entries themselves are read again, consistently, before they are hashed. The
+ * envelopes are zod/mini's, and Powertools' `parse` takes them as Standard Schemas.
  */
 
-const S = z.object({ S: z.string().min(1) });
+const S = z.object({ S: z.string().check(z.minLength(1)) });
 
-const StreamRecord = DynamoDBStreamRecord.extend({
-  dynamodb: DynamoDBStreamChangeRecordBase.extend({ Keys: z.object({ PK: S, SK: S }) }),
-}).superRefine((record, ctx) => {
-  // An audit entry's INSERT must name an audit entry's key: anything else is not ours to sequence.
-  if (!isAuditEntryInsert(record)) return;
-  const { PK, SK } = record.dynamodb.Keys;
-  if (!PK.S.startsWith(keys.auditScope(''))) ctx.addIssue({ code: 'custom', path: ['dynamodb', 'Keys', 'PK', 'S'], message: 'not an audit entry key (AUDIT#<scope>)' });
-  if (!SK.S.startsWith(keys.auditEntryPrefix)) ctx.addIssue({ code: 'custom', path: ['dynamodb', 'Keys', 'SK', 'S'], message: `not an audit entry key (${keys.auditEntryPrefix}<at>#<id>)` });
-});
+const StreamRecord = z
+  .extend(DynamoDBStreamRecord, {
+    dynamodb: z.extend(DynamoDBStreamChange, { Keys: z.object({ PK: S, SK: S }) }),
+  })
+  .check(
+    z.superRefine((record, ctx) => {
+      // An audit entry's INSERT must name an audit entry's key: anything else is not ours to sequence.
+      if (!isAuditEntryInsert(record)) return;
+      const { PK, SK } = record.dynamodb.Keys;
+      if (!PK.S.startsWith(keys.auditScope(''))) ctx.addIssue({ code: 'custom', path: ['dynamodb', 'Keys', 'PK', 'S'], message: 'not an audit entry key (AUDIT#<scope>)' });
+      if (!SK.S.startsWith(keys.auditEntryPrefix)) ctx.addIssue({ code: 'custom', path: ['dynamodb', 'Keys', 'SK', 'S'], message: `not an audit entry key (${keys.auditEntryPrefix}<at>#<id>)` });
+    }),
+  );
 type StreamRecord = z.infer<typeof StreamRecord>;
 
 export const SequencerStreamEvent = z.object({ Records: z.array(StreamRecord) });
 
-export const SequencerScheduleEvent = EventBridgeSchema.extend({
+export const SequencerScheduleEvent = z.extend(EventBridgeEnvelope, {
   source: z.literal('aws.events'),
   'detail-type': z.literal('Scheduled Event'),
-  detail: z.object({ olderThanMs: z.number().int().min(0).optional() }).optional(),
+  detail: z.optional(z.object({ olderThanMs: z.optional(z.int().check(z.gte(0))) })),
 });
 
 /** What the event source's filter lets through (serverless.yml); checked again here, defensively. */

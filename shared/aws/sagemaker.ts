@@ -12,13 +12,13 @@ import {
 import { ValidationError, describeIssues } from '../domain/errors.js';
 import { sageMakerEndpoints } from './sagemaker-endpoints.js';
 import type { ModelPackageBrief, ModelPackageSummary, Registry } from '../ports.js';
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import { ApprovalStatuses, ModelPackageDetailSchema, TrainingJobDetailSchema, type ApprovalStatus } from '../schemas/events.js';
 
 /** ListTags' answer, as far as modelgate reads it. */
 const ListTagsAnswerSchema = z.looseObject({
-  Tags: z.array(z.looseObject({ Key: z.string().min(1), Value: z.string() })).optional(),
-  NextToken: z.string().optional(),
+  Tags: z.optional(z.array(z.looseObject({ Key: z.string().check(z.minLength(1)), Value: z.string() }))),
+  NextToken: z.optional(z.string()),
 });
 
 /** BatchDescribeModelPackage's limit on ARNs per request (ModelPackageArnList: 1–100 items, API reference). */
@@ -32,20 +32,20 @@ export const BATCH_DESCRIBE_ARNS = 100;
  * CustomerMetadataProperties, ApprovalDescription, CreatedBy or LastModifiedBy.
  */
 const BatchDescribeAnswerSchema = z.looseObject({
-  ModelPackageSummaries: z
-    .record(
+  ModelPackageSummaries: z.optional(
+    z.record(
       z.string(),
       z.looseObject({
-        ModelPackageGroupName: z.string().min(1).max(63),
-        ModelPackageVersion: z.number().int().min(1).optional(),
-        ModelPackageArn: z.string().regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/.+$/, 'must be a SageMaker model-package ARN'),
+        ModelPackageGroupName: z.string().check(z.minLength(1), z.maxLength(63)),
+        ModelPackageVersion: z.optional(z.int().check(z.gte(1))),
+        ModelPackageArn: z.string().check(z.regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/.+$/, 'must be a SageMaker model-package ARN')),
         CreationTime: z.date(),
-        ModelPackageStatus: z.string().min(1),
-        ModelApprovalStatus: z.enum(ApprovalStatuses).optional(),
+        ModelPackageStatus: z.string().check(z.minLength(1)),
+        ModelApprovalStatus: z.optional(z.enum(ApprovalStatuses)),
       }),
-    )
-    .optional(),
-  BatchDescribeModelPackageErrorMap: z.record(z.string(), z.looseObject({ ErrorCode: z.string(), ErrorResponse: z.string() })).optional(),
+    ),
+  ),
+  BatchDescribeModelPackageErrorMap: z.optional(z.record(z.string(), z.looseObject({ ErrorCode: z.string(), ErrorResponse: z.string() }))),
 });
 
 /** SageMaker answers an unknown name with ValidationException "…not found" (some calls: ResourceNotFound). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import type { LineageDocument } from '../usecases/lineage.js';
 
 /**
@@ -10,46 +10,48 @@ import type { LineageDocument } from '../usecases/lineage.js';
 
 const Iso = z.iso.datetime({ offset: true });
 const StringMap = z.record(z.string(), z.string());
+const Positive = z.int().check(z.gte(1));
+const Count = z.int().check(z.gte(0));
 
 export const ModelCardSchema = z.strictObject({
   schema: z.literal('modelgate.model-card/1'),
   generatedAt: Iso,
   model: z.strictObject({
-    group: z.string().min(1),
-    version: z.number().int().min(1),
-    arn: z.string().min(1),
-    description: z.string().optional(),
+    group: z.string().check(z.minLength(1)),
+    version: Positive,
+    arn: z.string().check(z.minLength(1)),
+    description: z.optional(z.string()),
     status: z.enum(['PendingManualApproval', 'Approved', 'Rejected']),
     createdAt: Iso,
-    registeredBy: z.string().optional(),
-    trainedBy: z.string().optional(),
-    artifactUri: z.string().optional(),
+    registeredBy: z.optional(z.string()),
+    trainedBy: z.optional(z.string()),
+    artifactUri: z.optional(z.string()),
     customerMetadata: StringMap,
   }),
   /** From customer metadata `intended_use`; `not stated` otherwise. */
-  intendedUse: z.string().min(1),
+  intendedUse: z.string().check(z.minLength(1)),
   lineage: z.strictObject({
-    trainingJob: z
-      .strictObject({
+    trainingJob: z.optional(
+      z.strictObject({
         name: z.string(),
         arn: z.string(),
         status: z.string(),
-        createdAt: Iso.optional(),
-        endedAt: Iso.optional(),
-        image: z.string().optional(),
+        createdAt: z.optional(Iso),
+        endedAt: z.optional(Iso),
+        image: z.optional(z.string()),
         metrics: z.record(z.string(), z.number()),
-      })
-      .optional(),
+      }),
+    ),
     datasets: z.array(z.strictObject({ channel: z.string(), uri: z.string() })),
-    image: z.strictObject({ uri: z.string(), digest: z.string().optional() }).optional(),
+    image: z.optional(z.strictObject({ uri: z.string(), digest: z.optional(z.string()) })),
     hyperparameters: StringMap,
-    pipelineExecution: z.string().optional(),
-    evaluationReport: z.strictObject({ uri: z.string(), digest: z.string().optional() }).optional(),
+    pipelineExecution: z.optional(z.string()),
+    evaluationReport: z.optional(z.strictObject({ uri: z.string(), digest: z.optional(z.string()) })),
   }),
   /** The gate's results as recorded on the version: the policy at decision time, not today's. */
-  evaluation: z
-    .strictObject({
-      policyVersion: z.number().int().min(1),
+  evaluation: z.optional(
+    z.strictObject({
+      policyVersion: Positive,
       evaluatedAt: Iso,
       passed: z.boolean(),
       results: z.array(
@@ -58,43 +60,43 @@ export const ModelCardSchema = z.strictObject({
           metric: z.string(),
           comparison: z.string(),
           threshold: z.number(),
-          actual: z.number().nullable(),
+          actual: z.nullable(z.number()),
           passed: z.boolean(),
-          problem: z.string().optional(),
+          problem: z.optional(z.string()),
         }),
       ),
-    })
-    .optional(),
-  decision: z
-    .strictObject({
+    }),
+  ),
+  decision: z.optional(
+    z.strictObject({
       id: z.string(),
       outcome: z.enum(['Approved', 'Rejected']),
       at: Iso,
       approvers: z.array(z.string()),
-      rejectedBy: z.string().optional(),
-      policyVersion: z.number().int().min(1),
-    })
-    .optional(),
+      rejectedBy: z.optional(z.string()),
+      policyVersion: Positive,
+    }),
+  ),
   reviews: z.array(
     z.strictObject({
       id: z.string(),
       status: z.enum(['Open', 'Approved', 'Rejected', 'Expired']),
       openedAt: Iso,
       expiresAt: Iso,
-      closedAt: Iso.optional(),
-      policyVersion: z.number().int().min(1),
-      requiredApprovals: z.number().int().min(1),
+      closedAt: z.optional(Iso),
+      policyVersion: Positive,
+      requiredApprovals: Positive,
       reviewers: z.array(z.string()),
       votes: z.array(
-        z.strictObject({ reviewer: z.string(), decision: z.enum(['approve', 'reject']), comment: z.string().optional(), at: Iso }),
+        z.strictObject({ reviewer: z.string(), decision: z.enum(['approve', 'reject']), comment: z.optional(z.string()), at: Iso }),
       ),
     }),
   ),
   audit: z.strictObject({
     /** How many audit entries are about this version. */
-    versionEntries: z.number().int().min(0),
+    versionEntries: Count,
     /** Their positions in the Merkle log (the sequenced ones), for inclusion proofs. */
-    logIndexes: z.array(z.number().int().min(0)),
+    logIndexes: z.array(Count),
   }),
 });
 export type ModelCard = z.infer<typeof ModelCardSchema>;
@@ -256,7 +258,7 @@ export const MODEL_CARD_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
  *
  * A limit written as a pattern `.{1,n}` counts characters (code points) and, as a Java pattern,
  * matches no line terminator; `Pattern(n)` mirrors exactly that. A limit written as "Maximum n" is
- * mirrored with zod's `.max(n)`, which counts UTF-16 units: never fewer than the code points, so the
+ * mirrored with zod's `z.maxLength(n)`, which counts UTF-16 units: never fewer than the code points, so the
  * mirror refuses at least what SageMaker refuses.
  */
 export const MODEL_CARD_LIMITS = {
@@ -277,59 +279,65 @@ export const MODEL_CARD_LIMITS = {
   customDetail: 1024,
 } as const;
 
-const Text = (max: number) => z.string().min(1).max(max);
+const Text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 /** Java's `.{1,n}`: 1 to n code points, none of them a line terminator. */
-const Pattern = (max: number) => z.string().regex(new RegExp(`^[^\\n\\r\\u0085\\u2028\\u2029]{1,${max}}$`, 'u'), `must be 1–${max} characters on one line`);
+const Pattern = (max: number) => z.string().check(z.regex(new RegExp(`^[^\\n\\r\\u0085\\u2028\\u2029]{1,${max}}$`, 'u'), `must be 1–${max} characters on one line`));
 const CUSTOM_KEY = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const L = MODEL_CARD_LIMITS;
+const Uris = z.array(Text(L.uri)).check(z.maxLength(L.uris));
 
 /** The parts of SageMaker's model card JSON schema that modelgate fills, with their published limits. */
 export const SageMakerCardContentSchema = z
   .strictObject({
     model_overview: z.strictObject({
-      model_description: Text(L.description).optional(),
-      model_version: z.number().int().min(1),
-      model_artifact: z.array(Text(L.uri)).max(L.uris).optional(),
-      inference_environment: z.strictObject({ container_image: z.array(Text(L.uri)).max(L.uris) }).optional(),
+      model_description: z.optional(Text(L.description)),
+      model_version: z.int().check(z.gte(1)),
+      model_artifact: z.optional(Uris),
+      inference_environment: z.optional(z.strictObject({ container_image: Uris })),
     }),
-    intended_uses: z.strictObject({ intended_uses: Text(L.intendedUses) }).optional(),
-    training_details: z
-      .strictObject({
+    intended_uses: z.optional(z.strictObject({ intended_uses: Text(L.intendedUses) })),
+    training_details: z.optional(
+      z.strictObject({
         training_job_details: z.strictObject({
           training_arn: Text(L.trainingArn),
-          training_datasets: z.array(Text(L.uri)).max(L.uris).optional(),
-          training_environment: z.strictObject({ container_image: z.array(Text(L.uri)).max(L.uris) }).optional(),
-          training_metrics: z.array(z.strictObject({ name: Pattern(L.metricName), value: z.number() })).max(L.trainingMetrics).optional(),
-          hyper_parameters: z
-            .array(z.strictObject({ name: Pattern(L.hyperParameterText), value: Pattern(L.hyperParameterText) }))
-            .max(L.hyperParameters)
-            .optional(),
+          training_datasets: z.optional(Uris),
+          training_environment: z.optional(z.strictObject({ container_image: Uris })),
+          training_metrics: z.optional(
+            z.array(z.strictObject({ name: Pattern(L.metricName), value: z.number() })).check(z.maxLength(L.trainingMetrics)),
+          ),
+          hyper_parameters: z.optional(
+            z
+              .array(z.strictObject({ name: Pattern(L.hyperParameterText), value: Pattern(L.hyperParameterText) }))
+              .check(z.maxLength(L.hyperParameters)),
+          ),
         }),
-      })
-      .optional(),
-    evaluation_details: z
-      .array(
+      }),
+    ),
+    evaluation_details: z.optional(
+      z.array(
         z.strictObject({
           name: Pattern(L.evaluationName),
           metric_groups: z.array(
             z.strictObject({
               name: Pattern(L.metricGroupName),
               metric_data: z.array(
-                z.strictObject({ name: Pattern(L.metricName), type: z.literal('number'), value: z.number(), notes: Text(L.notes).optional() }),
+                z.strictObject({ name: Pattern(L.metricName), type: z.literal('number'), value: z.number(), notes: z.optional(Text(L.notes)) }),
               ),
             }),
           ),
         }),
-      )
-      .optional(),
+      ),
+    ),
     additional_information: z.strictObject({
-      custom_details: z.record(z.string().regex(CUSTOM_KEY), z.string().max(L.customDetail)),
+      custom_details: z.record(z.string().check(z.regex(CUSTOM_KEY)), z.string().check(z.maxLength(L.customDetail))),
     }),
   })
-  .superRefine((content, ctx) => {
-    const length = JSON.stringify(content).length;
-    if (length > L.content) ctx.addIssue({ code: 'custom', message: `Content is ${length} characters; SageMaker allows at most ${L.content}` });
-  });
+  .check(
+    z.superRefine((content, ctx) => {
+      const length = JSON.stringify(content).length;
+      if (length > L.content) ctx.addIssue({ code: 'custom', message: `Content is ${length} characters; SageMaker allows at most ${L.content}` });
+    }),
+  );
 export type SageMakerCardContent = z.infer<typeof SageMakerCardContentSchema>;
 
 /** Lone surrogates (not characters at all) become U+FFFD; paired ones are one code point and stay. */

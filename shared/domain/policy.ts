@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import { ValidationError, describeIssues } from './errors.js';
 import { operatorErrors } from './payload.js';
 import { STAGE_NAME, StageNameSchema } from '../schemas/events.js';
@@ -14,15 +14,15 @@ export type Comparison = (typeof Comparisons)[number];
 // SageMaker's group-name rule: 1-63 characters, alphanumerics and hyphens, no leading hyphen.
 export const GroupNameSchema = z
   .string()
-  .regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'must be a SageMaker model package group name')
-  .describe('a model package group name');
+  .check(z.regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'must be a SageMaker model package group name'), z.describe('a model package group name'));
 
 export const MetricRuleSchema = z.strictObject({
   /** `validation:auc` for a training job metric; a dotted path for a report (`binary_classification_metrics.auc`). */
-  metric: z.string().min(1).max(255),
+  metric: z.string().check(z.minLength(1), z.maxLength(255)),
   source: z.enum(MetricSources),
   comparison: z.enum(Comparisons),
-  threshold: z.number().finite(),
+  // zod 4's number already refuses Infinity and NaN.
+  threshold: z.number(),
 });
 export type MetricRule = z.infer<typeof MetricRuleSchema>;
 
@@ -49,30 +49,36 @@ export const MAX_PATTERN_LENGTH = 512;
 // No white space or control characters: neither occurs in an ARN or a Studio profile name, and a
 // stray one would make a pattern that silently matches nothing.
 const PATTERN_CHARS = /^[^\s\p{C}]+$/u;
-const patternSchema = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(MAX_PATTERN_LENGTH, `at most ${MAX_PATTERN_LENGTH} characters`)
-  .regex(PATTERN_CHARS, 'must not contain white space or control characters')
+const patternSchema = z.string().check(
+  z.minLength(1, 'must not be empty'),
+  z.maxLength(MAX_PATTERN_LENGTH, `at most ${MAX_PATTERN_LENGTH} characters`),
+  z.regex(PATTERN_CHARS, 'must not contain white space or control characters'),
   // `*` alone (or `arn:*`) would make everyone this person: a typo, not a mapping.
-  .refine((p) => p.replace(/[*:]/g, '').replace(/^arn/, '') !== '', 'must name something besides wildcards');
+  z.refine((p) => p.replace(/[*:]/g, '').replace(/^arn/, '') !== '', 'must name something besides wildcards'),
+);
 
 export const IdentityEntrySchema = z.strictObject({
   /** IAM principal ARN patterns (`*` matches any run of characters), e.g. `arn:aws:sts::123456789012:assumed-role/DataScientist/alice@acme-bank.example`. */
-  iamPrincipals: z
-    .array(patternSchema.refine((p) => p.startsWith('arn:'), 'must be an ARN pattern (start with arn:)'))
-    .max(MAX_PRINCIPALS_PER_PERSON, `at most ${MAX_PRINCIPALS_PER_PERSON} patterns`)
-    .default([]),
+  iamPrincipals: z._default(
+    z
+      .array(patternSchema.check(z.refine((p) => p.startsWith('arn:'), 'must be an ARN pattern (start with arn:)')))
+      .check(z.maxLength(MAX_PRINCIPALS_PER_PERSON, `at most ${MAX_PRINCIPALS_PER_PERSON} patterns`)),
+    [],
+  ),
   /** Studio user profiles: ARNs (`arn:aws:sagemaker:…:user-profile/<domain>/<name>`) or names. */
-  studioUserProfiles: z
-    .array(
-      patternSchema.refine(
-        (p) => p.startsWith('arn:') || /^[a-zA-Z0-9*][a-zA-Z0-9*-]{0,62}$/.test(p),
-        'must be a Studio user profile ARN or name',
-      ),
-    )
-    .max(MAX_PRINCIPALS_PER_PERSON, `at most ${MAX_PRINCIPALS_PER_PERSON} profiles`)
-    .default([]),
+  studioUserProfiles: z._default(
+    z
+      .array(
+        patternSchema.check(
+          z.refine(
+            (p) => p.startsWith('arn:') || /^[a-zA-Z0-9*][a-zA-Z0-9*-]{0,62}$/.test(p),
+            'must be a Studio user profile ARN or name',
+          ),
+        ),
+      )
+      .check(z.maxLength(MAX_PRINCIPALS_PER_PERSON, `at most ${MAX_PRINCIPALS_PER_PERSON} profiles`)),
+    [],
+  ),
 });
 export type IdentityEntry = z.infer<typeof IdentityEntrySchema>;
 /** Reviewer (or registrant, or trainer) email → the principals that are this person. */
@@ -95,17 +101,17 @@ export const MAX_STAGES = 10;
  * `rejectedStatus`. The names mirror the top-level policy's.
  */
 export const StageSectionSchema = z.strictObject({
-  rules: z.array(MetricRuleSchema).min(1, 'a stage needs at least one metric rule').max(MAX_RULES, `at most ${MAX_RULES} rules`),
-  reviewers: z.array(z.email()).min(1, 'a stage needs at least one reviewer').max(MAX_REVIEWERS, `at most ${MAX_REVIEWERS} reviewers`),
-  requiredApprovals: z.number().int().min(1),
-  reviewLifetimeHours: z.number().int().min(1).max(24 * 30).default(72),
-  reminderAfterHours: z.number().int().min(1).max(24 * 30).default(24),
+  rules: z.array(MetricRuleSchema).check(z.minLength(1, 'a stage needs at least one metric rule'), z.maxLength(MAX_RULES, `at most ${MAX_RULES} rules`)),
+  reviewers: z.array(z.email()).check(z.minLength(1, 'a stage needs at least one reviewer'), z.maxLength(MAX_REVIEWERS, `at most ${MAX_REVIEWERS} reviewers`)),
+  requiredApprovals: z.int().check(z.gte(1)),
+  reviewLifetimeHours: z._default(z.int().check(z.gte(1), z.lte(24 * 30)), 72),
+  reminderAfterHours: z._default(z.int().check(z.gte(1), z.lte(24 * 30)), 24),
   /** The StageStatus that asks for a promotion (gated, then reviewed). */
-  pendingStatus: StageNameSchema.default('PendingApproval'),
+  pendingStatus: z._default(StageNameSchema, 'PendingApproval'),
   /** The StageStatus a decision to approve sets; one set without such a decision is reverted. */
-  approvedStatus: StageNameSchema.default('Approved'),
+  approvedStatus: z._default(StageNameSchema, 'Approved'),
   /** The StageStatus a failed gate or a Reject sets. */
-  rejectedStatus: StageNameSchema.default('Rejected'),
+  rejectedStatus: z._default(StageNameSchema, 'Rejected'),
 });
 export type StageSection = z.infer<typeof StageSectionSchema>;
 
@@ -114,42 +120,46 @@ export const PolicyInputSchema = z.strictObject({
   modelPackageGroupName: GroupNameSchema,
   rules: z
     .array(MetricRuleSchema)
-    .min(1, 'a policy needs at least one metric rule')
-    .max(MAX_RULES, `at most ${MAX_RULES} rules`)
-    .describe('an array of metric rules ({ metric, source, comparison, threshold })'),
+    .check(
+      z.minLength(1, 'a policy needs at least one metric rule'),
+      z.maxLength(MAX_RULES, `at most ${MAX_RULES} rules`),
+      z.describe('an array of metric rules ({ metric, source, comparison, threshold })'),
+    ),
   reviewers: z
     .array(z.email())
-    .min(1, 'a policy needs at least one reviewer')
-    .max(MAX_REVIEWERS, `at most ${MAX_REVIEWERS} reviewers`)
-    .describe("an array of the reviewers' email addresses"),
-  requiredApprovals: z.number().int().min(1).describe('the number of distinct approvals a version needs'),
-  allowSelfApproval: z.boolean().default(false),
-  reviewLifetimeHours: z.number().int().min(1).max(24 * 30).default(72),
-  reminderAfterHours: z.number().int().min(1).max(24 * 30).default(24),
+    .check(
+      z.minLength(1, 'a policy needs at least one reviewer'),
+      z.maxLength(MAX_REVIEWERS, `at most ${MAX_REVIEWERS} reviewers`),
+      z.describe("an array of the reviewers' email addresses"),
+    ),
+  requiredApprovals: z.int().check(z.gte(1), z.describe('the number of distinct approvals a version needs')),
+  allowSelfApproval: z._default(z.boolean(), false),
+  reviewLifetimeHours: z._default(z.int().check(z.gte(1), z.lte(24 * 30)), 72),
+  reminderAfterHours: z._default(z.int().check(z.gte(1), z.lte(24 * 30)), 24),
   /**
    * `reviewAuth: oidc`: how old a reviewer's sign-in may be to vote, in minutes. Absent or 0:
    * every decision needs its own sign-in, made for that link (shared/domain/sign-in.ts).
    */
-  signInMaxAgeMinutes: z.number().int().min(0).max(MAX_SIGN_IN_AGE_MINUTES).optional(),
-  changedBy: z.string().min(1).max(256).describe('who makes the change (an IAM principal ARN or a name)'),
-  reason: z.string().max(1024).optional(),
+  signInMaxAgeMinutes: z.optional(z.int().check(z.gte(0), z.lte(MAX_SIGN_IN_AGE_MINUTES))),
+  changedBy: z.string().check(z.minLength(1), z.maxLength(256), z.describe('who makes the change (an IAM principal ARN or a name)')),
+  reason: z.optional(z.string().check(z.maxLength(1024))),
   /**
    * Which principals belong to whom, for separation of duties. A person need not be a reviewer (a
    * registrant may be mapped so that the page names them). Without it, the self-approval check
    * compares names (a heuristic).
    */
-  identities: z.record(z.email(), IdentityEntrySchema).optional(),
+  identities: z.optional(z.record(z.email(), IdentityEntrySchema)),
   /**
    * What an endpoint in service with a version of this group that modelgate has not approved
    * causes (shared/domain/deployment.ts). Absent or `notify`: a governance notice and an audit
    * entry. `follow-up`: those, and the deployment is listed by `listUnapprovedDeployments` until
    * it is approved or no longer served.
    */
-  unapprovedDeployments: z.enum(['notify', 'follow-up']).optional(),
+  unapprovedDeployments: z.optional(z.enum(['notify', 'follow-up'])),
   /** Lifecycle stages governed by modelgate: stage name (as in ModelLifeCycle.Stage, exact case) → its section. */
   // Keys are checked with the other cross-field problems (stagesProblems), so that a bad name is
   // named with its reason even when a section fails too.
-  stages: z.record(z.string(), StageSectionSchema).optional(),
+  stages: z.optional(z.record(z.string(), StageSectionSchema)),
 });
 export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 

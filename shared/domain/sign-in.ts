@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import type { KeyRing } from './token.js';
 
 /**
@@ -37,23 +37,23 @@ export const SIGN_IN_ATTEMPT_SECONDS = 10 * 60;
 export const DECISION_WINDOW_SECONDS = 15 * 60;
 
 const SignInAttemptSchema = z.object({
-  token: z.string().min(1).max(2048),
-  state: z.string().min(16).max(256),
-  nonce: z.string().min(16).max(256),
-  codeVerifier: z.string().min(43).max(128),
-  maxAgeSeconds: z.number().int().min(0),
+  token: z.string().check(z.minLength(1), z.maxLength(2048)),
+  state: z.string().check(z.minLength(16), z.maxLength(256)),
+  nonce: z.string().check(z.minLength(16), z.maxLength(256)),
+  codeVerifier: z.string().check(z.minLength(43), z.maxLength(128)),
+  maxAgeSeconds: z.int().check(z.gte(0)),
 });
 export type SignInAttempt = z.infer<typeof SignInAttemptSchema>;
 
 const SessionSchema = z.object({
-  issuer: z.string().min(1).max(2048),
-  subject: z.string().min(1).max(512),
+  issuer: z.string().check(z.minLength(1), z.maxLength(2048)),
+  subject: z.string().check(z.minLength(1), z.maxLength(512)),
   /** The configured identity claim's value (verified), lower-cased; absent when the provider gave none. */
-  identity: z.string().min(1).max(512).optional(),
+  identity: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
   /** Epoch seconds. */
-  authTime: z.number().int().min(0),
+  authTime: z.int().check(z.gte(0)),
   /** The link the session was made for, when it serves one decision only. */
-  linkId: z.string().min(1).max(128).optional(),
+  linkId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
 });
 export type Session = z.infer<typeof SessionSchema>;
 
@@ -72,7 +72,7 @@ async function seal(ring: KeyRing, purpose: Purpose, payload: Record<string, unk
 }
 
 /** The payload of a sealed cookie, or undefined when it is absent, forged, expired or sealed under a key the ring no longer holds. */
-async function unseal<T>(ring: KeyRing, purpose: Purpose, value: string | undefined, nowSeconds: number, schema: z.ZodType<T>): Promise<T | undefined> {
+async function unseal<T>(ring: KeyRing, purpose: Purpose, value: string | undefined, nowSeconds: number, schema: z.ZodMiniType<T>): Promise<T | undefined> {
   if (!value || value.length > 4096) return undefined;
   for (const key of [ring.current, ring.previous]) {
     if (!key) continue;

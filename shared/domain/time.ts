@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 
 /**
  * SageMaker's events carry timestamps as ISO strings, epoch-millisecond numbers and
@@ -32,18 +32,24 @@ function normaliseEpoch(n: number): number {
   return n < 1e11 ? Math.round(n * 1000) : Math.round(n);
 }
 
-export const TimestampSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseTimestamp(v);
-  if (ms === undefined) {
-    // The value is quoted only up to 40 characters: an error message is not a place for a whole payload.
-    const shown = JSON.stringify(v);
-    ctx.addIssue({
-      code: 'custom',
-      message: `not a timestamp: ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+export const TimestampSchema = z.pipe(
+  z.union([z.string(), z.number()]),
+  z.transform((v: string | number, ctx) => {
+    const ms = parseTimestamp(v);
+    if (ms === undefined) {
+      // The value is quoted only up to 40 characters: an error message is not a place for a whole payload.
+      const shown = JSON.stringify(v);
+      // zod/mini hands a transform the bare parse payload (no `addIssue`): the issue is pushed as
+      // classic zod's `ctx.addIssue` pushed it, with the input.
+      ctx.issues.push({
+        code: 'custom',
+        message: `not a timestamp: ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}`,
+        input: v,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+);
 
 export const iso = (ms: number): string => new Date(ms).toISOString();

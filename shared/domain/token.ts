@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 
 /**
  * The signed review token: the last path segment of a reviewer's personal link
@@ -73,12 +73,12 @@ const MODEL_PACKAGE_ARN = /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-pac
 const MAX_EPOCH_SECONDS = 1e11;
 
 const ClaimFields = {
-  linkId: z.string().min(1).max(128),
-  reviewId: z.string().min(1).max(128),
-  modelPackageArn: z.string().max(1024).regex(MODEL_PACKAGE_ARN, 'must be a SageMaker model package ARN'),
-  version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  reviewerHash: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters'),
-  expiresAt: z.number().int().min(1).lt(MAX_EPOCH_SECONDS, 'must be epoch seconds, not milliseconds'),
+  linkId: z.string().check(z.minLength(1), z.maxLength(128)),
+  reviewId: z.string().check(z.minLength(1), z.maxLength(128)),
+  modelPackageArn: z.string().check(z.maxLength(1024), z.regex(MODEL_PACKAGE_ARN, 'must be a SageMaker model package ARN')),
+  version: z.int().check(z.gte(1), z.lte(Number.MAX_SAFE_INTEGER)),
+  reviewerHash: z.string().check(z.regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters')),
+  expiresAt: z.int().check(z.gte(1), z.lt(MAX_EPOCH_SECONDS, 'must be epoch seconds, not milliseconds')),
 };
 
 /** The payload as it travels: short keys, and nothing else (a strict object). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import { REVIEW_LINKS_SCOPE, TRAINING_SCOPE, groupScope, type AuditEntry } from '../domain/audit.js';
 import { ValidationError } from '../domain/errors.js';
 import { parsePayload, payloadProblems } from '../domain/payload.js';
@@ -11,22 +11,22 @@ import { auditEntryView, checkpointView } from './views.js';
 
 const ISO = z.iso.datetime({ offset: true });
 const Range = {
-  from: ISO.optional(),
-  to: ISO.optional(),
-  limit: z.number().int().min(1).max(500).default(50),
-  cursor: z.string().min(1).max(4096).optional(),
+  from: z.optional(ISO),
+  to: z.optional(ISO),
+  limit: z._default(z.int().check(z.gte(1), z.lte(500)), 50),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
   /** With each entry, its inclusion proof against the latest checkpoint. */
-  proofs: z.boolean().default(false),
+  proofs: z._default(z.boolean(), false),
 };
 
 const TRAIL_FORMS = {
-  modelPackageArn: z.strictObject({ modelPackageArn: z.string().regex(/:model-package\/[^/]+\/\d+$/, 'must be a versioned model package ARN').describe('a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)'), ...Range }),
+  modelPackageArn: z.strictObject({ modelPackageArn: z.string().check(z.regex(/:model-package\/[^/]+\/\d+$/, 'must be a versioned model package ARN'), z.describe('a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)')), ...Range }),
   modelPackageGroupName: z.strictObject({ modelPackageGroupName: GroupNameSchema, ...Range }),
   scope: z.strictObject({ scope: z.enum([TRAINING_SCOPE, REVIEW_LINKS_SCOPE]), ...Range }),
 };
 const TrailRequestSchema = z.union([TRAIL_FORMS.modelPackageArn, TRAIL_FORMS.modelPackageGroupName, TRAIL_FORMS.scope]);
 
-const parse = <T extends z.ZodType>(schema: T, payload: unknown, subject: string): z.infer<T> => parsePayload(schema, payload ?? {}, subject);
+const parse = <T extends z.core.$ZodType>(schema: T, payload: unknown, subject: string): z.infer<T> => parsePayload(schema, payload ?? {}, subject);
 
 /**
  * A trail request names exactly one of its three subjects. zod's answer for the union is a bare
@@ -128,7 +128,7 @@ async function withProofs(log: AuditLogStore, entries: readonly AuditEntry[]): P
 
 const VerifyRequestSchema = z.strictObject({
   /** Also every checkpoint in the bucket, each against the one before (consistency), not only the newest. */
-  full: z.boolean().default(false),
+  full: z._default(z.boolean(), false),
 });
 
 export interface AuditWindow {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import { auditEntries, groupScope } from '../domain/audit.js';
 import {
   DEPLOYMENTS_SCOPE,
@@ -145,10 +145,10 @@ function stripRev(v: ModelVersion & { rev: number }): ModelVersion {
 }
 
 const ListRequestSchema = z.strictObject({
-  limit: z.number().int().min(1).max(100).default(50),
-  cursor: z.string().min(1).max(4096).optional(),
+  limit: z._default(z.int().check(z.gte(1), z.lte(100)), 50),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
   /** Also the unapproved deployments of groups whose policy only notifies (and of no group). */
-  all: z.boolean().default(false),
+  all: z._default(z.boolean(), false),
 });
 
 export interface UnapprovedDeploymentRow {

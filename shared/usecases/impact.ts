@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import { clientToken, fitDescription } from '../domain/effects.js';
 import { parsePayload } from '../domain/payload.js';
 import { parseS3Uri } from '../domain/lineage.js';
@@ -15,19 +15,23 @@ function endpointArnOf(modelPackageArn: string, endpoint: string): string {
 const RequestSchema = z
   .strictObject({
     /** An object's URI or a prefix (`s3://bucket/path/`): everything under it counts. */
-    s3Uri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3:// URI or prefix').describe('an s3:// URI or prefix (s3://bucket/path/)'),
-    limit: z.number().int().min(1).max(100).default(100),
-    cursor: z.string().min(1).max(4096).optional(),
-    revoke: z.boolean().default(false),
-    reason: z.string().min(1).max(512).optional(),
-    changedBy: z.string().min(1).max(256).optional(),
-    dryRun: z.boolean().default(false),
+    s3Uri: z
+      .string()
+      .check(z.regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3:// URI or prefix'), z.describe('an s3:// URI or prefix (s3://bucket/path/)')),
+    limit: z._default(z.int().check(z.gte(1), z.lte(100)), 100),
+    cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
+    revoke: z._default(z.boolean(), false),
+    reason: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
+    changedBy: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+    dryRun: z._default(z.boolean(), false),
   })
-  .superRefine((r, ctx) => {
-    if (r.revoke && !r.reason) ctx.addIssue({ code: 'custom', path: ['reason'], message: 'a revocation needs a reason' });
-    if (r.revoke && !r.changedBy) ctx.addIssue({ code: 'custom', path: ['changedBy'], message: 'a revocation needs changedBy' });
-    if (r.revoke && r.cursor) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'a revocation covers every page; it takes no cursor' });
-  });
+  .check(
+    z.superRefine((r, ctx) => {
+      if (r.revoke && !r.reason) ctx.addIssue({ code: 'custom', path: ['reason'], message: 'a revocation needs a reason' });
+      if (r.revoke && !r.changedBy) ctx.addIssue({ code: 'custom', path: ['changedBy'], message: 'a revocation needs changedBy' });
+      if (r.revoke && r.cursor) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'a revocation covers every page; it takes no cursor' });
+    }),
+  );
 
 export interface ImpactReport {
   s3Uri: string;

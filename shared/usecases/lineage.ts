@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import type { AuditEntry } from '../domain/audit.js';
 import { NotFound, ValidationError } from '../domain/errors.js';
 import { payloadProblems } from '../domain/payload.js';
@@ -10,10 +10,15 @@ import type { Deps } from '../ports.js';
 import { parseDeploymentKey } from '../domain/deployment.js';
 import { auditEntryView, decisionView, gateView, reviewView, trainingJobView, versionFactsView } from './views.js';
 
-/** By model package ARN, or by group and version. */
+/**
+ * By model package ARN, or by group and version. `version` is `z.number()` with `z.int()` as a
+ * check (as classic zod's `.int()` was), not the `z.int()` schema: a fractional version's issue then
+ * comes from the check, which has no description, and reads "must be an integer", not "must be a
+ * version number".
+ */
 export const VersionRefSchema = z.union([
-  z.strictObject({ modelPackageArn: z.string().regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[^/]+\/\d+$/, 'must be a versioned model package ARN').describe('a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)') }),
-  z.strictObject({ modelPackageGroupName: GroupNameSchema, version: z.number().int().min(1).describe('a version number (1, 2, …)') }),
+  z.strictObject({ modelPackageArn: z.string().check(z.regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[^/]+\/\d+$/, 'must be a versioned model package ARN'), z.describe('a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)')) }),
+  z.strictObject({ modelPackageGroupName: GroupNameSchema, version: z.number().check(z.int(), z.gte(1), z.describe('a version number (1, 2, …)')) }),
 ]);
 export type VersionRef = z.infer<typeof VersionRefSchema>;
 
@@ -31,7 +36,7 @@ export function parseVersionRef(payload: unknown, subject: string): { group: str
  * What is wrong with a version reference, said the way an operator can act on it: zod's answer for
  * a union is "Invalid input" at the root, so the form the payload meant is parsed on its own.
  */
-export function versionRefProblems(payload: unknown, [byArn, byName]: readonly [z.ZodType, z.ZodType] = VersionRefSchema.options): string[] {
+export function versionRefProblems(payload: unknown, [byArn, byName]: readonly [z.core.$ZodType, z.core.$ZodType] = VersionRefSchema.def.options): string[] {
   const fields = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? Object.keys(payload) : [];
   const byArnMeant = fields.includes('modelPackageArn');
   const byNameMeant = fields.includes('modelPackageGroupName') || fields.includes('version');

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import { REVIEW_LINKS_SCOPE, auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, type SideEffect } from '../domain/effects.js';
 import { ModelgateError, NotFound, SideEffectFailed } from '../domain/errors.js';
@@ -128,20 +128,25 @@ async function targetReview(
 // Operators: reissueLink, reopenReview
 // ---------------------------------------------------------------------------------------------
 
-const MODEL_PACKAGE_ARN = z.string().regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[^/]+\/\d+$/, 'must be a versioned model package ARN').describe('a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)');
-const ChangedBy = z.string().min(1).max(256).describe('who asks for the change (an IAM principal ARN or a name)');
+const MODEL_PACKAGE_ARN = z
+  .string()
+  .check(
+    z.regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[^/]+\/\d+$/, 'must be a versioned model package ARN'),
+    z.describe('a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)'),
+  );
+const ChangedBy = z.string().check(z.minLength(1), z.maxLength(256), z.describe('who asks for the change (an IAM principal ARN or a name)'));
 
 const ReissueRequestSchema = z.strictObject({
   modelPackageArn: MODEL_PACKAGE_ARN,
-  reviewer: z.email().describe('the reviewer\'s email address'),
+  reviewer: z.email().check(z.describe('the reviewer\'s email address')),
   changedBy: ChangedBy,
-  reason: z.string().max(1024).optional(),
+  reason: z.optional(z.string().check(z.maxLength(1024))),
 });
 
 const ReopenRequestSchema = z.strictObject({
   modelPackageArn: MODEL_PACKAGE_ARN,
   changedBy: ChangedBy,
-  reason: z.string().max(1024).optional(),
+  reason: z.optional(z.string().check(z.maxLength(1024))),
 });
 
 export interface ReissueLinkResult {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import { SideEffectFailed, ValidationError } from '../domain/errors.js';
 import {
   buildModelCard,
@@ -14,13 +14,13 @@ import { VersionRefSchema, lineageDocument, versionRefProblems } from './lineage
 
 const Options = {
   /** Create or update the SageMaker model card `<group>-v<version>` too. Default false. */
-  pushToSageMaker: z.boolean().optional(),
+  pushToSageMaker: z.optional(z.boolean()),
   /** What to return. Default both. */
-  format: z.enum(['json', 'markdown', 'both']).optional(),
+  format: z.optional(z.enum(['json', 'markdown', 'both'])),
 };
-const [ByArn, ByName] = VersionRefSchema.options;
-const ByArnRequest = ByArn.extend(Options);
-const ByNameRequest = ByName.extend(Options);
+const [ByArn, ByName] = VersionRefSchema.def.options;
+const ByArnRequest = z.extend(ByArn, Options);
+const ByNameRequest = z.extend(ByName, Options);
 
 export const ExportModelCardRequestSchema = z.union([ByArnRequest, ByNameRequest]);
 export type ExportModelCardRequest = z.infer<typeof ExportModelCardRequestSchema>;

@@ -1,10 +1,10 @@
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import { parsePayload } from '../domain/payload.js';
 import type { Deps, Page } from '../ports.js';
 
 const RequestSchema = z.strictObject({
-  limit: z.number().int().min(1).max(100).default(25),
-  cursor: z.string().min(1).max(2048).optional(),
+  limit: z._default(z.int().check(z.gte(1), z.lte(100)), 25),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
 });
 
 export interface PendingReview {

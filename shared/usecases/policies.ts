@@ -3,7 +3,7 @@ import { NotFound } from '../domain/errors.js';
 import { parsePayload } from '../domain/payload.js';
 import { GroupNameSchema, nextPolicyVersion, parsePolicyInput, reviewersFor, type PolicyVersion } from '../domain/policy.js';
 import type { Deps } from '../ports.js';
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import { untilCommitted } from './retry.js';
 import { openReviewChangeView, updateOpenReviews, type OpenReviewChange } from './reviewers.js';
 import { policyView } from './views.js';
@@ -65,7 +65,7 @@ export async function putPolicy(deps: Deps, payload: unknown): Promise<PutPolicy
 const GetPolicyRequestSchema = z.strictObject({
   modelPackageGroupName: GroupNameSchema,
   /** A version number, or `all` for every version, newest first. Default: the current one. */
-  version: z.union([z.number().int().min(1), z.literal('all')]).optional(),
+  version: z.optional(z.union([z.int().check(z.gte(1)), z.literal('all')])),
 });
 
 export async function getPolicy(

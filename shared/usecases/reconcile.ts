@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import { ValidationError, assertIsError, describeIssues } from '../domain/errors.js';
 import { GroupNameSchema } from '../domain/policy.js';
 import type { Deps, ModelPackageSummary } from '../ports.js';
@@ -17,9 +17,9 @@ import { IncompleteRun, failuresOf, type RunFailure } from './runs.js';
 
 const ReconcileRequestSchema = z.strictObject({
   /** One group; default: every governed group (every group with a policy). */
-  modelPackageGroupName: GroupNameSchema.optional(),
+  modelPackageGroupName: z.optional(GroupNameSchema),
   /** Report only: no SageMaker call but List, no write. */
-  dryRun: z.boolean().optional(),
+  dryRun: z.optional(z.boolean()),
 });
 export type ReconcileRequest = z.infer<typeof ReconcileRequestSchema>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schemas/zod.js';
 import { auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, type SideEffect } from '../domain/effects.js';
 import { NotFound, SideEffectFailed } from '../domain/errors.js';
@@ -13,11 +13,11 @@ import { ordered, policyView } from './views.js';
 
 const RequestSchema = z.strictObject({
   modelPackageGroupName: GroupNameSchema,
-  reviewer: z.email().describe('the reviewer\'s email address'),
+  reviewer: z.email().check(z.describe('the reviewer\'s email address')),
   /** Optional: the approvals needed after the change (removing a reviewer may require lowering it). */
-  requiredApprovals: z.number().int().min(1).optional(),
-  changedBy: z.string().min(1).max(256).describe('who makes the change (an IAM principal ARN or a name)'),
-  reason: z.string().max(1024).optional(),
+  requiredApprovals: z.optional(z.int().check(z.gte(1))),
+  changedBy: z.string().check(z.minLength(1), z.maxLength(256), z.describe('who makes the change (an IAM principal ARN or a name)')),
+  reason: z.optional(z.string().check(z.maxLength(1024))),
 });
 type Request = z.infer<typeof RequestSchema>;
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import middy from '@middy/core';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import fc from 'fast-check';
-import type { z } from 'zod';
+import type * as z from '../../shared/schemas/zod.js';
 import { ValidationError } from '../../shared/domain/errors.js';
 import { trainingJobFromDetail } from '../../shared/domain/lineage.js';
 import { MAX_TIME_MS, TimestampSchema, iso, parseTimestamp } from '../../shared/domain/time.js';
@@ -24,7 +24,7 @@ const EVENTS = join(process.cwd(), 'events');
 const sample = (file: string): Json => JSON.parse(readFileSync(join(EVENTS, file), 'utf8'));
 
 /** The handlers' parse path, with the use case replaced by the identity. */
-const parsePath = <S extends z.ZodType>(schema: S, subject: string) =>
+const parsePath = <S extends z.core.$ZodType>(schema: S, subject: string) =>
   middy()
     .use(typedErrors(subject))
     .use(parser({ schema }))
