@@ -1,9 +1,10 @@
 import * as z from './schemas/zod.js';
+import { schema } from './schemas/zod.js';
 
 /** An empty variable is an absent one (serverless.yml writes '' for a stage that has none). */
 // (classic zod's `z.preprocess(fn, schema)` is this pipe: zod/mini has no `preprocess`.)
 const blankIsAbsent = () => z.transform((v: unknown) => (v === '' ? undefined : v));
-const optionalSetting = z.pipe(blankIsAbsent(), z.optional(z.string().check(z.minLength(1))));
+const optionalSetting = /* @__PURE__ */ schema(() => z.pipe(blankIsAbsent(), z.optional(z.string().check(z.minLength(1)))));
 
 /**
  * The organisation on every page and message (serverless.yml params organisationName and
@@ -11,8 +12,8 @@ const optionalSetting = z.pipe(blankIsAbsent(), z.optional(z.string().check(z.mi
  * absent is allowed here; given but empty or malformed fails the cold start with the variable's
  * name, because a page or message without a trustworthy sender would look like phishing.
  */
-const organisationName = z.optional(z.string().check(z.trim(), z.minLength(1, 'is empty: set the stage parameter organisationName'), z.maxLength(120)));
-const organisationContact = z.optional(
+const organisationName = /* @__PURE__ */ schema(() => z.optional(z.string().check(z.trim(), z.minLength(1, 'is empty: set the stage parameter organisationName'), z.maxLength(120))));
+const organisationContact = /* @__PURE__ */ schema(() => z.optional(
   z
     .string()
     .check(
@@ -21,13 +22,13 @@ const organisationContact = z.optional(
       z.maxLength(254),
       z.refine((v) => z.email().safeParse(v).success || z.url({ protocol: /^https?$/ }).safeParse(v).success, 'must be an email address or an http(s) URL'),
     ),
-);
+));
 
 /**
  * The environment, read and checked once per cold start. A missing or malformed variable fails
  * the cold start with its name, rather than a later call with an obscure error.
  */
-const EnvSchema = z.object({
+const EnvSchema = /* @__PURE__ */ schema(() => z.object({
   TABLE_NAME: z.string().check(z.minLength(1)),
   REVIEWERS_TOPIC_ARN: z.string().check(z.minLength(1)),
   GOVERNANCE_TOPIC_ARN: z.string().check(z.minLength(1)),
@@ -62,7 +63,7 @@ const EnvSchema = z.object({
   /** Who sends the pages and messages, and whom a reviewer asks about one (shared/domain/organisation.ts). */
   ORGANISATION_NAME: organisationName,
   ORGANISATION_CONTACT: organisationContact,
-});
+}));
 export type Config = z.infer<typeof EnvSchema>;
 
 /** The settings that only some functions need. */

@@ -13,13 +13,14 @@ import { ValidationError, describeIssues } from '../domain/errors.js';
 import { sageMakerEndpoints } from './sagemaker-endpoints.js';
 import type { ModelPackageBrief, ModelPackageSummary, Registry } from '../ports.js';
 import * as z from '../schemas/zod.js';
+import { schema } from '../schemas/zod.js';
 import { ApprovalStatuses, ModelPackageDetailSchema, TrainingJobDetailSchema, type ApprovalStatus } from '../schemas/events.js';
 
 /** ListTags' answer, as far as modelgate reads it. */
-const ListTagsAnswerSchema = z.looseObject({
+const ListTagsAnswerSchema = /* @__PURE__ */ schema(() => z.looseObject({
   Tags: z.optional(z.array(z.looseObject({ Key: z.string().check(z.minLength(1)), Value: z.string() }))),
   NextToken: z.optional(z.string()),
-});
+}));
 
 /** BatchDescribeModelPackage's limit on ARNs per request (ModelPackageArnList: 1–100 items, API reference). */
 export const BATCH_DESCRIBE_ARNS = 100;
@@ -31,7 +32,7 @@ export const BATCH_DESCRIBE_ARNS = 100;
  * ModelPackageRegistrationType; it has no LastModifiedTime, ModelMetrics, MetadataProperties,
  * CustomerMetadataProperties, ApprovalDescription, CreatedBy or LastModifiedBy.
  */
-const BatchDescribeAnswerSchema = z.looseObject({
+const BatchDescribeAnswerSchema = /* @__PURE__ */ schema(() => z.looseObject({
   ModelPackageSummaries: z.optional(
     z.record(
       z.string(),
@@ -46,7 +47,7 @@ const BatchDescribeAnswerSchema = z.looseObject({
     ),
   ),
   BatchDescribeModelPackageErrorMap: z.optional(z.record(z.string(), z.looseObject({ ErrorCode: z.string(), ErrorResponse: z.string() }))),
-});
+}));
 
 /** SageMaker answers an unknown name with ValidationException "…not found" (some calls: ResourceNotFound). */
 const isNotFound = (e: unknown): boolean =>

@@ -1,4 +1,5 @@
 import * as z from '../schemas/zod.js';
+import { schema } from '../schemas/zod.js';
 import type { LineageDocument } from '../usecases/lineage.js';
 
 /**
@@ -8,12 +9,12 @@ import type { LineageDocument } from '../usecases/lineage.js';
  * document, `toSageMakerContent` into the SageMaker model card JSON schema (for CreateModelCard).
  */
 
-const Iso = z.iso.datetime({ offset: true });
-const StringMap = z.record(z.string(), z.string());
-const Positive = z.int().check(z.gte(1));
-const Count = z.int().check(z.gte(0));
+const Iso = /* @__PURE__ */ schema(() => z.iso.datetime({ offset: true }));
+const StringMap = /* @__PURE__ */ schema(() => z.record(z.string(), z.string()));
+const Positive = /* @__PURE__ */ schema(() => z.int().check(z.gte(1)));
+const Count = /* @__PURE__ */ schema(() => z.int().check(z.gte(0)));
 
-export const ModelCardSchema = z.strictObject({
+export const ModelCardSchema = /* @__PURE__ */ schema(() => z.strictObject({
   schema: z.literal('modelgate.model-card/1'),
   generatedAt: Iso,
   model: z.strictObject({
@@ -98,7 +99,7 @@ export const ModelCardSchema = z.strictObject({
     /** Their positions in the Merkle log (the sequenced ones), for inclusion proofs. */
     logIndexes: z.array(Count),
   }),
-});
+}));
 export type ModelCard = z.infer<typeof ModelCardSchema>;
 
 export const INTENDED_USE_KEY = 'intended_use';
@@ -284,10 +285,10 @@ const Text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max))
 const Pattern = (max: number) => z.string().check(z.regex(new RegExp(`^[^\\n\\r\\u0085\\u2028\\u2029]{1,${max}}$`, 'u'), `must be 1–${max} characters on one line`));
 const CUSTOM_KEY = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const L = MODEL_CARD_LIMITS;
-const Uris = z.array(Text(L.uri)).check(z.maxLength(L.uris));
+const Uris = /* @__PURE__ */ schema(() => z.array(Text(L.uri)).check(z.maxLength(L.uris)));
 
 /** The parts of SageMaker's model card JSON schema that modelgate fills, with their published limits. */
-export const SageMakerCardContentSchema = z
+export const SageMakerCardContentSchema = /* @__PURE__ */ schema(() => z
   .strictObject({
     model_overview: z.strictObject({
       model_description: z.optional(Text(L.description)),
@@ -337,7 +338,7 @@ export const SageMakerCardContentSchema = z
       const length = JSON.stringify(content).length;
       if (length > L.content) ctx.addIssue({ code: 'custom', message: `Content is ${length} characters; SageMaker allows at most ${L.content}` });
     }),
-  );
+  ));
 export type SageMakerCardContent = z.infer<typeof SageMakerCardContentSchema>;
 
 /** Lone surrogates (not characters at all) become U+FFFD; paired ones are one code point and stay. */

@@ -1,5 +1,6 @@
 import canonicalize from 'canonicalize';
 import * as z from '../schemas/zod.js';
+import { schema } from '../schemas/zod.js';
 import { ValidationError, describeIssues } from './errors.js';
 import { operatorErrors } from './payload.js';
 import { STAGE_NAME, StageNameSchema } from '../schemas/events.js';
@@ -12,18 +13,18 @@ export const Comparisons = ['>=', '>', '<=', '<', '=='] as const;
 export type Comparison = (typeof Comparisons)[number];
 
 // SageMaker's group-name rule: 1-63 characters, alphanumerics and hyphens, no leading hyphen.
-export const GroupNameSchema = z
+export const GroupNameSchema = /* @__PURE__ */ schema(() => z
   .string()
-  .check(z.regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'must be a SageMaker model package group name'), z.describe('a model package group name'));
+  .check(z.regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'must be a SageMaker model package group name'), z.describe('a model package group name')));
 
-export const MetricRuleSchema = z.strictObject({
+export const MetricRuleSchema = /* @__PURE__ */ schema(() => z.strictObject({
   /** `validation:auc` for a training job metric; a dotted path for a report (`binary_classification_metrics.auc`). */
   metric: z.string().check(z.minLength(1), z.maxLength(255)),
   source: z.enum(MetricSources),
   comparison: z.enum(Comparisons),
   // zod 4's number already refuses Infinity and NaN.
   threshold: z.number(),
-});
+}));
 export type MetricRule = z.infer<typeof MetricRuleSchema>;
 
 /**
@@ -49,15 +50,15 @@ export const MAX_PATTERN_LENGTH = 512;
 // No white space or control characters: neither occurs in an ARN or a Studio profile name, and a
 // stray one would make a pattern that silently matches nothing.
 const PATTERN_CHARS = /^[^\s\p{C}]+$/u;
-const patternSchema = z.string().check(
+const patternSchema = /* @__PURE__ */ schema(() => z.string().check(
   z.minLength(1, 'must not be empty'),
   z.maxLength(MAX_PATTERN_LENGTH, `at most ${MAX_PATTERN_LENGTH} characters`),
   z.regex(PATTERN_CHARS, 'must not contain white space or control characters'),
   // `*` alone (or `arn:*`) would make everyone this person: a typo, not a mapping.
   z.refine((p) => p.replace(/[*:]/g, '').replace(/^arn/, '') !== '', 'must name something besides wildcards'),
-);
+));
 
-export const IdentityEntrySchema = z.strictObject({
+export const IdentityEntrySchema = /* @__PURE__ */ schema(() => z.strictObject({
   /** IAM principal ARN patterns (`*` matches any run of characters), e.g. `arn:aws:sts::123456789012:assumed-role/DataScientist/alice@acme-bank.example`. */
   iamPrincipals: z._default(
     z
@@ -79,7 +80,7 @@ export const IdentityEntrySchema = z.strictObject({
       .check(z.maxLength(MAX_PRINCIPALS_PER_PERSON, `at most ${MAX_PRINCIPALS_PER_PERSON} profiles`)),
     [],
   ),
-});
+}));
 export type IdentityEntry = z.infer<typeof IdentityEntrySchema>;
 /** Reviewer (or registrant, or trainer) email → the principals that are this person. */
 export type IdentityMap = Record<string, IdentityEntry>;
@@ -100,7 +101,7 @@ export const MAX_STAGES = 10;
  * is gated by `rules` and reviewed by `reviewers`; the review's decision sets `approvedStatus` or
  * `rejectedStatus`. The names mirror the top-level policy's.
  */
-export const StageSectionSchema = z.strictObject({
+export const StageSectionSchema = /* @__PURE__ */ schema(() => z.strictObject({
   rules: z.array(MetricRuleSchema).check(z.minLength(1, 'a stage needs at least one metric rule'), z.maxLength(MAX_RULES, `at most ${MAX_RULES} rules`)),
   reviewers: z.array(z.email()).check(z.minLength(1, 'a stage needs at least one reviewer'), z.maxLength(MAX_REVIEWERS, `at most ${MAX_REVIEWERS} reviewers`)),
   requiredApprovals: z.int().check(z.gte(1)),
@@ -112,11 +113,11 @@ export const StageSectionSchema = z.strictObject({
   approvedStatus: z._default(StageNameSchema, 'Approved'),
   /** The StageStatus a failed gate or a Reject sets. */
   rejectedStatus: z._default(StageNameSchema, 'Rejected'),
-});
+}));
 export type StageSection = z.infer<typeof StageSectionSchema>;
 
 /** What an operator sends to `putPolicy`. */
-export const PolicyInputSchema = z.strictObject({
+export const PolicyInputSchema = /* @__PURE__ */ schema(() => z.strictObject({
   modelPackageGroupName: GroupNameSchema,
   rules: z
     .array(MetricRuleSchema)
@@ -160,7 +161,7 @@ export const PolicyInputSchema = z.strictObject({
   // Keys are checked with the other cross-field problems (stagesProblems), so that a bad name is
   // named with its reason even when a section fails too.
   stages: z.optional(z.record(z.string(), StageSectionSchema)),
-});
+}));
 export type PolicyInput = z.infer<typeof PolicyInputSchema>;
 
 export interface PolicyVersion extends Omit<PolicyInput, 'changedBy' | 'reason'> {

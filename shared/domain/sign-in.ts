@@ -1,6 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
 import * as z from '../schemas/zod.js';
+import { schema } from '../schemas/zod.js';
 import type { KeyRing } from './token.js';
 
 /**
@@ -36,16 +37,16 @@ export const SIGN_IN_ATTEMPT_SECONDS = 10 * 60;
  */
 export const DECISION_WINDOW_SECONDS = 15 * 60;
 
-const SignInAttemptSchema = z.object({
+const SignInAttemptSchema = /* @__PURE__ */ schema(() => z.object({
   token: z.string().check(z.minLength(1), z.maxLength(2048)),
   state: z.string().check(z.minLength(16), z.maxLength(256)),
   nonce: z.string().check(z.minLength(16), z.maxLength(256)),
   codeVerifier: z.string().check(z.minLength(43), z.maxLength(128)),
   maxAgeSeconds: z.int().check(z.gte(0)),
-});
+}));
 export type SignInAttempt = z.infer<typeof SignInAttemptSchema>;
 
-const SessionSchema = z.object({
+const SessionSchema = /* @__PURE__ */ schema(() => z.object({
   issuer: z.string().check(z.minLength(1), z.maxLength(2048)),
   subject: z.string().check(z.minLength(1), z.maxLength(512)),
   /** The configured identity claim's value (verified), lower-cased; absent when the provider gave none. */
@@ -54,7 +55,7 @@ const SessionSchema = z.object({
   authTime: z.int().check(z.gte(0)),
   /** The link the session was made for, when it serves one decision only. */
   linkId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
-});
+}));
 export type Session = z.infer<typeof SessionSchema>;
 
 type Purpose = 'sign-in' | 'session';

@@ -1,4 +1,5 @@
 import * as z from '../schemas/zod.js';
+import { schema } from '../schemas/zod.js';
 
 /**
  * SageMaker's events carry timestamps as ISO strings, epoch-millisecond numbers and
@@ -32,7 +33,7 @@ function normaliseEpoch(n: number): number {
   return n < 1e11 ? Math.round(n * 1000) : Math.round(n);
 }
 
-export const TimestampSchema = z.pipe(
+export const TimestampSchema = /* @__PURE__ */ schema(() => z.pipe(
   z.union([z.string(), z.number()]),
   z.transform((v: string | number, ctx) => {
     const ms = parseTimestamp(v);
@@ -50,6 +51,6 @@ export const TimestampSchema = z.pipe(
     }
     return ms;
   }),
-);
+));
 
 export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from '../schemas/zod.js';
+import { schema } from '../schemas/zod.js';
 
 /**
  * The signed review token: the last path segment of a reviewer's personal link
@@ -82,14 +83,14 @@ const ClaimFields = {
 };
 
 /** The payload as it travels: short keys, and nothing else (a strict object). */
-const PayloadSchema = z.strictObject({
+const PayloadSchema = /* @__PURE__ */ schema(() => z.strictObject({
   l: ClaimFields.linkId,
   r: ClaimFields.reviewId,
   p: ClaimFields.modelPackageArn,
   v: ClaimFields.version,
   u: ClaimFields.reviewerHash,
   x: ClaimFields.expiresAt,
-});
+}));
 type Payload = z.infer<typeof PayloadSchema>;
 
 /** sha256 hex of the trimmed, lowercased email, first 32 hex characters (128 bits). */

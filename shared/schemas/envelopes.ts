@@ -1,4 +1,5 @@
 import * as z from './zod.js';
+import { schema } from './zod.js';
 
 /**
  * The AWS envelopes modelgate's functions receive, in zod/mini: an EventBridge event and a DynamoDB
@@ -10,7 +11,7 @@ import * as z from './zod.js';
  * issue 12. Powertools' parser middleware takes any Standard Schema, so these plug into it as
  * Powertools' own do.
  */
-export const EventBridgeEnvelope = z.object({
+export const EventBridgeEnvelope = /* @__PURE__ */ schema(() => z.object({
   version: z.string(),
   id: z.string(),
   source: z.string(),
@@ -21,10 +22,10 @@ export const EventBridgeEnvelope = z.object({
   'detail-type': z.string(),
   detail: z.unknown(),
   'replay-name': z.optional(z.string()),
-});
+}));
 
 /** A DynamoDB Streams change record, its keys and images as DynamoDB sent them (marshalled). */
-export const DynamoDBStreamChange = z.object({
+export const DynamoDBStreamChange = /* @__PURE__ */ schema(() => z.object({
   ApproximateCreationDateTime: z.optional(z.number()),
   Keys: z.record(z.string(), z.record(z.string(), z.any())),
   NewImage: z.optional(z.record(z.string(), z.any())),
@@ -32,10 +33,10 @@ export const DynamoDBStreamChange = z.object({
   SequenceNumber: z.string(),
   SizeBytes: z.number(),
   StreamViewType: z.enum(['NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES', 'KEYS_ONLY']),
-});
+}));
 
 /** One record of a DynamoDB Streams event (Lambda's event source mapping). */
-export const DynamoDBStreamRecord = z.object({
+export const DynamoDBStreamRecord = /* @__PURE__ */ schema(() => z.object({
   eventID: z.string(),
   eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
   eventVersion: z.string(),
@@ -44,4 +45,4 @@ export const DynamoDBStreamRecord = z.object({
   eventSourceARN: z.string(),
   dynamodb: DynamoDBStreamChange,
   userIdentity: z.optional(z.object({ type: z.enum(['Service']), principalId: z.literal('dynamodb.amazonaws.com') })),
-});
+}));

@@ -1,4 +1,5 @@
 import * as z from '../schemas/zod.js';
+import { schema } from '../schemas/zod.js';
 import { REVIEW_LINKS_SCOPE, TRAINING_SCOPE, groupScope, type AuditEntry } from '../domain/audit.js';
 import { ValidationError } from '../domain/errors.js';
 import { parsePayload, payloadProblems } from '../domain/payload.js';
@@ -9,7 +10,7 @@ import type { AuditLogStore, CheckpointBucket, CheckpointSigner, ExportSink, Ite
 import type { Clock, Deps, Page } from '../ports.js';
 import { auditEntryView, checkpointView } from './views.js';
 
-const ISO = z.iso.datetime({ offset: true });
+const ISO = /* @__PURE__ */ schema(() => z.iso.datetime({ offset: true }));
 const Range = {
   from: z.optional(ISO),
   to: z.optional(ISO),
@@ -24,7 +25,7 @@ const TRAIL_FORMS = {
   modelPackageGroupName: z.strictObject({ modelPackageGroupName: GroupNameSchema, ...Range }),
   scope: z.strictObject({ scope: z.enum([TRAINING_SCOPE, REVIEW_LINKS_SCOPE]), ...Range }),
 };
-const TrailRequestSchema = z.union([TRAIL_FORMS.modelPackageArn, TRAIL_FORMS.modelPackageGroupName, TRAIL_FORMS.scope]);
+const TrailRequestSchema = /* @__PURE__ */ schema(() => z.union([TRAIL_FORMS.modelPackageArn, TRAIL_FORMS.modelPackageGroupName, TRAIL_FORMS.scope]));
 
 const parse = <T extends z.core.$ZodType>(schema: T, payload: unknown, subject: string): z.infer<T> => parsePayload(schema, payload ?? {}, subject);
 
@@ -126,10 +127,10 @@ async function withProofs(log: AuditLogStore, entries: readonly AuditEntry[]): P
   return { items, ...(checkpoint ? { checkpoint } : {}) };
 }
 
-const VerifyRequestSchema = z.strictObject({
+const VerifyRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
   /** Also every checkpoint in the bucket, each against the one before (consistency), not only the newest. */
   full: z._default(z.boolean(), false),
-});
+}));
 
 export interface AuditWindow {
   /** Entries written but not yet in the log: the oldest one's time and age. */
@@ -235,7 +236,7 @@ export async function verifyAuditTrail(deps: AuditVerifyDeps, payload: unknown):
   };
 }
 
-const ExportRequestSchema = z.strictObject({});
+const ExportRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({}));
 
 export interface ExportReport {
   location: string;

@@ -1,4 +1,5 @@
 import * as z from '../schemas/zod.js';
+import { schema } from '../schemas/zod.js';
 import {
   CheckpointObjectTaken,
   type AuditLogStore,
@@ -34,8 +35,8 @@ export class CheckpointRefused extends ModelgateError {
  * that an operator's habit does not fail. EventBridge's Scheduled Event (the catch-up schedule)
  * is a request too, mapped to `{}`.
  */
-const RequestSchema = z.strictObject({ force: z.optional(z.boolean()) });
-const ScheduledEventSchema = z.looseObject({ source: z.literal('aws.events'), 'detail-type': z.literal('Scheduled Event') });
+const RequestSchema = /* @__PURE__ */ schema(() => z.strictObject({ force: z.optional(z.boolean()) }));
+const ScheduledEventSchema = /* @__PURE__ */ schema(() => z.looseObject({ source: z.literal('aws.events'), 'detail-type': z.literal('Scheduled Event') }));
 
 export type CheckpointRequest = z.infer<typeof RequestSchema>;
 

@@ -1,4 +1,5 @@
 import * as z from '../schemas/zod.js';
+import { schema } from '../schemas/zod.js';
 import { clientToken, fitDescription } from '../domain/effects.js';
 import { parsePayload } from '../domain/payload.js';
 import { parseS3Uri } from '../domain/lineage.js';
@@ -12,7 +13,7 @@ function endpointArnOf(modelPackageArn: string, endpoint: string): string {
   return `${modelPackageArn.split(':').slice(0, 5).join(':')}:endpoint/${endpoint.toLowerCase()}`;
 }
 
-const RequestSchema = z
+const RequestSchema = /* @__PURE__ */ schema(() => z
   .strictObject({
     /** An object's URI or a prefix (`s3://bucket/path/`): everything under it counts. */
     s3Uri: z
@@ -31,7 +32,7 @@ const RequestSchema = z
       if (r.revoke && !r.changedBy) ctx.addIssue({ code: 'custom', path: ['changedBy'], message: 'a revocation needs changedBy' });
       if (r.revoke && r.cursor) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'a revocation covers every page; it takes no cursor' });
     }),
-  );
+  ));
 
 export interface ImpactReport {
   s3Uri: string;

@@ -1,4 +1,5 @@
 import * as z from '../schemas/zod.js';
+import { schema } from '../schemas/zod.js';
 import { SideEffectFailed, ValidationError } from '../domain/errors.js';
 import {
   buildModelCard,
@@ -19,10 +20,10 @@ const Options = {
   format: z.optional(z.enum(['json', 'markdown', 'both'])),
 };
 const [ByArn, ByName] = VersionRefSchema.def.options;
-const ByArnRequest = z.extend(ByArn, Options);
-const ByNameRequest = z.extend(ByName, Options);
+const ByArnRequest = /* @__PURE__ */ schema(() => z.extend(ByArn, Options));
+const ByNameRequest = /* @__PURE__ */ schema(() => z.extend(ByName, Options));
 
-export const ExportModelCardRequestSchema = z.union([ByArnRequest, ByNameRequest]);
+export const ExportModelCardRequestSchema = /* @__PURE__ */ schema(() => z.union([ByArnRequest, ByNameRequest]));
 export type ExportModelCardRequest = z.infer<typeof ExportModelCardRequestSchema>;
 
 export interface ExportedModelCard {

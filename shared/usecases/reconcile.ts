@@ -1,4 +1,5 @@
 import * as z from '../schemas/zod.js';
+import { schema } from '../schemas/zod.js';
 import { ValidationError, assertIsError, describeIssues } from '../domain/errors.js';
 import { GroupNameSchema } from '../domain/policy.js';
 import type { Deps, ModelPackageSummary } from '../ports.js';
@@ -15,12 +16,12 @@ import { IncompleteRun, failuresOf, type RunFailure } from './runs.js';
  * version to the gate, the one path for any observed state. Nothing is written around the gate.
  */
 
-const ReconcileRequestSchema = z.strictObject({
+const ReconcileRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
   /** One group; default: every governed group (every group with a policy). */
   modelPackageGroupName: z.optional(GroupNameSchema),
   /** Report only: no SageMaker call but List, no write. */
   dryRun: z.optional(z.boolean()),
-});
+}));
 export type ReconcileRequest = z.infer<typeof ReconcileRequestSchema>;
 
 export interface ReconcileAction {

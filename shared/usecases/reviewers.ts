@@ -1,4 +1,5 @@
 import * as z from '../schemas/zod.js';
+import { schema } from '../schemas/zod.js';
 import { auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, type SideEffect } from '../domain/effects.js';
 import { NotFound, SideEffectFailed } from '../domain/errors.js';
@@ -11,14 +12,14 @@ import { carryOut } from './effects.js';
 import { untilCommitted } from './retry.js';
 import { ordered, policyView } from './views.js';
 
-const RequestSchema = z.strictObject({
+const RequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
   modelPackageGroupName: GroupNameSchema,
   reviewer: z.email().check(z.describe('the reviewer\'s email address')),
   /** Optional: the approvals needed after the change (removing a reviewer may require lowering it). */
   requiredApprovals: z.optional(z.int().check(z.gte(1))),
   changedBy: z.string().check(z.minLength(1), z.maxLength(256), z.describe('who makes the change (an IAM principal ARN or a name)')),
   reason: z.optional(z.string().check(z.maxLength(1024))),
-});
+}));
 type Request = z.infer<typeof RequestSchema>;
 
 export interface ReviewerResult {
