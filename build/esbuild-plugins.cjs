@@ -1,33 +1,14 @@
 'use strict';
 /* global module, require */
 /**
- * esbuild plugins of the deployable bundles (serverless.yml custom.esbuild.plugins), also used by
- * scripts/bench-coldstart.ts for its SDK-only baselines. CommonJS: serverless-esbuild loads this
- * file with require().
+ * esbuild plugins of the deployable bundles (serverless.yml custom.esbuild.plugins). CommonJS:
+ * serverless-esbuild loads this file with require().
  */
 // CommonJS has no import statement: require() is this file's only way in.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const fs = require('node:fs');
 const path = require('node:path');
 /* eslint-enable @typescript-eslint/no-require-imports */
-
-/**
- * zod 4 with English only. `zod`'s classic API re-exports every locale (`z.locales`, 64 files,
- * ~358 KiB unminified), and a namespace that is exported cannot be tree-shaken, so every bundle
- * carried them. English is the default locale (zod registers it when the first schema is built,
- * from locales/en.js, which this leaves alone), and nothing here calls `z.config(z.locales.xx())`:
- * the locales index is replaced by one that exports `en` alone. Messages are unchanged.
- */
-const zodEnglishOnly = {
-  name: 'modelgate-zod-english-only',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]node_modules[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
-      contents: 'export { default as en } from "./en.js";\n',
-      loader: 'js',
-      resolveDir: path.dirname(args.path),
-    }));
-  },
-};
 
 /**
  * Source maps are built but not shipped: after each build, every `.map` next to a bundle is moved
@@ -58,5 +39,4 @@ const sourceMapsBesideThePackage = {
   },
 };
 
-module.exports = [zodEnglishOnly, sourceMapsBesideThePackage];
-module.exports.zodEnglishOnly = zodEnglishOnly;
+module.exports = [sourceMapsBesideThePackage];

@@ -10,7 +10,7 @@
  *    with the same options (which `@aws-sdk/client-*` packages are among its inputs). Per-function
  *    wiring (shared/wire/) means these are the clients its wiring builds.
  * 3. A baseline per function, built here with esbuild and the options of serverless.yml
- *    custom.esbuild (bundle, ESM, node22, minify, keepNames, the same banner and plugins): an
+ *    custom.esbuild (bundle, ESM, node22, minify, keepNames, the same banner): an
  *    entry that imports and constructs exactly those clients, as shared/aws/clients/ builds them,
  *    and nothing else. That is: each client captured by the Powertools Tracer (item 2 of issue 12
  *    requires every SDK client to be traced, so the X-Ray SDK is part of building a client), and
@@ -34,7 +34,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { parse } from 'yaml';
 import { REPO, lambdaFunctions, packageStage, unzipTo } from '../test/support/lambda-bundles.js';
 
@@ -65,7 +65,6 @@ function esbuildOptions(): BuildOptions {
     params: { default: { minify: boolean } };
   };
   const e = yml.custom.esbuild;
-  const plugins = require(join(REPO, 'build', 'esbuild-plugins.cjs')) as { zodEnglishOnly: Plugin };
   return {
     bundle: true,
     minify: yml.params.default.minify,
@@ -77,8 +76,8 @@ function esbuildOptions(): BuildOptions {
     banner: e.banner,
     absWorkingDir: REPO,
     logLevel: 'warning',
-    // The source-map plugin does nothing without maps; the baselines, like the zips, carry none.
-    plugins: [plugins.zodEnglishOnly],
+    // The bundles' one plugin (build/esbuild-plugins.cjs) moves source maps out of the zips; the
+    // baselines, like the zips, carry none, so it is left out.
   };
 }
 

@@ -1,36 +1,32 @@
 /**
  * What each part of a bundle adds to a function's module load (the cold-start bench's question,
  * taken apart): `npx tsx scripts/measure-load-parts.ts`. It builds, with the bundles' own esbuild
- * options and plugins (minified, ESM, node22, zod with English only), a baseline that constructs
- * the DynamoDB document client (getPolicy's only client), the same plus one part each (zod, zod/mini,
- * the Powertools Tracer, the X-Ray SDK alone, the Powertools logger + metrics + middy, modelgate's
- * event and policy schemas), and getPolicy's real handler; then times `node` importing each, in a
- * process of its own with AWS_EXECUTION_ENV set (the tracer on, as on AWS), MODELGATE_BENCH_RUNS
- * times each (default 9), interleaved, and prints the medians and their ratio to the baseline.
+ * options (minified, ESM, node22, keepNames), a baseline that constructs the DynamoDB document
+ * client captured by the Powertools Tracer (getPolicy's only client, built as
+ * shared/aws/clients/dynamo.ts builds it: the cold-start bench's baseline), the same plus one part
+ * each (classic zod, modelgate's zod/mini, the Powertools logger, metrics and parser middleware
+ * with middy, the handler factory, the DynamoDB store, every SageMaker event schema), and
+ * getPolicy's real handler; then times `node` importing each, in a process of its own with
+ * AWS_EXECUTION_ENV set (the tracer on, as on AWS), MODELGATE_BENCH_RUNS times each (default 15),
+ * interleaved, and prints the medians and their ratio to the baseline.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import { REPO_ROOT } from './dynamodb-local.js';
 
-const RUNS = Number(process.env.MODELGATE_BENCH_RUNS ?? 9);
-const exported = createRequire(import.meta.url)(join(REPO_ROOT, 'build', 'esbuild-plugins.cjs')) as unknown;
-const plugins = (Array.isArray(exported) ? exported : Object.values(exported as Record<string, unknown>)).filter(
-  (p): p is Plugin => typeof p === 'object' && p !== null && 'setup' in p,
-);
-
-const base = `import { DynamoDBClient } from '@aws-sdk/client-dynamodb'; import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'; globalThis.c = DynamoDBDocumentClient.from(new DynamoDBClient({}));`;
+const RUNS = Number(process.env.MODELGATE_BENCH_RUNS ?? 15);
+const base = `import { DynamoDBClient } from '@aws-sdk/client-dynamodb'; import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'; import { Tracer } from '@aws-lambda-powertools/tracer'; const tracer = new Tracer({ serviceName: 'modelgate' }); globalThis.c = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), { marshallOptions: { removeUndefinedValues: true } });`;
 const parts: Record<string, string> = {
-  'baseline (DynamoDB document client)': base,
-  '+ zod': `${base} import { z } from 'zod'; globalThis.s = z.object({ a: z.string() });`,
-  '+ zod/mini': `${base} import * as z from 'zod/mini'; globalThis.s = z.object({ a: z.string() });`,
-  '+ Powertools Tracer': `${base} import { Tracer } from '@aws-lambda-powertools/tracer'; globalThis.t = new Tracer();`,
-  '+ aws-xray-sdk-core alone': `${base} import AWSXRay from 'aws-xray-sdk-core'; globalThis.x = AWSXRay;`,
-  '+ Powertools logger, metrics, middy': `${base} import { Logger } from '@aws-lambda-powertools/logger'; import { Metrics } from '@aws-lambda-powertools/metrics'; import middy from '@middy/core'; globalThis.l = new Logger(); globalThis.m = new Metrics({ namespace: 'x' }); globalThis.h = middy();`,
-  "+ modelgate's event and policy schemas": `${base} import * as e from '${REPO_ROOT}/shared/schemas/events.ts'; import * as p from '${REPO_ROOT}/shared/domain/policy.ts'; globalThis.e = e; globalThis.p = p;`,
+  'baseline (traced DynamoDB document client)': base,
+  '+ classic zod': `${base} import { z } from 'zod'; globalThis.s = z.object({ a: z.string() });`,
+  "+ zod/mini (shared/schemas/zod.ts)": `${base} import * as z from '${REPO_ROOT}/shared/schemas/zod.ts'; globalThis.s = z.object({ a: z.string() });`,
+  '+ Powertools logger, metrics, parser, middy': `${base} import { Logger } from '@aws-lambda-powertools/logger'; import { Metrics } from '@aws-lambda-powertools/metrics'; import { parser } from '@aws-lambda-powertools/parser/middleware'; import middy from '@middy/core'; globalThis.l = new Logger(); globalThis.m = new Metrics({ namespace: 'x' }); globalThis.p = parser; globalThis.h = middy();`,
+  '+ the handler factory (shared/handler.ts)': `${base} import * as h from '${REPO_ROOT}/shared/handler.ts'; globalThis.h = h;`,
+  '+ the DynamoDB store': `${base} import * as s from '${REPO_ROOT}/shared/store/dynamo-store.ts'; globalThis.s = s;`,
+  '+ every SageMaker event schema': `${base} import * as e from '${REPO_ROOT}/shared/schemas/events.ts'; globalThis.e = e;`,
   'getPolicy handler': `import { handler } from '${REPO_ROOT}/functions/getPolicy/handler.ts'; globalThis.h = handler;`,
 };
 
@@ -43,7 +39,7 @@ try {
       const outfile = join(dir, `part${i}.mjs`);
       await build({
         entryPoints: [entry], outfile, bundle: true, minify: true, keepNames: true, platform: 'node', format: 'esm', target: 'node22',
-        mainFields: ['module', 'main'], plugins, logLevel: 'error', absWorkingDir: REPO_ROOT, nodePaths: [join(REPO_ROOT, 'node_modules')],
+        mainFields: ['module', 'main'], logLevel: 'error', absWorkingDir: REPO_ROOT, nodePaths: [join(REPO_ROOT, 'node_modules')],
         banner: { js: "import { createRequire as __modelgateCreateRequire } from 'node:module'; const require = __modelgateCreateRequire(import.meta.url);" },
       });
       return outfile;
