@@ -22,7 +22,7 @@
  *    the process, so Node's own start-up is left out), then exits. The child gets the environment
  *    of a Lambda execution environment that matters at load (AWS_EXECUTION_ENV, so the tracer is
  *    on as it is on AWS; the function's own variables from the template). Runs alternate function
- *    and baseline, one process at a time (2 cores), MODELGATE_BENCH_RUNS each (default 11); the
+ *    and baseline, one process at a time (2 cores), MODELGATE_BENCH_RUNS each (default 15); the
  *    ratio is the median of the function's runs over the median of the baseline's.
  *
  * Prints one line per function:
@@ -38,7 +38,7 @@ import { build, type BuildOptions } from 'esbuild';
 import { parse } from 'yaml';
 import { REPO, lambdaFunctions, packageStage, unzipTo } from '../test/support/lambda-bundles.js';
 
-const RUNS = Number(process.env.MODELGATE_BENCH_RUNS ?? 11);
+const RUNS = Number(process.env.MODELGATE_BENCH_RUNS ?? 15);
 // MODELGATE_BENCH_FUNCTIONS=getPolicy,review measures those functions alone.
 const ONLY = process.env.MODELGATE_BENCH_FUNCTIONS?.split(',').filter(Boolean);
 // The untraced baseline as well (stderr): MODELGATE_BENCH_UNTRACED_BASELINE=0 leaves it out.

@@ -58,7 +58,7 @@ try {
   const baseline = median(times[0] ?? []);
   Object.keys(parts).forEach((name, i) => {
     const m = median(times[i] ?? []);
-    console.log(`${name.padEnd(40)} ${m.toFixed(1).padStart(7)} ms  ${(m / baseline).toFixed(2)}x`);
+    console.log(`${name.padEnd(46)} ${m.toFixed(1).padStart(7)} ms  ${(m / baseline).toFixed(2)}x`);
   });
 } finally {
   rmSync(dir, { recursive: true, force: true });

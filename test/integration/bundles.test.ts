@@ -362,6 +362,27 @@ describe('the deployment packages', () => {
     expect(held).toEqual([...expected].sort());
   });
 
+  // Classic zod names its schema classes "ZodString", "ZodObject"…, zod/mini "ZodMiniString"…
+  // (keepNames keeps the names). eslint keeps classic zod out of modelgate's source; this keeps it
+  // out through a dependency too (Powertools' parser schemas are classic zod).
+  it.each(FUNCTIONS)('%s: its bundle holds zod/mini and no classic zod', (name) => {
+    const bundle = readFileSync(join(unpacked, name, 'functions', name, 'handler.mjs'), 'utf8');
+    expect(bundle).toMatch(/["']ZodMiniObject["']/);
+    expect(bundle.match(/["']Zod(String|Object|Array|Union|Number)["']/g) ?? []).toEqual([]);
+  });
+
+  // schema() (shared/schemas/zod.ts) lets esbuild drop the schemas a function never reaches: only
+  // a function that parses SageMaker's events or answers (its SageMaker client) builds their
+  // schemas. A message of shared/schemas/events.ts marks them.
+  const EVENT_SCHEMAS = 'which no SageMaker string can';
+  it.each(Object.entries(SDK_CLIENTS_OF).filter(([, clients]) => !clients.includes('sagemaker')))(
+    '%s: its bundle leaves out the SageMaker event schemas it never uses (no SageMaker client: %j)',
+    (name) => expect(readFileSync(join(unpacked, name, 'functions', name, 'handler.mjs'), 'utf8')).not.toContain(EVENT_SCHEMAS),
+  );
+  it.each(['onTrainingJobStateChange', 'onModelPackageStateChange', 'onEndpointStateChange'])('%s: its bundle holds the SageMaker event schemas it parses', (name) =>
+    expect(readFileSync(join(unpacked, name, 'functions', name, 'handler.mjs'), 'utf8')).toContain(EVENT_SCHEMAS),
+  );
+
   it.each(FUNCTIONS)(
     "%s: Lambda's module resolution loads handler.mjs from the zip, and its handler export is a function",
     async (name) => {
