@@ -1,10 +1,9 @@
 import * as z from './schemas/zod.js';
-import { schema } from './schemas/zod.js';
 
 /** An empty variable is an absent one (serverless.yml writes '' for a stage that has none). */
 // (classic zod's `z.preprocess(fn, schema)` is this pipe: zod/mini has no `preprocess`.)
 const blankIsAbsent = () => z.transform((v: unknown) => (v === '' ? undefined : v));
-const optionalSetting = /* @__PURE__ */ schema(() => z.pipe(blankIsAbsent(), z.optional(z.string().check(z.minLength(1)))));
+const optionalSetting = /* @__PURE__ */ z.schema(() => z.pipe(blankIsAbsent(), z.optional(z.string().check(z.minLength(1)))));
 
 /**
  * The organisation on every page and message (serverless.yml params organisationName and
@@ -12,8 +11,8 @@ const optionalSetting = /* @__PURE__ */ schema(() => z.pipe(blankIsAbsent(), z.o
  * absent is allowed here; given but empty or malformed fails the cold start with the variable's
  * name, because a page or message without a trustworthy sender would look like phishing.
  */
-const organisationName = /* @__PURE__ */ schema(() => z.optional(z.string().check(z.trim(), z.minLength(1, 'is empty: set the stage parameter organisationName'), z.maxLength(120))));
-const organisationContact = /* @__PURE__ */ schema(() => z.optional(
+const organisationName = /* @__PURE__ */ z.schema(() => z.optional(z.string().check(z.trim(), z.minLength(1, 'is empty: set the stage parameter organisationName'), z.maxLength(120))));
+const organisationContact = /* @__PURE__ */ z.schema(() => z.optional(
   z
     .string()
     .check(
@@ -28,7 +27,7 @@ const organisationContact = /* @__PURE__ */ schema(() => z.optional(
  * The environment, read and checked once per cold start. A missing or malformed variable fails
  * the cold start with its name, rather than a later call with an obscure error.
  */
-const EnvSchema = /* @__PURE__ */ schema(() => z.object({
+const EnvSchema = /* @__PURE__ */ z.schema(() => z.object({
   TABLE_NAME: z.string().check(z.minLength(1)),
   REVIEWERS_TOPIC_ARN: z.string().check(z.minLength(1)),
   GOVERNANCE_TOPIC_ARN: z.string().check(z.minLength(1)),

@@ -13,11 +13,10 @@ import { ValidationError, describeIssues } from '../domain/errors.js';
 import { sageMakerEndpoints } from './sagemaker-endpoints.js';
 import type { ModelPackageBrief, ModelPackageSummary, Registry } from '../ports.js';
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import { ApprovalStatuses, ModelPackageDetailSchema, TrainingJobDetailSchema, type ApprovalStatus } from '../schemas/events.js';
 
 /** ListTags' answer, as far as modelgate reads it. */
-const ListTagsAnswerSchema = /* @__PURE__ */ schema(() => z.looseObject({
+const ListTagsAnswerSchema = /* @__PURE__ */ z.schema(() => z.looseObject({
   Tags: z.optional(z.array(z.looseObject({ Key: z.string().check(z.minLength(1)), Value: z.string() }))),
   NextToken: z.optional(z.string()),
 }));
@@ -32,7 +31,7 @@ export const BATCH_DESCRIBE_ARNS = 100;
  * ModelPackageRegistrationType; it has no LastModifiedTime, ModelMetrics, MetadataProperties,
  * CustomerMetadataProperties, ApprovalDescription, CreatedBy or LastModifiedBy.
  */
-const BatchDescribeAnswerSchema = /* @__PURE__ */ schema(() => z.looseObject({
+const BatchDescribeAnswerSchema = /* @__PURE__ */ z.schema(() => z.looseObject({
   ModelPackageSummaries: z.optional(
     z.record(
       z.string(),

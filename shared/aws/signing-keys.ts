@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import { ssmClient } from './clients/ssm.js';
 import { KID_PATTERN, MIN_SECRET_BYTES, type KeyRing, type SigningKey } from '../domain/token.js';
 import type { SigningKeys } from '../ports.js';
@@ -51,7 +50,7 @@ export const LOCAL_KEY_RING: KeyRing = Object.freeze({
 
 const Base64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-const KeySchema = /* @__PURE__ */ schema(() => z.strictObject({
+const KeySchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   kid: z.string().check(z.regex(KID_PATTERN, `kid must match ${KID_PATTERN.source}`)),
   // The message names the rule, never the value (zod's own messages for a regex do not echo it either).
   secret: z.string().check(
@@ -62,7 +61,7 @@ const KeySchema = /* @__PURE__ */ schema(() => z.strictObject({
   ),
 }));
 
-const RingSchema = /* @__PURE__ */ schema(() => z.strictObject({ current: KeySchema, previous: z.optional(KeySchema) }).check(
+const RingSchema = /* @__PURE__ */ z.schema(() => z.strictObject({ current: KeySchema, previous: z.optional(KeySchema) }).check(
   z.refine((r) => r.previous === undefined || r.previous.kid !== r.current.kid, {
     message: 'previous.kid must differ from current.kid',
     path: ['previous', 'kid'],

@@ -1,5 +1,4 @@
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import type { LineageDocument } from '../usecases/lineage.js';
 
 /**
@@ -9,12 +8,12 @@ import type { LineageDocument } from '../usecases/lineage.js';
  * document, `toSageMakerContent` into the SageMaker model card JSON schema (for CreateModelCard).
  */
 
-const Iso = /* @__PURE__ */ schema(() => z.iso.datetime({ offset: true }));
-const StringMap = /* @__PURE__ */ schema(() => z.record(z.string(), z.string()));
-const Positive = /* @__PURE__ */ schema(() => z.int().check(z.gte(1)));
-const Count = /* @__PURE__ */ schema(() => z.int().check(z.gte(0)));
+const Iso = /* @__PURE__ */ z.schema(() => z.iso.datetime({ offset: true }));
+const StringMap = /* @__PURE__ */ z.schema(() => z.record(z.string(), z.string()));
+const Positive = /* @__PURE__ */ z.schema(() => z.int().check(z.gte(1)));
+const Count = /* @__PURE__ */ z.schema(() => z.int().check(z.gte(0)));
 
-export const ModelCardSchema = /* @__PURE__ */ schema(() => z.strictObject({
+export const ModelCardSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   schema: z.literal('modelgate.model-card/1'),
   generatedAt: Iso,
   model: z.strictObject({
@@ -285,10 +284,10 @@ const Text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max))
 const Pattern = (max: number) => z.string().check(z.regex(new RegExp(`^[^\\n\\r\\u0085\\u2028\\u2029]{1,${max}}$`, 'u'), `must be 1–${max} characters on one line`));
 const CUSTOM_KEY = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const L = MODEL_CARD_LIMITS;
-const Uris = /* @__PURE__ */ schema(() => z.array(Text(L.uri)).check(z.maxLength(L.uris)));
+const Uris = /* @__PURE__ */ z.schema(() => z.array(Text(L.uri)).check(z.maxLength(L.uris)));
 
 /** The parts of SageMaker's model card JSON schema that modelgate fills, with their published limits. */
-export const SageMakerCardContentSchema = /* @__PURE__ */ schema(() => z
+export const SageMakerCardContentSchema = /* @__PURE__ */ z.schema(() => z
   .strictObject({
     model_overview: z.strictObject({
       model_description: z.optional(Text(L.description)),

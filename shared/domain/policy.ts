@@ -1,6 +1,5 @@
 import canonicalize from 'canonicalize';
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import { ValidationError, describeIssues } from './errors.js';
 import { operatorErrors } from './payload.js';
 import { STAGE_NAME, StageNameSchema } from '../schemas/events.js';
@@ -13,11 +12,11 @@ export const Comparisons = ['>=', '>', '<=', '<', '=='] as const;
 export type Comparison = (typeof Comparisons)[number];
 
 // SageMaker's group-name rule: 1-63 characters, alphanumerics and hyphens, no leading hyphen.
-export const GroupNameSchema = /* @__PURE__ */ schema(() => z
+export const GroupNameSchema = /* @__PURE__ */ z.schema(() => z
   .string()
   .check(z.regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'must be a SageMaker model package group name'), z.describe('a model package group name')));
 
-export const MetricRuleSchema = /* @__PURE__ */ schema(() => z.strictObject({
+export const MetricRuleSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   /** `validation:auc` for a training job metric; a dotted path for a report (`binary_classification_metrics.auc`). */
   metric: z.string().check(z.minLength(1), z.maxLength(255)),
   source: z.enum(MetricSources),
@@ -50,7 +49,7 @@ export const MAX_PATTERN_LENGTH = 512;
 // No white space or control characters: neither occurs in an ARN or a Studio profile name, and a
 // stray one would make a pattern that silently matches nothing.
 const PATTERN_CHARS = /^[^\s\p{C}]+$/u;
-const patternSchema = /* @__PURE__ */ schema(() => z.string().check(
+const patternSchema = /* @__PURE__ */ z.schema(() => z.string().check(
   z.minLength(1, 'must not be empty'),
   z.maxLength(MAX_PATTERN_LENGTH, `at most ${MAX_PATTERN_LENGTH} characters`),
   z.regex(PATTERN_CHARS, 'must not contain white space or control characters'),
@@ -58,7 +57,7 @@ const patternSchema = /* @__PURE__ */ schema(() => z.string().check(
   z.refine((p) => p.replace(/[*:]/g, '').replace(/^arn/, '') !== '', 'must name something besides wildcards'),
 ));
 
-export const IdentityEntrySchema = /* @__PURE__ */ schema(() => z.strictObject({
+export const IdentityEntrySchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   /** IAM principal ARN patterns (`*` matches any run of characters), e.g. `arn:aws:sts::123456789012:assumed-role/DataScientist/alice@acme-bank.example`. */
   iamPrincipals: z._default(
     z
@@ -101,7 +100,7 @@ export const MAX_STAGES = 10;
  * is gated by `rules` and reviewed by `reviewers`; the review's decision sets `approvedStatus` or
  * `rejectedStatus`. The names mirror the top-level policy's.
  */
-export const StageSectionSchema = /* @__PURE__ */ schema(() => z.strictObject({
+export const StageSectionSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   rules: z.array(MetricRuleSchema).check(z.minLength(1, 'a stage needs at least one metric rule'), z.maxLength(MAX_RULES, `at most ${MAX_RULES} rules`)),
   reviewers: z.array(z.email()).check(z.minLength(1, 'a stage needs at least one reviewer'), z.maxLength(MAX_REVIEWERS, `at most ${MAX_REVIEWERS} reviewers`)),
   requiredApprovals: z.int().check(z.gte(1)),
@@ -117,7 +116,7 @@ export const StageSectionSchema = /* @__PURE__ */ schema(() => z.strictObject({
 export type StageSection = z.infer<typeof StageSectionSchema>;
 
 /** What an operator sends to `putPolicy`. */
-export const PolicyInputSchema = /* @__PURE__ */ schema(() => z.strictObject({
+export const PolicyInputSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   modelPackageGroupName: GroupNameSchema,
   rules: z
     .array(MetricRuleSchema)

@@ -1,7 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import type { KeyRing } from './token.js';
 
 /**
@@ -37,7 +36,7 @@ export const SIGN_IN_ATTEMPT_SECONDS = 10 * 60;
  */
 export const DECISION_WINDOW_SECONDS = 15 * 60;
 
-const SignInAttemptSchema = /* @__PURE__ */ schema(() => z.object({
+const SignInAttemptSchema = /* @__PURE__ */ z.schema(() => z.object({
   token: z.string().check(z.minLength(1), z.maxLength(2048)),
   state: z.string().check(z.minLength(16), z.maxLength(256)),
   nonce: z.string().check(z.minLength(16), z.maxLength(256)),
@@ -46,7 +45,7 @@ const SignInAttemptSchema = /* @__PURE__ */ schema(() => z.object({
 }));
 export type SignInAttempt = z.infer<typeof SignInAttemptSchema>;
 
-const SessionSchema = /* @__PURE__ */ schema(() => z.object({
+const SessionSchema = /* @__PURE__ */ z.schema(() => z.object({
   issuer: z.string().check(z.minLength(1), z.maxLength(2048)),
   subject: z.string().check(z.minLength(1), z.maxLength(512)),
   /** The configured identity claim's value (verified), lower-cased; absent when the provider gave none. */

@@ -1,5 +1,4 @@
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 
 /**
  * SageMaker's events carry timestamps as ISO strings, epoch-millisecond numbers and
@@ -33,7 +32,7 @@ function normaliseEpoch(n: number): number {
   return n < 1e11 ? Math.round(n * 1000) : Math.round(n);
 }
 
-export const TimestampSchema = /* @__PURE__ */ schema(() => z.pipe(
+export const TimestampSchema = /* @__PURE__ */ z.schema(() => z.pipe(
   z.union([z.string(), z.number()]),
   z.transform((v: string | number, ctx) => {
     const ms = parseTimestamp(v);

@@ -1,6 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 
 /**
  * The signed review token: the last path segment of a reviewer's personal link
@@ -83,7 +82,7 @@ const ClaimFields = {
 };
 
 /** The payload as it travels: short keys, and nothing else (a strict object). */
-const PayloadSchema = /* @__PURE__ */ schema(() => z.strictObject({
+const PayloadSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   l: ClaimFields.linkId,
   r: ClaimFields.reviewId,
   p: ClaimFields.modelPackageArn,

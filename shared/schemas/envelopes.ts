@@ -1,5 +1,4 @@
 import * as z from './zod.js';
-import { schema } from './zod.js';
 
 /**
  * The AWS envelopes modelgate's functions receive, in zod/mini: an EventBridge event and a DynamoDB
@@ -11,7 +10,7 @@ import { schema } from './zod.js';
  * issue 12. Powertools' parser middleware takes any Standard Schema, so these plug into it as
  * Powertools' own do.
  */
-export const EventBridgeEnvelope = /* @__PURE__ */ schema(() => z.object({
+export const EventBridgeEnvelope = /* @__PURE__ */ z.schema(() => z.object({
   version: z.string(),
   id: z.string(),
   source: z.string(),
@@ -25,7 +24,7 @@ export const EventBridgeEnvelope = /* @__PURE__ */ schema(() => z.object({
 }));
 
 /** A DynamoDB Streams change record, its keys and images as DynamoDB sent them (marshalled). */
-export const DynamoDBStreamChange = /* @__PURE__ */ schema(() => z.object({
+export const DynamoDBStreamChange = /* @__PURE__ */ z.schema(() => z.object({
   ApproximateCreationDateTime: z.optional(z.number()),
   Keys: z.record(z.string(), z.record(z.string(), z.any())),
   NewImage: z.optional(z.record(z.string(), z.any())),
@@ -36,7 +35,7 @@ export const DynamoDBStreamChange = /* @__PURE__ */ schema(() => z.object({
 }));
 
 /** One record of a DynamoDB Streams event (Lambda's event source mapping). */
-export const DynamoDBStreamRecord = /* @__PURE__ */ schema(() => z.object({
+export const DynamoDBStreamRecord = /* @__PURE__ */ z.schema(() => z.object({
   eventID: z.string(),
   eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
   eventVersion: z.string(),

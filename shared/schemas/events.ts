@@ -1,5 +1,4 @@
 import * as z from './zod.js';
-import { schema } from './zod.js';
 import { TimestampSchema } from '../domain/time.js';
 import { EventBridgeEnvelope } from './envelopes.js';
 
@@ -8,7 +7,7 @@ import { EventBridgeEnvelope } from './envelopes.js';
  * are in test/fixtures). Objects are loose: SageMaker adds fields over time, and an unknown field
  * must not fail an invocation. Fields modelgate relies on are required and checked.
  */
-const S3UriSchema = /* @__PURE__ */ schema(() => z.string().check(z.regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3:// URI')));
+const S3UriSchema = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3:// URI')));
 const ArnSchema = (resource: string) =>
   z.string().check(z.regex(new RegExp(`^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\\d{12}:${resource}/.+$`), `must be a SageMaker ${resource} ARN`));
 
@@ -114,7 +113,7 @@ const StringMap = (limits: {
  * system tags toward a resource's limit, so an event is not refused for carrying them.
  */
 const isUserTag = (key: string): boolean => !/^(aws|sagemaker):/i.test(key);
-const TagsSchema = /* @__PURE__ */ schema(() => StringMap({ ...SAGEMAKER_LIMITS.tags, counts: isUserTag }));
+const TagsSchema = /* @__PURE__ */ z.schema(() => StringMap({ ...SAGEMAKER_LIMITS.tags, counts: isUserTag }));
 
 /**
  * SageMaker's strings are UTF-8, so a lone UTF-16 surrogate (`"\ud83d"` in the event's JSON) cannot
@@ -155,11 +154,11 @@ function refuseLoneSurrogates(value: unknown, ctx: z.core.$RefinementCtx, path: 
  * `preprocess`). The outer `z.optional` gives the field the optionality that preprocess took from
  * its inner schema: an absent key stays absent.
  */
-const OptionalS3UriOrEmpty = /* @__PURE__ */ schema(() => z.optional(z.pipe(z.transform((v: unknown) => (v === '' ? undefined : v)), z.optional(S3UriSchema))));
+const OptionalS3UriOrEmpty = /* @__PURE__ */ z.schema(() => z.optional(z.pipe(z.transform((v: unknown) => (v === '' ? undefined : v)), z.optional(S3UriSchema))));
 
 export const TrainingJobStatuses = ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const;
 
-export const TrainingJobDetailSchema = /* @__PURE__ */ schema(() => z
+export const TrainingJobDetailSchema = /* @__PURE__ */ z.schema(() => z
   .looseObject({
     TrainingJobName: z.string().check(z.minLength(1), z.maxLength(63)),
     TrainingJobArn: ArnSchema('training-job'),
@@ -222,7 +221,7 @@ export type TrainingJobDetail = z.infer<typeof TrainingJobDetailSchema>;
 export const ApprovalStatuses = ['PendingManualApproval', 'Approved', 'Rejected'] as const;
 export type ApprovalStatus = (typeof ApprovalStatuses)[number];
 
-const MetricsSourceSchema = /* @__PURE__ */ schema(() => z.looseObject({ S3Uri: S3UriSchema, ContentDigest: z.optional(z.string()) }));
+const MetricsSourceSchema = /* @__PURE__ */ z.schema(() => z.looseObject({ S3Uri: S3UriSchema, ContentDigest: z.optional(z.string()) }));
 
 /**
  * A stage name or status in a version's ModelLifeCycle: 1–63 characters, alphanumerics and hyphens,
@@ -230,17 +229,17 @@ const MetricsSourceSchema = /* @__PURE__ */ schema(() => z.looseObject({ S3Uri: 
  * Names and statuses are free-form: the administrator defines them.
  */
 export const STAGE_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
-export const StageNameSchema = /* @__PURE__ */ schema(() => z.string().check(z.regex(STAGE_NAME, 'must be 1–63 letters, digits and hyphens, starting and ending with a letter or digit')));
+export const StageNameSchema = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(STAGE_NAME, 'must be 1–63 letters, digits and hyphens, starting and ending with a letter or digit')));
 
 /** ModelLifeCycle: `Stage` and `StageStatus` required, `StageDescription` at most 1,024 characters. */
-export const ModelLifeCycleSchema = /* @__PURE__ */ schema(() => z.looseObject({
+export const ModelLifeCycleSchema = /* @__PURE__ */ z.schema(() => z.looseObject({
   Stage: StageNameSchema,
   StageStatus: StageNameSchema,
   StageDescription: z.optional(Text(SAGEMAKER_LIMITS.description)),
 }));
 export type ModelLifeCycleDetail = z.infer<typeof ModelLifeCycleSchema>;
 
-export const ModelPackageDetailSchema = /* @__PURE__ */ schema(() => z
+export const ModelPackageDetailSchema = /* @__PURE__ */ z.schema(() => z
   .looseObject({
     ModelPackageGroupName: z.string().check(z.minLength(1), z.maxLength(63)),
     ModelPackageVersion: z.int().check(z.gte(1)),
@@ -288,14 +287,14 @@ export const ModelPackageDetailSchema = /* @__PURE__ */ schema(() => z
   ));
 export type ModelPackageDetail = z.infer<typeof ModelPackageDetailSchema>;
 
-export const TrainingJobStateChangeSchema = /* @__PURE__ */ schema(() => z.extend(EventBridgeEnvelope, {
+export const TrainingJobStateChangeSchema = /* @__PURE__ */ z.schema(() => z.extend(EventBridgeEnvelope, {
   source: z.literal('aws.sagemaker'),
   'detail-type': z.literal('SageMaker Training Job State Change'),
   detail: TrainingJobDetailSchema,
 }));
 export type TrainingJobStateChange = z.infer<typeof TrainingJobStateChangeSchema>;
 
-export const ModelPackageStateChangeSchema = /* @__PURE__ */ schema(() => z.extend(EventBridgeEnvelope, {
+export const ModelPackageStateChangeSchema = /* @__PURE__ */ z.schema(() => z.extend(EventBridgeEnvelope, {
   source: z.literal('aws.sagemaker'),
   'detail-type': z.literal('SageMaker Model Package State Change'),
   detail: ModelPackageDetailSchema,
@@ -307,7 +306,7 @@ export type ModelPackageStateChange = z.infer<typeof ModelPackageStateChangeSche
  * alphanumerics and hyphens, no leading or trailing hyphen
  * (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html).
  */
-export const ResourceNameSchema = /* @__PURE__ */ schema(() => z.string().check(z.regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'must be a SageMaker resource name')));
+export const ResourceNameSchema = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'must be a SageMaker resource name')));
 
 /**
  * "SageMaker Endpoint State Change". The AWS documentation's sample spells the status `IN_SERVICE`,
@@ -316,7 +315,7 @@ export const ResourceNameSchema = /* @__PURE__ */ schema(() => z.string().check(
  * that the endpoint serves: the recorder asks SageMaker (DescribeEndpoint → DescribeEndpointConfig
  * → DescribeModel).
  */
-export const EndpointDetailSchema = /* @__PURE__ */ schema(() => z.looseObject({
+export const EndpointDetailSchema = /* @__PURE__ */ z.schema(() => z.looseObject({
   EndpointName: ResourceNameSchema,
   EndpointArn: ArnSchema('endpoint'),
   EndpointConfigName: z.optional(ResourceNameSchema),
@@ -326,7 +325,7 @@ export const EndpointDetailSchema = /* @__PURE__ */ schema(() => z.looseObject({
 }));
 export type EndpointDetail = z.infer<typeof EndpointDetailSchema>;
 
-export const EndpointStateChangeSchema = /* @__PURE__ */ schema(() => z.extend(EventBridgeEnvelope, {
+export const EndpointStateChangeSchema = /* @__PURE__ */ z.schema(() => z.extend(EventBridgeEnvelope, {
   // The AWS documentation's sample of this event carries `time` as epoch milliseconds in a string
   // ("1583831889050"), where every other sample (and the EventBridge envelope) has an ISO time:
   // both are accepted, like every other timestamp.

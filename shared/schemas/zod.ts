@@ -20,9 +20,9 @@ z.config(en());
 export * from 'zod/mini';
 
 /**
- * A schema built at module load, that a bundle may leave out: `export const X = /* @__PURE__ *\/
- * schema(() => z.object(…))`. Building a schema runs code (zod's `.check()` is a method call),
- * so esbuild keeps every top-level schema of every module a function imports, used or not; the
+ * A schema built at module load, that a bundle may leave out (this module's own export, next to
+ * zod's): `export const X = /* @__PURE__ *\/ z.schema(() => z.object(…))`. Building a schema runs
+ * code (zod's `.check()` is a method call), so esbuild keeps every top-level schema of every module a function imports, used or not; the
  * annotation at the call tells it that this call may be dropped when nothing uses `X`. So a
  * function that imports one helper from a module does not build that module's other schemas at
  * its cold start (getPolicy built every SageMaker event schema through one import of

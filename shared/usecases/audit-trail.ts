@@ -1,5 +1,4 @@
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import { REVIEW_LINKS_SCOPE, TRAINING_SCOPE, groupScope, type AuditEntry } from '../domain/audit.js';
 import { ValidationError } from '../domain/errors.js';
 import { parsePayload, payloadProblems } from '../domain/payload.js';
@@ -10,7 +9,7 @@ import type { AuditLogStore, CheckpointBucket, CheckpointSigner, ExportSink, Ite
 import type { Clock, Deps, Page } from '../ports.js';
 import { auditEntryView, checkpointView } from './views.js';
 
-const ISO = /* @__PURE__ */ schema(() => z.iso.datetime({ offset: true }));
+const ISO = /* @__PURE__ */ z.schema(() => z.iso.datetime({ offset: true }));
 const Range = {
   from: z.optional(ISO),
   to: z.optional(ISO),
@@ -25,7 +24,7 @@ const TRAIL_FORMS = {
   modelPackageGroupName: z.strictObject({ modelPackageGroupName: GroupNameSchema, ...Range }),
   scope: z.strictObject({ scope: z.enum([TRAINING_SCOPE, REVIEW_LINKS_SCOPE]), ...Range }),
 };
-const TrailRequestSchema = /* @__PURE__ */ schema(() => z.union([TRAIL_FORMS.modelPackageArn, TRAIL_FORMS.modelPackageGroupName, TRAIL_FORMS.scope]));
+const TrailRequestSchema = /* @__PURE__ */ z.schema(() => z.union([TRAIL_FORMS.modelPackageArn, TRAIL_FORMS.modelPackageGroupName, TRAIL_FORMS.scope]));
 
 const parse = <T extends z.core.$ZodType>(schema: T, payload: unknown, subject: string): z.infer<T> => parsePayload(schema, payload ?? {}, subject);
 
@@ -127,7 +126,7 @@ async function withProofs(log: AuditLogStore, entries: readonly AuditEntry[]): P
   return { items, ...(checkpoint ? { checkpoint } : {}) };
 }
 
-const VerifyRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
+const VerifyRequestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   /** Also every checkpoint in the bucket, each against the one before (consistency), not only the newest. */
   full: z._default(z.boolean(), false),
 }));
@@ -236,7 +235,7 @@ export async function verifyAuditTrail(deps: AuditVerifyDeps, payload: unknown):
   };
 }
 
-const ExportRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({}));
+const ExportRequestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({}));
 
 export interface ExportReport {
   location: string;

@@ -1,5 +1,4 @@
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import {
   CheckpointObjectTaken,
   type AuditLogStore,
@@ -35,8 +34,8 @@ export class CheckpointRefused extends ModelgateError {
  * that an operator's habit does not fail. EventBridge's Scheduled Event (the catch-up schedule)
  * is a request too, mapped to `{}`.
  */
-const RequestSchema = /* @__PURE__ */ schema(() => z.strictObject({ force: z.optional(z.boolean()) }));
-const ScheduledEventSchema = /* @__PURE__ */ schema(() => z.looseObject({ source: z.literal('aws.events'), 'detail-type': z.literal('Scheduled Event') }));
+const RequestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({ force: z.optional(z.boolean()) }));
+const ScheduledEventSchema = /* @__PURE__ */ z.schema(() => z.looseObject({ source: z.literal('aws.events'), 'detail-type': z.literal('Scheduled Event') }));
 
 export type CheckpointRequest = z.infer<typeof RequestSchema>;
 

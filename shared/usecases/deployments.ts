@@ -1,5 +1,4 @@
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import { auditEntries, groupScope } from '../domain/audit.js';
 import {
   DEPLOYMENTS_SCOPE,
@@ -145,7 +144,7 @@ function stripRev(v: ModelVersion & { rev: number }): ModelVersion {
   return rest;
 }
 
-const ListRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
+const ListRequestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   limit: z._default(z.int().check(z.gte(1), z.lte(100)), 50),
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
   /** Also the unapproved deployments of groups whose policy only notifies (and of no group). */

@@ -1,5 +1,4 @@
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import { clientToken, fitDescription } from '../domain/effects.js';
 import { parsePayload } from '../domain/payload.js';
 import { parseS3Uri } from '../domain/lineage.js';
@@ -13,7 +12,7 @@ function endpointArnOf(modelPackageArn: string, endpoint: string): string {
   return `${modelPackageArn.split(':').slice(0, 5).join(':')}:endpoint/${endpoint.toLowerCase()}`;
 }
 
-const RequestSchema = /* @__PURE__ */ schema(() => z
+const RequestSchema = /* @__PURE__ */ z.schema(() => z
   .strictObject({
     /** An object's URI or a prefix (`s3://bucket/path/`): everything under it counts. */
     s3Uri: z

@@ -1,5 +1,4 @@
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import type { AuditEntry } from '../domain/audit.js';
 import { NotFound, ValidationError } from '../domain/errors.js';
 import { payloadProblems } from '../domain/payload.js';
@@ -17,7 +16,7 @@ import { auditEntryView, decisionView, gateView, reviewView, trainingJobView, ve
  * comes from the check, which has no description, and reads "must be an integer", not "must be a
  * version number".
  */
-export const VersionRefSchema = /* @__PURE__ */ schema(() => z.union([
+export const VersionRefSchema = /* @__PURE__ */ z.schema(() => z.union([
   z.strictObject({ modelPackageArn: z.string().check(z.regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[^/]+\/\d+$/, 'must be a versioned model package ARN'), z.describe('a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)')) }),
   z.strictObject({ modelPackageGroupName: GroupNameSchema, version: z.number().check(z.int(), z.gte(1), z.describe('a version number (1, 2, …)')) }),
 ]));

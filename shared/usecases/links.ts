@@ -1,5 +1,4 @@
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import { REVIEW_LINKS_SCOPE, auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, type SideEffect } from '../domain/effects.js';
 import { ModelgateError, NotFound, SideEffectFailed } from '../domain/errors.js';
@@ -129,22 +128,22 @@ async function targetReview(
 // Operators: reissueLink, reopenReview
 // ---------------------------------------------------------------------------------------------
 
-const MODEL_PACKAGE_ARN = /* @__PURE__ */ schema(() => z
+const MODEL_PACKAGE_ARN = /* @__PURE__ */ z.schema(() => z
   .string()
   .check(
     z.regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[^/]+\/\d+$/, 'must be a versioned model package ARN'),
     z.describe('a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)'),
   ));
-const ChangedBy = /* @__PURE__ */ schema(() => z.string().check(z.minLength(1), z.maxLength(256), z.describe('who asks for the change (an IAM principal ARN or a name)')));
+const ChangedBy = /* @__PURE__ */ z.schema(() => z.string().check(z.minLength(1), z.maxLength(256), z.describe('who asks for the change (an IAM principal ARN or a name)')));
 
-const ReissueRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
+const ReissueRequestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   modelPackageArn: MODEL_PACKAGE_ARN,
   reviewer: z.email().check(z.describe('the reviewer\'s email address')),
   changedBy: ChangedBy,
   reason: z.optional(z.string().check(z.maxLength(1024))),
 }));
 
-const ReopenRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
+const ReopenRequestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   modelPackageArn: MODEL_PACKAGE_ARN,
   changedBy: ChangedBy,
   reason: z.optional(z.string().check(z.maxLength(1024))),

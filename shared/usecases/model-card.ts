@@ -1,5 +1,4 @@
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import { SideEffectFailed, ValidationError } from '../domain/errors.js';
 import {
   buildModelCard,
@@ -20,10 +19,10 @@ const Options = {
   format: z.optional(z.enum(['json', 'markdown', 'both'])),
 };
 const [ByArn, ByName] = VersionRefSchema.def.options;
-const ByArnRequest = /* @__PURE__ */ schema(() => z.extend(ByArn, Options));
-const ByNameRequest = /* @__PURE__ */ schema(() => z.extend(ByName, Options));
+const ByArnRequest = /* @__PURE__ */ z.schema(() => z.extend(ByArn, Options));
+const ByNameRequest = /* @__PURE__ */ z.schema(() => z.extend(ByName, Options));
 
-export const ExportModelCardRequestSchema = /* @__PURE__ */ schema(() => z.union([ByArnRequest, ByNameRequest]));
+export const ExportModelCardRequestSchema = /* @__PURE__ */ z.schema(() => z.union([ByArnRequest, ByNameRequest]));
 export type ExportModelCardRequest = z.infer<typeof ExportModelCardRequestSchema>;
 
 export interface ExportedModelCard {

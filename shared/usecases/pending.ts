@@ -1,9 +1,8 @@
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import { parsePayload } from '../domain/payload.js';
 import type { Deps, Page } from '../ports.js';
 
-const RequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
+const RequestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   limit: z._default(z.int().check(z.gte(1), z.lte(100)), 25),
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
 }));

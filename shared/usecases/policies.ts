@@ -4,7 +4,6 @@ import { parsePayload } from '../domain/payload.js';
 import { GroupNameSchema, nextPolicyVersion, parsePolicyInput, reviewersFor, type PolicyVersion } from '../domain/policy.js';
 import type { Deps } from '../ports.js';
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import { untilCommitted } from './retry.js';
 import { openReviewChangeView, updateOpenReviews, type OpenReviewChange } from './reviewers.js';
 import { policyView } from './views.js';
@@ -63,7 +62,7 @@ export async function putPolicy(deps: Deps, payload: unknown): Promise<PutPolicy
   return { outcome: committed.outcome, policy: policyView(committed.policy) as unknown as PolicyVersion, openReviews: openReviews.map(openReviewChangeView) };
 }
 
-const GetPolicyRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
+const GetPolicyRequestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   modelPackageGroupName: GroupNameSchema,
   /** A version number, or `all` for every version, newest first. Default: the current one. */
   version: z.optional(z.union([z.int().check(z.gte(1)), z.literal('all')])),

@@ -1,5 +1,4 @@
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import { ValidationError, assertIsError, describeIssues } from '../domain/errors.js';
 import { GroupNameSchema } from '../domain/policy.js';
 import type { Deps, ModelPackageSummary } from '../ports.js';
@@ -16,7 +15,7 @@ import { IncompleteRun, failuresOf, type RunFailure } from './runs.js';
  * version to the gate, the one path for any observed state. Nothing is written around the gate.
  */
 
-const ReconcileRequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
+const ReconcileRequestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   /** One group; default: every governed group (every group with a policy). */
   modelPackageGroupName: z.optional(GroupNameSchema),
   /** Report only: no SageMaker call but List, no write. */

@@ -1,5 +1,4 @@
 import * as z from '../schemas/zod.js';
-import { schema } from '../schemas/zod.js';
 import { auditEntries, groupScope, type AuditEvent } from '../domain/audit.js';
 import { EFFECT_LEASE_MS, type SideEffect } from '../domain/effects.js';
 import { NotFound, SideEffectFailed } from '../domain/errors.js';
@@ -12,7 +11,7 @@ import { carryOut } from './effects.js';
 import { untilCommitted } from './retry.js';
 import { ordered, policyView } from './views.js';
 
-const RequestSchema = /* @__PURE__ */ schema(() => z.strictObject({
+const RequestSchema = /* @__PURE__ */ z.schema(() => z.strictObject({
   modelPackageGroupName: GroupNameSchema,
   reviewer: z.email().check(z.describe('the reviewer\'s email address')),
   /** Optional: the approvals needed after the change (removing a reviewer may require lowering it). */
