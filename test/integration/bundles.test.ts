@@ -371,7 +371,7 @@ describe('the deployment packages', () => {
     expect(bundle.match(/["']Zod(String|Object|Array|Union|Number)["']/g) ?? []).toEqual([]);
   });
 
-  // schema() (shared/schemas/zod.ts) lets esbuild drop the schemas a function never reaches: only
+  // z.schema() (shared/schemas/zod.ts) lets esbuild drop the schemas a function never reaches: only
   // a function that parses SageMaker's events or answers (its SageMaker client) builds their
   // schemas. A message of shared/schemas/events.ts marks them.
   const EVENT_SCHEMAS = 'which no SageMaker string can';
